@@ -1,0 +1,94 @@
+# shardsafe — `make help` lists the targets.
+.DEFAULT_GOAL := help
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+
+PYTHON ?= $(shell scripts/find-python.sh)
+UV_VERSION ?= 0.13.9
+LOCALSTACK_PORT ?= 4566
+LOCALSTACK_ENDPOINT ?=
+LAMBDA_RUNTIME ?= python3.13
+LAMBDA_ARCH ?= x86_64
+PYTEST_ARGS ?=
+
+VENV := .venv
+SCAN_VENV := .venv-scan
+TOOLS := .tools
+UV := $(TOOLS)/bin/uv
+BIN := $(VENV)/bin
+LAMBDA_ZIP := build/lambda-$(LAMBDA_RUNTIME)-$(LAMBDA_ARCH).zip
+
+export LOCALSTACK_ENDPOINT LOCALSTACK_PORT
+export UV_PROJECT_ENVIRONMENT := $(VENV)
+export AWS_ACCESS_KEY_ID ?= test
+export AWS_SECRET_ACCESS_KEY ?= test
+export AWS_DEFAULT_REGION ?= us-east-1
+# Offline provider mirror on machines that have one; the public registry elsewhere.
+ifneq ($(wildcard /opt/tf-plugins),)
+export TF_CLI_CONFIG_FILE := $(CURDIR)/terraform/mirror.tfrc
+else
+unexport TF_CLI_CONFIG_FILE
+endif
+export TF_PLUGIN_CACHE_DIR := $(CURDIR)/.terraform-cache
+export TF_IN_AUTOMATION := 1
+
+.PHONY: help venv fmt lint check test test-unit test-e2e demo package bench \
+        localstack-up localstack-down clean
+
+help: ## list the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+$(UV):
+	@test -n "$(PYTHON)" || { echo "error: no Python 3.12/3.13 (see above); set PYTHON=..." >&2; exit 1; }
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+# The environment is a real file target: it is rebuilt when the lock or the project changes.
+$(BIN)/.synced: $(UV) uv.lock pyproject.toml devtools/shardsafe-localstack/pyproject.toml
+	$(UV) sync --locked --python $(PYTHON)
+	@touch $@
+
+$(SCAN_VENV)/.synced: $(UV) uv.lock
+	UV_PROJECT_ENVIRONMENT=$(SCAN_VENV) $(UV) sync --locked --only-group scan --no-install-project --python $(PYTHON)
+	@touch $@
+
+venv: $(BIN)/.synced ## create .venv from uv.lock (runs by itself when needed)
+
+fmt: $(BIN)/.synced ## format Python and Terraform
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+	terraform fmt -recursive
+
+lint: $(BIN)/.synced ## ruff, mypy and terraform fmt -check
+	$(BIN)/ruff format --check .
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+	terraform fmt -check -recursive
+
+check: lint ## static checks: lint plus Terraform validate/test and security scans
+
+test: $(BIN)/.synced ## everything: static checks, unit tests, end-to-end tests on LocalStack
+	$(MAKE) --no-print-directory check
+	$(MAKE) --no-print-directory test-unit
+	$(MAKE) --no-print-directory test-e2e
+
+test-unit: $(BIN)/.synced ## unit and functional tests (no LocalStack)
+	$(BIN)/pytest -m "not e2e" $(PYTEST_ARGS)
+
+test-e2e: $(BIN)/.synced ## end-to-end tests on the embedded LocalStack (started and stopped here)
+	$(BIN)/shardsafe-localstack run --port $(LOCALSTACK_PORT) -- $(BIN)/pytest -m e2e $(PYTEST_ARGS)
+
+demo: $(BIN)/.synced ## deploy the module on LocalStack, send good and poison records, report
+	@echo "make demo: not yet (issue 5)"
+
+localstack-up: $(BIN)/.synced ## start the embedded LocalStack on 127.0.0.1 (port LOCALSTACK_PORT, 4566)
+	$(BIN)/shardsafe-localstack up --port $(LOCALSTACK_PORT)
+
+localstack-down: $(BIN)/.synced ## stop the embedded LocalStack this repo started
+	$(BIN)/shardsafe-localstack down --port $(LOCALSTACK_PORT)
+
+clean: ## stop LocalStack and remove every generated file
+	-@[ -x $(BIN)/shardsafe-localstack ] && $(BIN)/shardsafe-localstack down || true
+	rm -rf $(VENV) $(SCAN_VENV) $(TOOLS) .localstack build dist .terraform-cache .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	find . -name .terraform -type d -prune -exec rm -rf {} +
+	find . \( -name '*.tfstate' -o -name '*.tfstate.*' -o -name '.terraform.lock.hcl' \) -delete

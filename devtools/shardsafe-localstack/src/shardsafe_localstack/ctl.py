@@ -1,0 +1,301 @@
+"""Start and stop an embedded LocalStack that runs on the host, not in Docker.
+
+``shardsafe-localstack up`` starts ``python -m localstack.runtime.main`` in its own process
+group with the process Lambda executor, waits for ``/_localstack/health`` with a deadline, and
+writes a pid file; ``down`` stops exactly that process group (SIGTERM, then SIGKILL after a
+deadline, because LocalStack on the host does not always exit on SIGTERM). If
+``LOCALSTACK_ENDPOINT`` is set, that LocalStack is used and nothing is started or stopped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+DEFAULT_PORT = 4566
+SERVICES = "kinesis,lambda,sqs,s3,iam,sts,logs,cloudwatch,kms"
+START_DEADLINE_S = 120.0
+STOP_DEADLINE_S = 15.0
+
+
+class LocalStackError(RuntimeError):
+    """LocalStack could not be started or stopped; the message says why and what to do."""
+
+
+@dataclass(frozen=True)
+class Paths:
+    root: Path
+
+    @property
+    def pid_file(self) -> Path:
+        return self.root / "localstack.pid"
+
+    @property
+    def log_file(self) -> Path:
+        return self.root / "localstack.log"
+
+    @property
+    def filesystem(self) -> Path:
+        return self.root / "filesystem"
+
+
+def default_state_dir() -> Path:
+    return Path(os.environ.get("SHARDSAFE_LOCALSTACK_DIR", Path.cwd() / ".localstack")).resolve()
+
+
+def external_endpoint() -> str | None:
+    """The user's own LocalStack (for example a Docker one with an auth token), if they named one."""
+    value = os.environ.get("LOCALSTACK_ENDPOINT", "").strip()
+    return value.rstrip("/") or None
+
+
+def endpoint_for_port(port: int) -> str:
+    return f"http://127.0.0.1:{port}"
+
+
+def health(endpoint: str, timeout: float = 2.0) -> dict[str, object] | None:
+    """The parsed health document, or None if nothing healthy answers."""
+    try:
+        with urllib.request.urlopen(f"{endpoint}/_localstack/health", timeout=timeout) as resp:
+            document = json.load(resp)
+    except (OSError, ValueError, urllib.error.URLError):
+        return None
+    return document if isinstance(document, dict) else None
+
+
+def _read_pid(paths: Paths) -> int | None:
+    try:
+        return int(paths.pid_file.read_text().strip())
+    except (OSError, ValueError):
+        return None
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # A zombie still answers kill(0); treat it as gone.
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().split(") ", 1)[1][:1] != "Z"
+    except OSError:
+        return True
+
+
+def _port_taken(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return True
+    return False
+
+
+def _log_tail(paths: Paths, lines: int = 40) -> str:
+    try:
+        text = paths.log_file.read_text(errors="replace")
+    except OSError:
+        return "(no log written)"
+    return "\n".join(text.splitlines()[-lines:])
+
+
+def _diagnose(log_tail: str, port: int) -> str:
+    """The most likely cause of a failed start, from what the log says."""
+    checks = [
+        ("Address already in use", f"port {port} is taken: stop what listens there or set LOCALSTACK_PORT"),
+        ("requires a different Python", "LocalStack 2026.3.0 needs Python >= 3.12: run `make clean` then `make PYTHON=/path/to/python3.12`"),
+        ("SyntaxError", "the Python running LocalStack is too old: it needs Python >= 3.12"),
+        ("ModuleNotFoundError", "a dependency is missing: run `make clean && make venv` to rebuild from uv.lock"),
+        ("ImportError", "a dependency is broken: run `make clean && make venv` to rebuild from uv.lock"),
+        ("AttributeError", "a dependency has an incompatible version: rebuild the environment from uv.lock (`make clean && make venv`)"),
+    ]
+    for needle, cause in checks:
+        if needle in log_tail:
+            return cause
+    return "see the log above"
+
+
+def _environment(paths: Paths, port: int) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        {
+            "GATEWAY_LISTEN": f"127.0.0.1:{port}",
+            "SERVICES": os.environ.get("LOCALSTACK_SERVICES", SERVICES),
+            "SKIP_SSL_CERT_DOWNLOAD": "1",
+            # The sandbox looks like a container; LocalStack must treat it as a host.
+            "OVERRIDE_IN_DOCKER": "0",
+            "FILESYSTEM_ROOT": str(paths.filesystem),
+            "LAMBDA_RUNTIME_EXECUTOR": "process",
+            "DNS_ADDRESS": "0",
+            "DISABLE_EVENTS": "1",
+            "LOCALSTACK_TELEMETRY_DISABLED": "1",
+            "EAGER_SERVICE_LOADING": "0",
+        }
+    )
+    env.pop("LOCALSTACK_ENDPOINT", None)
+    return env
+
+
+def up(paths: Paths, port: int = DEFAULT_PORT, deadline_s: float = START_DEADLINE_S) -> str:
+    """Start LocalStack unless it already runs; return its endpoint."""
+    if endpoint := external_endpoint():
+        if health(endpoint) is None:
+            raise LocalStackError(
+                f"LOCALSTACK_ENDPOINT={endpoint} does not answer /_localstack/health: "
+                "start that LocalStack, or unset LOCALSTACK_ENDPOINT to use the embedded one"
+            )
+        return endpoint
+    endpoint = endpoint_for_port(port)
+    pid = _read_pid(paths)
+    if pid is not None and _alive(pid) and health(endpoint) is not None:
+        return endpoint
+    if pid is not None and _alive(pid):
+        down(paths)
+    if _port_taken(port):
+        raise LocalStackError(
+            f"port {port} on 127.0.0.1 is taken by a process this command did not start: "
+            "stop it, or set LOCALSTACK_ENDPOINT to use it"
+        )
+
+    paths.root.mkdir(parents=True, exist_ok=True)
+    paths.filesystem.mkdir(parents=True, exist_ok=True)
+    with paths.log_file.open("ab") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "localstack.runtime.main"],
+            env=_environment(paths, port),
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            cwd=paths.root,
+        )
+    paths.pid_file.write_text(f"{process.pid}\n")
+
+    give_up = time.monotonic() + deadline_s
+    while time.monotonic() < give_up:
+        if process.poll() is not None:
+            break
+        document = health(endpoint)
+        if document is not None and _services_ready(document):
+            return endpoint
+        time.sleep(0.25)
+    code = process.poll()
+    down(paths)
+    tail = _log_tail(paths)
+    state = f"exited with code {code}" if code is not None else f"not healthy after {deadline_s:.0f} s"
+    raise LocalStackError(
+        f"LocalStack {state}. Last lines of {paths.log_file}:\n{tail}\n"
+        f"Likely cause: {_diagnose(tail, port)}"
+    )
+
+
+def _services_ready(document: dict[str, object]) -> bool:
+    services = document.get("services")
+    if not isinstance(services, dict):
+        return False
+    wanted = [s for s in os.environ.get("LOCALSTACK_SERVICES", SERVICES).split(",") if s]
+    return all(services.get(s) in ("available", "running") for s in wanted)
+
+
+def down(paths: Paths, deadline_s: float = STOP_DEADLINE_S) -> bool:
+    """Stop the process group this module started; True if something was stopped."""
+    if external_endpoint():
+        return False
+    pid = _read_pid(paths)
+    if pid is None:
+        return False
+    stopped = False
+    if _alive(pid):
+        stopped = True
+        _signal_group(pid, signal.SIGTERM)
+        give_up = time.monotonic() + deadline_s
+        while time.monotonic() < give_up and _alive(pid):
+            time.sleep(0.2)
+    # Children (the Kinesis engine, Lambda runtimes) share the group; make sure none outlive us.
+    _signal_group(pid, signal.SIGKILL)
+    give_up = time.monotonic() + 5
+    while time.monotonic() < give_up and (_alive(pid) or _group_alive(pid)):
+        time.sleep(0.1)
+    paths.pid_file.unlink(missing_ok=True)
+    return stopped
+
+
+def _signal_group(pgid: int, sig: signal.Signals) -> None:
+    try:
+        os.killpg(pgid, sig)
+    except ProcessLookupError:
+        pass
+
+
+def _group_alive(pgid: int) -> bool:
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(") ", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if fields[0] != "Z" and int(fields[2]) == pgid:
+            return True
+    return False
+
+
+def run(paths: Paths, port: int, command: list[str]) -> int:
+    """Run COMMAND with LocalStack up; stop it afterwards only if this call started it."""
+    if not command:
+        raise LocalStackError("run needs a command: shardsafe-localstack run -- pytest -m e2e")
+    already = external_endpoint() is not None or health(endpoint_for_port(port)) is not None
+    endpoint = up(paths, port)
+    env = dict(os.environ, LOCALSTACK_ENDPOINT=endpoint, SHARDSAFE_LOCALSTACK_MANAGED="1")
+    try:
+        return subprocess.call(command, env=env)
+    finally:
+        if not already:
+            down(paths)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="shardsafe-localstack", description=__doc__)
+    parser.add_argument("command", choices=["up", "down", "status", "run"])
+    parser.add_argument("--dir", type=Path, default=None, help="state and log folder (default ./.localstack)")
+    parser.add_argument("--port", type=int, default=int(os.environ.get("LOCALSTACK_PORT", DEFAULT_PORT)))
+    parser.add_argument("argv", nargs=argparse.REMAINDER, help="with run: -- COMMAND ...")
+    args = parser.parse_args(argv)
+    paths = Paths((args.dir or default_state_dir()).resolve())
+    try:
+        if args.command == "up":
+            started = time.monotonic()
+            endpoint = up(paths, args.port)
+            print(f"LocalStack ready at {endpoint} ({time.monotonic() - started:.1f} s)")
+        elif args.command == "down":
+            print("LocalStack stopped" if down(paths) else "LocalStack was not running (nothing to stop)")
+        elif args.command == "run":
+            command = args.argv[1:] if args.argv[:1] == ["--"] else args.argv
+            return run(paths, args.port, command)
+        else:
+            endpoint = external_endpoint() or endpoint_for_port(args.port)
+            document = health(endpoint)
+            print(json.dumps({"endpoint": endpoint, "healthy": document is not None, "pid": _read_pid(paths)}))
+            return 0 if document is not None else 1
+    except LocalStackError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

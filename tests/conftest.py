@@ -1,0 +1,44 @@
+"""Shared fixtures. LocalStack-backed fixtures live here so every suite uses one running stack."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session")
+def localstack_endpoint() -> Iterator[str]:
+    """The LocalStack to test against: LOCALSTACK_ENDPOINT, or an embedded one started here."""
+    from shardsafe_localstack import ctl
+
+    if endpoint := os.environ.get("LOCALSTACK_ENDPOINT"):
+        yield endpoint.rstrip("/")
+        return
+    paths = ctl.Paths(REPO / ".localstack")
+    port = int(os.environ.get("LOCALSTACK_PORT", ctl.DEFAULT_PORT))
+    already = ctl.health(ctl.endpoint_for_port(port)) is not None
+    endpoint = ctl.up(paths, port)
+    yield endpoint
+    if not already:
+        ctl.down(paths)
+
+
+@pytest.fixture(scope="session")
+def aws_client(localstack_endpoint: str) -> Any:
+    """A factory: aws_client("sqs") is a boto3 client bound to LocalStack."""
+    import boto3
+
+    session = boto3.session.Session(
+        aws_access_key_id="test", aws_secret_access_key="test", region_name="us-east-1"
+    )
+
+    def make(service: str) -> Any:
+        return session.client(service, endpoint_url=localstack_endpoint)
+
+    return make
