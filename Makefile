@@ -32,6 +32,11 @@ endif
 export TF_PLUGIN_CACHE_DIR := $(CURDIR)/.terraform-cache
 export TF_IN_AUTOMATION := 1
 
+# Targets owned by each part of the project (Terraform module, Python package, ...) live in mk/*.mk
+# and add their static checks to CHECK_TARGETS.
+CHECK_TARGETS :=
+include $(sort $(wildcard mk/*.mk))
+
 .PHONY: help venv fmt lint check test test-unit test-e2e demo package bench \
         localstack-up localstack-down clean
 
@@ -65,7 +70,7 @@ lint: $(BIN)/.synced ## ruff, mypy and terraform fmt -check
 	$(BIN)/mypy
 	terraform fmt -check -recursive
 
-check: lint ## static checks: lint plus Terraform validate/test and security scans
+check: lint $(CHECK_TARGETS) ## static checks: lint plus Terraform validate/test and security scans
 
 test: $(BIN)/.synced ## everything: static checks, unit tests, end-to-end tests on LocalStack
 	$(MAKE) --no-print-directory check
