@@ -10,6 +10,7 @@ deadline, because LocalStack on the host does not always exit on SIGTERM). If
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import signal
@@ -117,11 +118,20 @@ def _diagnose(log_tail: str, port: int) -> str:
     """The most likely cause of a failed start, from what the log says."""
     checks = [
         ("Address already in use", f"port {port} is taken: stop what listens there or set LOCALSTACK_PORT"),
-        ("requires a different Python", "LocalStack 2026.3.0 needs Python >= 3.12: run `make clean` then `make PYTHON=/path/to/python3.12`"),
+        (
+            "requires a different Python",
+            "LocalStack 2026.3.0 needs Python >= 3.12: run `make clean` then `make PYTHON=/path/to/python3.12`",
+        ),
         ("SyntaxError", "the Python running LocalStack is too old: it needs Python >= 3.12"),
-        ("ModuleNotFoundError", "a dependency is missing: run `make clean && make venv` to rebuild from uv.lock"),
+        (
+            "ModuleNotFoundError",
+            "a dependency is missing: run `make clean && make venv` to rebuild from uv.lock",
+        ),
         ("ImportError", "a dependency is broken: run `make clean && make venv` to rebuild from uv.lock"),
-        ("AttributeError", "a dependency has an incompatible version: rebuild the environment from uv.lock (`make clean && make venv`)"),
+        (
+            "AttributeError",
+            "a dependency has an incompatible version: rebuild the environment from uv.lock (`make clean && make venv`)",
+        ),
     ]
     for needle, cause in checks:
         if needle in log_tail:
@@ -139,6 +149,8 @@ def _environment(paths: Paths, port: int) -> dict[str, str]:
             # The sandbox looks like a container; LocalStack must treat it as a host.
             "OVERRIDE_IN_DOCKER": "0",
             "FILESYSTEM_ROOT": str(paths.filesystem),
+            # Unzipped function code lands in LocalStack's temp folder: keep it in the state folder.
+            "TMPDIR": str(paths.filesystem / "tmp"),
             "LAMBDA_RUNTIME_EXECUTOR": "process",
             "DNS_ADDRESS": "0",
             "DISABLE_EVENTS": "1",
@@ -172,7 +184,7 @@ def up(paths: Paths, port: int = DEFAULT_PORT, deadline_s: float = START_DEADLIN
         )
 
     paths.root.mkdir(parents=True, exist_ok=True)
-    paths.filesystem.mkdir(parents=True, exist_ok=True)
+    (paths.filesystem / "tmp").mkdir(parents=True, exist_ok=True)
     with paths.log_file.open("ab") as log:
         process = subprocess.Popen(
             [sys.executable, "-m", "localstack.runtime.main"],
@@ -198,8 +210,7 @@ def up(paths: Paths, port: int = DEFAULT_PORT, deadline_s: float = START_DEADLIN
     tail = _log_tail(paths)
     state = f"exited with code {code}" if code is not None else f"not healthy after {deadline_s:.0f} s"
     raise LocalStackError(
-        f"LocalStack {state}. Last lines of {paths.log_file}:\n{tail}\n"
-        f"Likely cause: {_diagnose(tail, port)}"
+        f"LocalStack {state}. Last lines of {paths.log_file}:\n{tail}\nLikely cause: {_diagnose(tail, port)}"
     )
 
 
@@ -235,10 +246,8 @@ def down(paths: Paths, deadline_s: float = STOP_DEADLINE_S) -> bool:
 
 
 def _signal_group(pgid: int, sig: signal.Signals) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(pgid, sig)
-    except ProcessLookupError:
-        pass
 
 
 def _group_alive(pgid: int) -> bool:
@@ -289,7 +298,9 @@ def main(argv: list[str] | None = None) -> int:
         else:
             endpoint = external_endpoint() or endpoint_for_port(args.port)
             document = health(endpoint)
-            print(json.dumps({"endpoint": endpoint, "healthy": document is not None, "pid": _read_pid(paths)}))
+            print(
+                json.dumps({"endpoint": endpoint, "healthy": document is not None, "pid": _read_pid(paths)})
+            )
             return 0 if document is not None else 1
     except LocalStackError as error:
         print(f"error: {error}", file=sys.stderr)

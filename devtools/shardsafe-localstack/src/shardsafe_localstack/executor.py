@@ -1,0 +1,244 @@
+"""A LocalStack Lambda runtime executor that runs each execution environment as local processes.
+
+LocalStack's own executor starts Docker containers; this one starts ``runtime/bootstrap.py`` with
+the function's runtime interpreter (python3.12 or python3.13 found on the host). The function sees
+its code, its layers and a runtime-provided boto3/botocore, not LocalStack's virtual environment,
+so a dependency missing from the zip fails here as it would on AWS.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import glob
+import importlib.util
+import json
+import logging
+import os
+import shutil
+import signal
+import subprocess
+import threading
+from pathlib import Path
+
+from localstack import config
+from localstack.http import Response
+from localstack.services.lambda_.invocation.executor_endpoint import (
+    ExecutorEndpoint,
+    StatusErrorException,
+)
+from localstack.services.lambda_.invocation.lambda_models import FunctionVersion, InvocationResult
+from localstack.services.lambda_.invocation.runtime_executor import RuntimeExecutor
+from werkzeug import Request
+
+LOG = logging.getLogger(__name__)
+
+RUNTIME_DIR = Path(__file__).resolve().parent / "runtime"
+BOOTSTRAP = RUNTIME_DIR / "bootstrap.py"
+# What AWS's Python runtimes ship besides the standard library.
+RUNTIME_PACKAGES = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "six", "urllib3")
+STOP_DEADLINE_S = 3.0
+
+
+class ProcessExecutorEndpoint(ExecutorEndpoint):
+    """Learns the runtime's HTTP port from its ready announcement (no port is reserved in advance)."""
+
+    def status_ready(self, request: Request, executor_id: str) -> Response:
+        try:
+            self.container_port = int(json.loads(request.data)["port"])
+        except (ValueError, KeyError, TypeError):
+            LOG.warning("Runtime %s announced itself without a port: %r", executor_id, request.data)
+        return super().status_ready(request, executor_id)
+
+
+class RuntimeNotSupported(Exception):
+    pass
+
+
+@functools.cache
+def interpreter_for(runtime: str) -> str:
+    """The host interpreter for a ``python3.x`` runtime, or RuntimeNotSupported saying what to install."""
+    if not runtime.startswith("python3."):
+        raise RuntimeNotSupported(
+            f"Runtime {runtime!r} is not supported by the process executor, which runs python3.x functions "
+            "only. Use a python3.12 or python3.13 runtime, or a LocalStack with Docker for other runtimes."
+        )
+    version = runtime.removeprefix("python")
+    override = os.environ.get(f"SHARDSAFE_{runtime.upper().replace('.', '_')}")
+    pyenv = os.environ.get("PYENV_ROOT", os.path.expanduser("~/.pyenv"))
+    candidates = [
+        override,
+        shutil.which(f"python{version}"),
+        *sorted(glob.glob(f"{pyenv}/versions/{version}.*/bin/python3"), reverse=True),
+        f"/usr/local/bin/python{version}",
+        f"/usr/bin/python{version}",
+    ]
+    for candidate in candidates:
+        if candidate and _runs_version(candidate, version):
+            return candidate
+    raise RuntimeNotSupported(
+        f"Runtime {runtime!r} needs a Python {version} interpreter on this machine and none was found "
+        f"(looked for python{version} on PATH and under {pyenv}/versions). Install Python {version}, "
+        f"or set SHARDSAFE_{runtime.upper().replace('.', '_')}=/path/to/python{version}."
+    )
+
+
+def _runs_version(path: str, version: str) -> bool:
+    try:
+        out = subprocess.run(
+            [path, "-S", "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return out.returncode == 0 and out.stdout.strip() == version
+
+
+@functools.cache
+def runtime_sdk_dir() -> Path:
+    """A folder holding the SDK AWS's runtime provides (boto3, botocore, ...), linked from LocalStack's environment."""
+    target = Path(config.dirs.tmp) / "shardsafe-runtime-sdk"
+    target.mkdir(parents=True, exist_ok=True)
+    for name in RUNTIME_PACKAGES:
+        spec = importlib.util.find_spec(name)
+        if spec is None or spec.origin is None:
+            continue
+        source = Path(spec.origin).parent if spec.submodule_search_locations else Path(spec.origin)
+        link = target / source.name
+        if not link.exists():
+            with contextlib.suppress(FileExistsError):
+                link.symlink_to(source)
+    return target
+
+
+def _layer_paths(function_version: FunctionVersion, python_version: str) -> list[str]:
+    paths: list[str] = []
+    for layer in function_version.config.layers or []:
+        if layer.code is None:
+            continue
+        root = Path(layer.code.get_unzipped_code_location())
+        paths += [
+            str(root / "python" / "lib" / f"python{python_version}" / "site-packages"),
+            str(root / "python"),
+        ]
+    return paths
+
+
+class ProcessRuntimeExecutor(RuntimeExecutor):
+    """One Lambda execution environment as a local process group (an init and a language worker)."""
+
+    def __init__(self, id: str, function_version: FunctionVersion) -> None:
+        super().__init__(id=id, function_version=function_version)
+        self.executor_endpoint = ProcessExecutorEndpoint(
+            self.id, container_address="127.0.0.1", container_port=None
+        )
+        self.process: subprocess.Popen[bytes] | None = None
+        self.log_path = Path(config.dirs.tmp) / "shardsafe-runtime-logs" / f"{self.id}.log"
+
+    def start(self, env_vars: dict[str, str]) -> None:
+        self.executor_endpoint.start()
+        runtime = self.function_version.config.runtime or ""
+        try:
+            interpreter = interpreter_for(runtime)
+        except RuntimeNotSupported as error:
+            body = {"errorType": "Runtime.InvalidRuntime", "errorMessage": str(error)}
+            raise StatusErrorException(str(error), payload=json.dumps(body).encode()) from error
+
+        code_dir = str(self.function_version.config.code.get_unzipped_code_location())
+        python_version = runtime.removeprefix("python")
+        env = {key: str(value) for key, value in env_vars.items()}
+        env.update(
+            {
+                "LAMBDA_TASK_ROOT": code_dir,
+                "LAMBDA_RUNTIME_DIR": str(RUNTIME_DIR),
+                "AWS_EXECUTION_ENV": f"AWS_Lambda_{runtime}",
+                "PATH": "/usr/local/bin:/usr/bin:/bin",
+                "LANG": "en_US.UTF-8",
+                "PYTHONDONTWRITEBYTECODE": "1",
+                "_SHARDSAFE_SYS_PATH": os.pathsep.join(
+                    [code_dir, *_layer_paths(self.function_version, python_version)]
+                ),
+                "_SHARDSAFE_RUNTIME_PATH": str(runtime_sdk_dir()),
+            }
+        )
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        with self.log_path.open("wb") as log:
+            self.process = subprocess.Popen(
+                [interpreter, "-S", "-s", "-u", str(BOOTSTRAP)],
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                cwd=code_dir,
+            )
+        threading.Thread(target=self._watch_startup, name=f"lambda-process-{self.id}", daemon=True).start()
+        self.executor_endpoint.wait_for_startup()
+
+    def _watch_startup(self) -> None:
+        """Fail the startup at once (not after LocalStack's timeout) if the init dies before announcing itself."""
+        assert self.process is not None
+        code = self.process.wait()
+        future = self.executor_endpoint.startup_future
+        if future is not None and not future.done():
+            body = {
+                "errorType": "Runtime.ExitError",
+                "errorMessage": f"Runtime exited during init with exit status {code}: {self.get_logs()[-2000:]}",
+            }
+            future.set_exception(
+                StatusErrorException("Environment startup failed", payload=json.dumps(body).encode())
+            )
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=STOP_DEADLINE_S)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        try:
+            self.executor_endpoint.shutdown()
+        except Exception as error:  # already unregistered: nothing left to do
+            LOG.debug("Error while stopping executor endpoint %s: %s", self.id, error)
+        self.log_path.unlink(missing_ok=True)
+
+    def get_address(self) -> str:
+        return "127.0.0.1"
+
+    def get_endpoint_from_executor(self) -> str:
+        return "127.0.0.1"
+
+    def get_runtime_endpoint(self) -> str:
+        port = config.GATEWAY_LISTEN[0].port
+        return f"http://127.0.0.1:{port}{self.executor_endpoint.get_endpoint_prefix()}"
+
+    def invoke(self, payload: dict[str, str]) -> InvocationResult:
+        return self.executor_endpoint.invoke(payload)
+
+    def get_logs(self) -> str:
+        try:
+            return self.log_path.read_text(errors="replace")
+        except OSError:
+            return ""
+
+    @classmethod
+    def prepare_version(cls, function_version: FunctionVersion) -> None:
+        if function_version.config.code:
+            function_version.config.code.prepare_for_execution()
+        for layer in function_version.config.layers or []:
+            if layer.code is not None:
+                layer.code.prepare_for_execution()
+
+    @classmethod
+    def cleanup_version(cls, function_version: FunctionVersion) -> None:
+        """LocalStack owns the unzipped code; nothing of ours outlives a version."""
+
+    @classmethod
+    def validate_environment(cls) -> bool:
+        return True
+
+    def __repr__(self) -> str:
+        return f"ProcessRuntimeExecutor({self.id!r}, {self.function_version.qualified_arn!r})"

@@ -1,0 +1,347 @@
+"""The init of one Lambda execution environment run as local processes (stdlib only).
+
+LocalStack's process executor starts this file with the function's runtime interpreter. It plays
+the part of AWS's init (RAPID) and speaks LocalStack's runtime protocol:
+
+- it starts a worker process (worker.py) that imports the handler, then announces itself with
+  ``POST {LOCALSTACK_RUNTIME_ENDPOINT}/status/{LOCALSTACK_RUNTIME_ID}/ready`` (its HTTP port in
+  the body) or ``/error`` with a Lambda error body when the handler cannot be imported;
+- ``POST /invoke`` is answered at once; the handler runs in the worker, then the captured output
+  goes to ``/invocations/{id}/logs`` and the result to ``/invocations/{id}/response`` or ``/error``;
+- as on AWS, a timeout or a crash of the worker ends that invocation with ``Sandbox.Timedout`` or
+  ``Runtime.ExitError`` and the next invocation gets a fresh worker (a new init).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import queue
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+WORKER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "worker.py")
+MARKER_PREFIX = b"\x1eshardsafe-end:"
+LOG_MARKER_WAIT_S = 2.0
+
+
+def _now_ms() -> float:
+    return time.monotonic() * 1000.0
+
+
+def _stamp() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime()) + f".{int(time.time() * 1000) % 1000:03d}Z"
+
+
+class Worker:
+    """One worker process (the language runtime with the handler loaded) and its pipes."""
+
+    def __init__(self, env: dict[str, str]) -> None:
+        cmd_r, self._cmd_w = os.pipe()
+        self._res_r, res_w = os.pipe()
+        self._log_r, log_w = os.pipe()
+        worker_env = dict(env, _SHARDSAFE_CMD_FD=str(cmd_r), _SHARDSAFE_RES_FD=str(res_w))
+        self.process = subprocess.Popen(
+            [sys.executable, "-S", "-s", "-u", WORKER],
+            env=worker_env,
+            stdin=subprocess.DEVNULL,
+            stdout=log_w,
+            stderr=log_w,
+            pass_fds=(cmd_r, res_w),
+            start_new_session=True,  # the handler's own children die with it
+            cwd=env.get("LAMBDA_TASK_ROOT") or None,
+        )
+        for fd in (cmd_r, res_w, log_w):
+            os.close(fd)
+        self.messages: queue.Queue[dict[str, Any]] = queue.Queue()
+        self._output = bytearray()
+        self._output_cond = threading.Condition()
+        self._log_eof = False
+        threading.Thread(target=self._read_results, daemon=True).start()
+        threading.Thread(target=self._read_output, daemon=True).start()
+
+    def _read_results(self) -> None:
+        with os.fdopen(self._res_r, "rb") as results:
+            for line in results:
+                try:
+                    self.messages.put(json.loads(line))
+                except ValueError:
+                    continue
+        self.messages.put({"type": "exit"})
+
+    def _read_output(self) -> None:
+        while True:
+            try:
+                chunk = os.read(self._log_r, 65536)
+            except OSError:
+                chunk = b""
+            with self._output_cond:
+                if not chunk:
+                    self._log_eof = True
+                    self._output_cond.notify_all()
+                    os.close(self._log_r)
+                    return
+                self._output += chunk
+                self._output_cond.notify_all()
+
+    def take_output(self, until_marker: str | None, wait_s: float) -> str:
+        """The output so far; with until_marker, up to that invocation's end marker (waiting a little)."""
+        deadline = time.monotonic() + wait_s
+        with self._output_cond:
+            if until_marker is not None:
+                marker = MARKER_PREFIX + until_marker.encode() + b"\n"
+                while marker not in self._output and not self._log_eof:
+                    remaining = deadline - time.monotonic()
+                    if remaining <= 0:
+                        break
+                    self._output_cond.wait(remaining)
+                index = self._output.find(marker)
+                if index >= 0:
+                    taken = bytes(self._output[:index])
+                    del self._output[: index + len(marker)]
+                    return taken.decode("utf-8", errors="replace")
+            else:
+                while not self._log_eof:
+                    remaining = deadline - time.monotonic()
+                    if remaining <= 0:
+                        break
+                    self._output_cond.wait(remaining)
+            taken = bytes(self._output)
+            self._output.clear()
+            return taken.decode("utf-8", errors="replace")
+
+    def send(self, message: dict[str, Any]) -> bool:
+        data = json.dumps(message).encode() + b"\n"
+        try:
+            view = memoryview(data)
+            while view:
+                written = os.write(self._cmd_w, view)
+                view = view[written:]
+        except OSError:
+            return False
+        return True
+
+    def kill(self) -> None:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait()
+        with contextlib.suppress(OSError):
+            os.close(self._cmd_w)
+
+    def exit_description(self) -> str:
+        code = self.process.wait()
+        if code < 0:
+            try:
+                return f"signal: {signal.Signals(-code).name.removeprefix('SIG').lower()}"
+            except ValueError:
+                return f"signal: {-code}"
+        return f"exit status {code}"
+
+
+class Environment:
+    """The execution environment: the current worker, its init, and the invocations it serves."""
+
+    def __init__(self) -> None:
+        env = dict(os.environ)
+        self.runtime_endpoint = env.pop("LOCALSTACK_RUNTIME_ENDPOINT")
+        self.runtime_id = env.pop("LOCALSTACK_RUNTIME_ID")
+        self.timeout_s = float(env.get("AWS_LAMBDA_FUNCTION_TIMEOUT", "3"))
+        self.memory_mb = env.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
+        self.version = env.get("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+        self.worker_env = env
+        self.worker: Worker | None = None
+        self.init_error: dict[str, Any] | None = None
+        self.init_output = ""
+        self.init_duration_ms: float | None = None
+        self.lock = threading.Lock()
+
+    # --- init ---
+    def start_worker(self) -> None:
+        started = _now_ms()
+        worker = Worker(self.worker_env)
+        message = worker.messages.get()
+        self.worker = worker
+        self.init_duration_ms = _now_ms() - started
+        if message.get("type") == "ready":
+            self.init_error = None
+        elif message.get("type") == "init_error":
+            self.init_error = message["error"]
+        else:
+            self.init_error = {
+                "errorType": "Runtime.ExitError",
+                "errorMessage": f"RequestId: (init) Error: Runtime exited with error: {worker.exit_description()}",
+            }
+        self.init_output = worker.take_output(until_marker="init", wait_s=LOG_MARKER_WAIT_S)
+
+    # --- invoke ---
+    def invoke(self, invocation: dict[str, Any]) -> None:
+        with self.lock:
+            request_id = invocation["invoke-id"]
+            started = _now_ms()
+            deadline_ms = started + self.timeout_s * 1000
+            init_report = ""
+            if self.worker is None or self.worker.process.poll() is not None:
+                self.start_worker()  # a suppressed init, counted in the invocation, as on AWS
+            init_output, self.init_output = self.init_output, ""
+            if self.init_duration_ms is not None:
+                init_report = f"\tInit Duration: {self.init_duration_ms:.2f} ms"
+                self.init_duration_ms = None
+            worker = self.worker
+            assert worker is not None
+            lines = [f"START RequestId: {request_id} Version: {self.version}\n", init_output]
+            if self.init_error is not None:
+                error, body = self.init_error, json.dumps(self.init_error).encode()
+                lines.append(f"[ERROR] {error.get('errorType')}: {error.get('errorMessage')}\n")
+                self._finish(request_id, lines, started, init_report, "error", body, max_rss_kb=0)
+                worker.kill()
+                self.worker = None
+                return
+
+            worker.send(
+                {
+                    "type": "invoke",
+                    "requestId": request_id,
+                    "invokedFunctionArn": invocation.get("invoked-function-arn", ""),
+                    "payload": invocation.get("payload", ""),
+                    "traceId": invocation.get("trace-id", ""),
+                    "deadlineEpochMs": int(time.time() * 1000 + (deadline_ms - _now_ms())),
+                }
+            )
+            try:
+                message = worker.messages.get(timeout=max(0.0, (deadline_ms - _now_ms()) / 1000))
+            except queue.Empty:
+                message = {"type": "timeout"}
+
+            if message["type"] in ("response", "error"):
+                lines.append(worker.take_output(until_marker=request_id, wait_s=LOG_MARKER_WAIT_S))
+                body = message["body"].encode()
+                self._finish(
+                    request_id, lines, started, init_report, message["type"], body, message.get("maxRssKb", 0)
+                )
+                return
+
+            worker.kill()
+            lines.append(worker.take_output(until_marker=None, wait_s=1.0))
+            if message["type"] == "timeout":
+                seconds = f"{self.timeout_s:.2f}"
+                lines.append(f"{_stamp()} {request_id} Task timed out after {seconds} seconds\n")
+                error = {
+                    "errorType": "Sandbox.Timedout",
+                    "errorMessage": f"RequestId: {request_id} Error: Task timed out after {seconds} seconds",
+                }
+            else:
+                reason = worker.exit_description()
+                lines.append(f"RequestId: {request_id} Error: Runtime exited with error: {reason}\n")
+                error = {
+                    "errorType": "Runtime.ExitError",
+                    "errorMessage": f"RequestId: {request_id} Error: Runtime exited with error: {reason}",
+                }
+            self.worker = None
+            self._finish(request_id, lines, started, init_report, "error", json.dumps(error).encode(), 0)
+
+    def _finish(
+        self,
+        request_id: str,
+        lines: list[str],
+        started_ms: float,
+        init_report: str,
+        kind: str,
+        body: bytes,
+        max_rss_kb: int,
+    ) -> None:
+        duration = _now_ms() - started_ms
+        lines.append(f"END RequestId: {request_id}\n")
+        lines.append(
+            f"REPORT RequestId: {request_id}\tDuration: {duration:.2f} ms\t"
+            f"Billed Duration: {int(duration) + 1} ms\tMemory Size: {self.memory_mb} MB\t"
+            f"Max Memory Used: {max(1, max_rss_kb // 1024)} MB{init_report}\n"
+        )
+        logs = "".join(line if line.endswith("\n") or not line else line + "\n" for line in lines)
+        self.post(f"/invocations/{request_id}/logs", json.dumps({"logs": logs}).encode())
+        self.post(f"/invocations/{request_id}/{kind}", body)
+
+    def post(self, path: str, body: bytes) -> None:
+        request = urllib.request.Request(
+            self.runtime_endpoint + path,
+            data=body,
+            method="POST",
+            headers={"Content-Type": "application/json"},
+        )
+        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+        for attempt in range(5):
+            try:
+                with opener.open(request, timeout=30) as response:
+                    response.read()
+                return
+            except OSError as error:
+                if attempt == 4:
+                    print(f"shardsafe-init: POST {path} failed: {error}", file=sys.stderr, flush=True)
+                time.sleep(0.1 * 2**attempt)
+
+
+def serve(environment: Environment) -> ThreadingHTTPServer:
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length)
+            if self.path != "/invoke":
+                self.send_error(404)
+                return
+            try:
+                invocation = json.loads(body)
+            except ValueError:
+                self.send_error(400, "invocation is not JSON")
+                return
+            self.send_response(200)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            threading.Thread(target=environment.invoke, args=(invocation,), daemon=True).start()
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+def _exit_with_parent(environment: Environment) -> None:
+    """LocalStack may die without stopping us (SIGKILL): do not outlive it."""
+    parent = os.getppid()
+    while os.getppid() == parent:
+        time.sleep(1.0)
+    _shutdown(environment)
+
+
+def _shutdown(environment: Environment, *_: Any) -> None:
+    if environment.worker is not None:
+        environment.worker.kill()
+    os._exit(0)
+
+
+def main() -> None:
+    environment = Environment()
+    signal.signal(signal.SIGTERM, lambda *args: _shutdown(environment))
+    threading.Thread(target=_exit_with_parent, args=(environment,), daemon=True).start()
+    server = serve(environment)
+    environment.start_worker()
+    status = {"port": server.server_address[1]}
+    if environment.init_error is None:
+        environment.post(f"/status/{environment.runtime_id}/ready", json.dumps(status).encode())
+    else:
+        sys.stderr.write(environment.init_output)
+        environment.post(
+            f"/status/{environment.runtime_id}/error", json.dumps(environment.init_error).encode()
+        )
+    threading.Event().wait()
+
+
+if __name__ == "__main__":
+    main()
