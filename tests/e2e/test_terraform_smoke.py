@@ -3,8 +3,6 @@ put on the stream reaches the function, and destroy removes it all."""
 
 from __future__ import annotations
 
-import base64
-import io
 import json
 import shutil
 import time
