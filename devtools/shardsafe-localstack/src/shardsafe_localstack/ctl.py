@@ -156,6 +156,12 @@ def _environment(paths: Paths, port: int) -> dict[str, str]:
             "DISABLE_EVENTS": "1",
             "LOCALSTACK_TELEMETRY_DISABLED": "1",
             "EAGER_SERVICE_LOADING": "0",
+            # LocalStack polls one shard per interval (1 s by default), which caps a mapping at one
+            # batch a second; poll faster so end-to-end runs take seconds, not minutes.
+            "LAMBDA_EVENT_SOURCE_MAPPING_POLL_INTERVAL_SEC": os.environ.get(
+                "LAMBDA_EVENT_SOURCE_MAPPING_POLL_INTERVAL_SEC", "0.1"
+            ),
+            "LAMBDA_EVENT_SOURCE_MAPPING_MAX_BACKOFF_ON_EMPTY_POLL_SEC": "1",
         }
     )
     env.pop("LOCALSTACK_ENDPOINT", None)
