@@ -1,0 +1,241 @@
+"""The quarantine envelope: the SQS message shardsafe writes for every poison record.
+
+This module is the one definition of the format; the handler builds envelopes with
+:func:`build_envelope` and the redrive tooling reads them with :func:`parse_envelope`.
+
+Message body (JSON object, version 1)::
+
+    {
+      "shardsafe": "quarantine",          # marks the message as ours
+      "version": 1,
+      "reason": "invalid_json",           # one of REASONS (shardsafe.reasons)
+      "error": {"type": "json.decoder.JSONDecodeError", "message": "Expecting value: ..."},
+      "record": {
+        "eventSource": "aws:kinesis",     # or "aws:dynamodb", "aws:sqs"
+        "eventSourceArn": "arn:aws:kinesis:...",
+        "shardId": "shardId-000000000000",             # null where the source has none (sqs, dynamodb)
+        "sequenceNumber": "4959...",                    # string; null for a standard SQS queue
+        "partitionKey": "AAPL",                         # sqs: the MessageGroupId, if any
+        "approximateArrivalTimestamp": 1700000000.123,  # float seconds, or null
+        "messageId": "...",                             # sqs only
+        "keys": {"id": {"S": "..."}}                    # dynamodb only
+      },
+      "payload": {
+        "size": 1234,                     # bytes
+        "sha256": "<hex>",
+        "base64": "<the full payload>"    # left out, with "truncated": true, when it would not fit
+      },
+      "function": {"name": "my-fn", "requestId": "..."},
+      "quarantinedAt": "2026-01-01T00:00:00.000Z"
+    }
+
+The payload is the record's original bytes: for Kinesis the base64-decoded ``data`` (still
+compressed if it was); for SQS the UTF-8 ``body``; for DynamoDB the whole stream record as compact
+JSON. A Kinesis ``data`` field that is not valid base64 is carried as the UTF-8 bytes of the string
+itself (reason ``bad_base64``), and a record that is not even the shape Lambda sends is carried as
+JSON (reason ``malformed_record``).
+
+When the body would exceed the SQS message limit, ``payload.base64`` is omitted and
+``payload.truncated`` is ``true``: the record can be re-read from the stream by ``shardId`` and
+``sequenceNumber`` while the stream retains it, and ``sha256`` identifies it.
+
+Message attributes: ``shardsafe-kind`` = ``"quarantine"`` and ``shardsafe-reason`` = the reason
+(both ``String``). Lambda's own on-failure messages have a top-level ``KinesisBatchInfo`` (or
+``DDBStreamBatchInfo``, ``SQSBatchInfo``) and no ``shardsafe`` key: that is how the two are told
+apart (:func:`message_kind`).
+
+Delivery is at least once: a batch that Lambda retries can quarantine the same record twice, so
+consumers de-duplicate on ``(eventSourceArn, shardId, sequenceNumber)`` (``messageId`` for SQS).
+
+>>> envelope = build_envelope(reason=reasons.INVALID_JSON, payload=b"{oops", record={"eventSource": "aws:sqs"})
+>>> parse_envelope(envelope.to_body()).payload_bytes()
+b'{oops'
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from typing import Any, Final, Literal
+
+from shardsafe import reasons
+
+ENVELOPE_KIND: Final = "quarantine"
+ENVELOPE_VERSION: Final = 1
+KIND_ATTRIBUTE: Final = "shardsafe-kind"
+REASON_ATTRIBUTE: Final = "shardsafe-reason"
+
+#: SQS accepts messages up to 262,144 bytes (body plus attributes) everywhere.
+SQS_MESSAGE_LIMIT: Final = 262_144
+
+#: Every reason a record can be quarantined for (see shardsafe.reasons).
+REASONS: Final = reasons.ALL
+
+MessageKind = Literal["quarantine", "lambda_on_failure", "unknown"]
+_LAMBDA_FAILURE_KEYS: Final = ("KinesisBatchInfo", "DDBStreamBatchInfo", "SQSBatchInfo")
+
+
+@dataclass(frozen=True)
+class Envelope:
+    """One quarantined record: why, where it came from, and its payload."""
+
+    reason: str
+    error_type: str
+    error_message: str
+    record: Mapping[str, Any]
+    payload_size: int
+    payload_sha256: str
+    payload_base64: str | None
+    function_name: str | None = None
+    request_id: str | None = None
+    quarantined_at: str = ""
+    version: int = ENVELOPE_VERSION
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def truncated(self) -> bool:
+        """True when the payload did not fit the message and must be re-read from the stream."""
+        return self.payload_base64 is None
+
+    def payload_bytes(self) -> bytes | None:
+        """The original record bytes, or None when the envelope only carries their sha256."""
+        return None if self.payload_base64 is None else base64.b64decode(self.payload_base64)
+
+    def to_dict(self) -> dict[str, Any]:
+        payload: dict[str, Any] = {"size": self.payload_size, "sha256": self.payload_sha256}
+        if self.payload_base64 is None:
+            payload["truncated"] = True
+        else:
+            payload["base64"] = self.payload_base64
+        return {
+            "shardsafe": ENVELOPE_KIND,
+            "version": self.version,
+            "reason": self.reason,
+            "error": {"type": self.error_type, "message": self.error_message},
+            "record": dict(self.record),
+            "payload": payload,
+            "function": {"name": self.function_name, "requestId": self.request_id},
+            "quarantinedAt": self.quarantined_at,
+            **self.extra,
+        }
+
+    def to_body(self) -> str:
+        """The SQS message body: compact JSON."""
+        return json.dumps(self.to_dict(), separators=(",", ":"), ensure_ascii=False)
+
+    def message_attributes(self) -> dict[str, dict[str, str]]:
+        """The SQS message attributes, in the shape SendMessage takes."""
+        return {
+            KIND_ATTRIBUTE: {"DataType": "String", "StringValue": ENVELOPE_KIND},
+            REASON_ATTRIBUTE: {"DataType": "String", "StringValue": self.reason},
+        }
+
+    def message_size(self) -> int:
+        """Bytes SQS counts against its limit: the body plus every attribute name, type and value."""
+        size = len(self.to_body().encode())
+        for name, attribute in self.message_attributes().items():
+            size += len(name) + len(attribute["DataType"]) + len(attribute["StringValue"].encode())
+        return size
+
+
+def utc_timestamp(seconds: float | None = None) -> str:
+    """ISO 8601 UTC with milliseconds and a Z, the form every shardsafe timestamp takes."""
+    moment = datetime.now(UTC) if seconds is None else datetime.fromtimestamp(seconds, UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def build_envelope(
+    *,
+    reason: str,
+    payload: bytes,
+    record: Mapping[str, Any],
+    error_type: str = "",
+    error_message: str = "",
+    function_name: str | None = None,
+    request_id: str | None = None,
+    max_message_bytes: int = SQS_MESSAGE_LIMIT,
+) -> Envelope:
+    """An envelope for ``payload``; the payload is left out (``truncated``) if it would not fit."""
+    envelope = Envelope(
+        reason=reason,
+        error_type=error_type,
+        error_message=error_message,
+        record=record,
+        payload_size=len(payload),
+        payload_sha256=hashlib.sha256(payload).hexdigest(),
+        payload_base64=base64.b64encode(payload).decode("ascii"),
+        function_name=function_name,
+        request_id=request_id,
+        quarantined_at=utc_timestamp(),
+    )
+    # Cheap upper bound first: base64 is 4/3 of the payload, the rest is small.
+    if len(envelope.payload_base64 or "") + 4096 < max_message_bytes:
+        return envelope
+    if envelope.message_size() <= max_message_bytes:
+        return envelope
+    return replace(envelope, payload_base64=None)
+
+
+def message_kind(body: str | bytes | Mapping[str, Any]) -> MessageKind:
+    """Whether a queue message is a shardsafe envelope, a Lambda on-failure record, or neither."""
+    document = _load(body)
+    if document is None:
+        return "unknown"
+    if document.get("shardsafe") == ENVELOPE_KIND:
+        return "quarantine"
+    if any(key in document for key in _LAMBDA_FAILURE_KEYS):
+        return "lambda_on_failure"
+    return "unknown"
+
+
+def parse_envelope(body: str | bytes | Mapping[str, Any]) -> Envelope | None:
+    """The envelope in an SQS message body, or None if the body is not a shardsafe envelope.
+
+    Lambda's on-failure messages, other JSON and non-JSON all give None; so does an envelope
+    whose payload does not match its sha256, which would redrive the wrong bytes.
+    """
+    document = _load(body)
+    if document is None or document.get("shardsafe") != ENVELOPE_KIND:
+        return None
+    try:
+        error = document.get("error") or {}
+        payload = document["payload"]
+        function = document.get("function") or {}
+        record = document.get("record") or {}
+        payload_base64 = payload.get("base64")
+        if payload_base64 is not None:
+            raw = base64.b64decode(payload_base64, validate=True)
+            if hashlib.sha256(raw).hexdigest() != payload["sha256"]:
+                return None
+        known = {"shardsafe", "version", "reason", "error", "record", "payload", "function", "quarantinedAt"}
+        return Envelope(
+            reason=str(document["reason"]),
+            error_type=str(error.get("type", "")),
+            error_message=str(error.get("message", "")),
+            record=dict(record),
+            payload_size=int(payload["size"]),
+            payload_sha256=str(payload["sha256"]),
+            payload_base64=payload_base64,
+            function_name=function.get("name"),
+            request_id=function.get("requestId"),
+            quarantined_at=str(document.get("quarantinedAt", "")),
+            version=int(document.get("version", ENVELOPE_VERSION)),
+            extra={key: value for key, value in document.items() if key not in known},
+        )
+    except (KeyError, TypeError, ValueError, AttributeError, binascii.Error):
+        return None
+
+
+def _load(body: str | bytes | Mapping[str, Any]) -> Mapping[str, Any] | None:
+    if isinstance(body, Mapping):
+        return body
+    try:
+        document = json.loads(body)
+    except (ValueError, TypeError):
+        return None
+    return document if isinstance(document, dict) else None

@@ -1,0 +1,45 @@
+"""Why a record was quarantined: the ``reason`` of a poison log line and of a quarantine envelope."""
+
+from __future__ import annotations
+
+BAD_BASE64 = "bad_base64"
+"""A Kinesis ``data`` field that is not valid base64."""
+INVALID_UTF8 = "invalid_utf8"
+"""Text or JSON decoding met bytes that are not UTF-8."""
+INVALID_JSON = "invalid_json"
+"""Not parseable JSON (truncated, garbage, trailing data)."""
+NOT_AN_OBJECT = "not_an_object"
+"""Valid JSON, but not an object (an array, a string, a number...)."""
+EMPTY = "empty"
+"""A record with no data at all."""
+BAD_COMPRESSION = "bad_compression"
+"""A gzip payload that does not inflate, or inflates beyond the limit."""
+DECODE_ERROR = "decode_error"
+"""A user-supplied decoder raised."""
+VALIDATION_ERROR = "validation_error"
+"""The validator (a callable or a field schema) rejected the data."""
+MALFORMED_RECORD = "malformed_record"
+"""A record that is not the shape Lambda sends (missing keys, wrong types)."""
+HANDLER_ERROR = "handler_error"
+"""The user's function raised an exception not marked retryable."""
+RETRIES_EXHAUSTED = "retries_exhausted"
+"""A retryable failure that in-process retries did not clear (without ReportBatchItemFailures)."""
+INTERNAL_ERROR = "internal_error"
+"""A bug in shardsafe itself; the record is logged in full rather than lost."""
+
+ALL = frozenset(
+    {
+        BAD_BASE64,
+        INVALID_UTF8,
+        INVALID_JSON,
+        NOT_AN_OBJECT,
+        EMPTY,
+        BAD_COMPRESSION,
+        DECODE_ERROR,
+        VALIDATION_ERROR,
+        MALFORMED_RECORD,
+        HANDLER_ERROR,
+        RETRIES_EXHAUSTED,
+        INTERNAL_ERROR,
+    }
+)
