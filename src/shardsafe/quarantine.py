@@ -1,0 +1,152 @@
+"""Quarantine sinks: SQS (SendMessageBatch, retried with backoff) and in-memory.
+
+The processor builds one envelope per poison record (see :mod:`shardsafe.envelope`) and hands
+them to a sink at the end of the batch; whatever the sink could not deliver is written to the
+log in full by the processor, so a record is never silently dropped.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import time
+from collections.abc import Sequence
+
+from shardsafe.envelope import SQS_MESSAGE_LIMIT, Envelope
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+QUEUE_URL_ENV = "SHARDSAFE_QUARANTINE_QUEUE_URL"
+BATCH_ENTRIES = 10  # SendMessageBatch takes at most 10 entries ...
+BATCH_BYTES = SQS_MESSAGE_LIMIT  # ... of at most 256 KiB together
+
+
+class SqsQuarantine:
+    """Sends envelopes to an SQS queue, 10 per ``SendMessageBatch`` call.
+
+    Failed entries (server-side faults, throttling, a call that raised) are retried with
+    exponential backoff and jitter, ``max_attempts`` times in all; entries SQS rejects as the
+    sender's fault are not retried. The queue URL defaults to ``SHARDSAFE_QUARANTINE_QUEUE_URL``,
+    read at send time; the boto3 client is created on first use, so importing costs nothing.
+    """
+
+    def __init__(
+        self,
+        queue_url: str | None = None,
+        *,
+        client: Any = None,
+        max_attempts: int = 4,
+        base_delay: float = 0.05,
+        max_message_bytes: int = SQS_MESSAGE_LIMIT,
+    ) -> None:
+        self.queue_url = queue_url
+        self.max_attempts = max(1, max_attempts)
+        self.base_delay = base_delay
+        self.max_message_bytes = max_message_bytes
+        self._client = client
+
+    def send(self, envelopes: Sequence[Envelope]) -> list[tuple[Envelope, str]]:
+        if not envelopes:
+            return []
+        queue_url = self.queue_url or os.environ.get(QUEUE_URL_ENV)
+        if not queue_url:
+            return [(envelope, f"no quarantine queue: {QUEUE_URL_ENV} is not set") for envelope in envelopes]
+        try:
+            client = self._client or self._make_client(queue_url)
+        except Exception as error:
+            return [(envelope, f"cannot create the SQS client: {error!r}") for envelope in envelopes]
+        undelivered: list[tuple[Envelope, str]] = []
+        for group in _groups(envelopes):
+            undelivered.extend(self._send_group(client, queue_url, group))
+        return undelivered
+
+    def _send_group(self, client: Any, queue_url: str, group: list[Envelope]) -> list[tuple[Envelope, str]]:
+        pending = {str(index): envelope for index, envelope in enumerate(group)}
+        errors: dict[str, str] = {}
+        undelivered: list[tuple[Envelope, str]] = []
+        for attempt in range(self.max_attempts):
+            if attempt:
+                time.sleep(self.base_delay * 2 ** (attempt - 1) * (0.5 + random.random()))  # noqa: S311
+            entries = [
+                {
+                    "Id": entry_id,
+                    "MessageBody": envelope.to_body(),
+                    "MessageAttributes": envelope.message_attributes(),
+                }
+                for entry_id, envelope in pending.items()
+            ]
+            try:
+                response = client.send_message_batch(QueueUrl=queue_url, Entries=entries)
+            except Exception as error:
+                errors = dict.fromkeys(pending, f"SendMessageBatch failed: {error!r}")
+                continue
+            succeeded = {str(entry.get("Id")) for entry in response.get("Successful") or ()}
+            failed = {str(entry.get("Id")): entry for entry in response.get("Failed") or ()}
+            retry: dict[str, Envelope] = {}
+            for entry_id, envelope in pending.items():
+                if entry_id in succeeded:
+                    continue
+                failure = failed.get(entry_id)
+                if failure is None:  # neither successful nor failed: retry rather than assume
+                    errors[entry_id] = "SendMessageBatch did not report this entry"
+                    retry[entry_id] = envelope
+                    continue
+                errors[entry_id] = f"SQS refused the message: {failure.get('Code')}: {failure.get('Message')}"
+                if failure.get("SenderFault"):
+                    undelivered.append((envelope, errors[entry_id]))  # our fault: the same call fails again
+                else:
+                    retry[entry_id] = envelope
+            pending = retry
+            if not pending:
+                break
+        undelivered.extend(
+            (envelope, errors.get(entry_id, "not sent")) for entry_id, envelope in pending.items()
+        )
+        return undelivered
+
+    @staticmethod
+    def _make_client(queue_url: str) -> Any:
+        import boto3  # type: ignore[import-untyped]  # lazy: a batch without poison never pays for boto3
+        from botocore.config import Config  # type: ignore[import-untyped]
+
+        region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or _region_of(queue_url)
+        config = Config(retries={"max_attempts": 2, "mode": "standard"}, connect_timeout=2, read_timeout=5)
+        return boto3.client("sqs", region_name=region, config=config)
+
+
+def _region_of(queue_url: str) -> str:
+    # https://sqs.eu-west-1.amazonaws.com/123456789012/name
+    host = queue_url.split("/")[2] if queue_url.count("/") >= 2 else ""
+    parts = host.split(".")
+    return parts[1] if len(parts) > 2 and parts[0] == "sqs" else "us-east-1"
+
+
+def _groups(envelopes: Sequence[Envelope]) -> list[list[Envelope]]:
+    """Consecutive groups within the SendMessageBatch limits: 10 entries and 256 KiB in all."""
+    groups: list[list[Envelope]] = []
+    current: list[Envelope] = []
+    current_bytes = 0
+    for envelope in envelopes:
+        size = envelope.message_size()
+        if current and (len(current) == BATCH_ENTRIES or current_bytes + size > BATCH_BYTES):
+            groups.append(current)
+            current, current_bytes = [], 0
+        current.append(envelope)
+        current_bytes += size
+    if current:
+        groups.append(current)
+    return groups
+
+
+class MemoryQuarantine:
+    """Keeps envelopes in ``envelopes``: an injectable sink for tests and benchmarks."""
+
+    def __init__(self, max_message_bytes: int = SQS_MESSAGE_LIMIT) -> None:
+        self.max_message_bytes = max_message_bytes
+        self.envelopes: list[Envelope] = []
+
+    def send(self, envelopes: Sequence[Envelope]) -> list[tuple[Envelope, str]]:
+        self.envelopes.extend(envelopes)
+        return []

@@ -1,0 +1,78 @@
+"""The shapes Lambda sends and expects, and the interfaces a quarantine or metrics sink implements.
+
+Only type checkers read this module at import time of the handler; it is imported at run time
+when someone asks for one of its names (``from shardsafe import BatchResponse``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Protocol, TypedDict
+
+from shardsafe.envelope import Envelope
+
+
+class BatchItemFailure(TypedDict):
+    itemIdentifier: str
+
+
+class BatchResponse(TypedDict):
+    """What the handler returns: Lambda reads it as success, retrying only the listed records."""
+
+    batchItemFailures: list[BatchItemFailure]
+
+
+class KinesisData(TypedDict, total=False):
+    kinesisSchemaVersion: str
+    partitionKey: str
+    sequenceNumber: str
+    data: str
+    approximateArrivalTimestamp: float
+
+
+class KinesisEventRecord(TypedDict, total=False):
+    kinesis: KinesisData
+    eventSource: str
+    eventVersion: str
+    eventID: str
+    eventName: str
+    invokeIdentityArn: str
+    awsRegion: str
+    eventSourceARN: str
+
+
+class StreamEvent(TypedDict):
+    """A Kinesis, DynamoDB Streams or SQS event: a list of records."""
+
+    Records: list[dict[str, Any]]
+
+
+class LambdaContext(Protocol):
+    """The parts of the Lambda context object shardsafe reads (all optional at run time)."""
+
+    function_name: str
+    aws_request_id: str
+
+    def get_remaining_time_in_millis(self) -> int: ...
+
+
+class QuarantineSink(Protocol):
+    """Where poison records go. ``send`` returns the envelopes it could not deliver, each with why."""
+
+    max_message_bytes: int
+
+    def send(self, envelopes: Sequence[Envelope]) -> list[tuple[Envelope, str]]: ...
+
+
+class MetricsSink(Protocol):
+    """Where batch metrics go (EMF on stdout by default)."""
+
+    def record_batch(
+        self,
+        *,
+        processed: int,
+        quarantined: int,
+        retried: int,
+        duration_ms: float,
+        function_name: str | None,
+    ) -> None: ...
