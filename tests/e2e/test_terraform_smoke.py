@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import Terraform
+from shardsafe_localstack.terraform import Terraform
 
 pytestmark = pytest.mark.e2e
 
@@ -36,7 +36,7 @@ def test_a_record_put_on_the_stream_reaches_the_function(
     with zipfile.ZipFile(zip_path, "w") as archive:
         archive.writestr("app.py", HANDLER)
     name = f"smoke-{uuid.uuid4().hex[:8]}"
-    terraform = Terraform(workdir, {"endpoint": localstack_endpoint, "name": name, "zip_path": str(zip_path)})
+    terraform = Terraform(workdir, localstack_endpoint, {"name": name, "zip_path": str(zip_path)})
     terraform.init()
     try:
         outputs = terraform.apply()

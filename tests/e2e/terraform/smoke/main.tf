@@ -11,11 +11,6 @@ terraform {
   }
 }
 
-variable "endpoint" {
-  description = "LocalStack endpoint URL."
-  type        = string
-}
-
 variable "name" {
   description = "Name of the stream and the function."
   type        = string
@@ -27,20 +22,7 @@ variable "zip_path" {
 }
 
 provider "aws" {
-  region                      = "us-east-1"
-  access_key                  = "test"
-  secret_key                  = "test"
-  skip_credentials_validation = true
-  skip_metadata_api_check     = true
-  skip_requesting_account_id  = true
-
-  endpoints {
-    iam     = var.endpoint
-    kinesis = var.endpoint
-    lambda  = var.endpoint
-    logs    = var.endpoint
-    sts     = var.endpoint
-  }
+  region = "us-east-1"
 }
 
 resource "aws_kinesis_stream" "this" {
