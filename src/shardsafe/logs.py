@@ -12,16 +12,19 @@ Every line has ``level``, ``event`` (``shardsafe.poison``, ``shardsafe.batch``, 
 from __future__ import annotations
 
 import json
-import logging
 import sys
 import time
 
 TYPE_CHECKING = False  # typing is not imported at run time: it would cost the cold start
 if TYPE_CHECKING:
+    import logging
     from typing import Any
 
-logger = logging.getLogger("shardsafe")
-metrics_logger = logging.getLogger("shardsafe.metrics")
+# The logging levels, so that callers need not import logging (about 10 ms) before the first line.
+INFO = 20
+WARNING = 30
+ERROR = 40
+_LEVEL_NAMES = {INFO: "INFO", WARNING: "WARNING", ERROR: "ERROR"}
 
 POISON = "shardsafe.poison"
 RETRYABLE = "shardsafe.retryable"
@@ -29,35 +32,40 @@ BATCH = "shardsafe.batch"
 QUARANTINE_FALLBACK = "shardsafe.quarantine_fallback"
 MALFORMED_EVENT = "shardsafe.malformed_event"
 INTERNAL_ERROR = "shardsafe.internal_error"
-WARNING = "shardsafe.warning"
+WARNED = "shardsafe.warning"
 
-_configured = False
-
-
-class _JsonLineFormatter(logging.Formatter):
-    def format(self, record: logging.LogRecord) -> str:
-        return record.getMessage()
+_logger: logging.Logger | None = None
+_metrics_logger: logging.Logger | None = None
 
 
-def _configure() -> None:
-    global _configured  # noqa: PLW0603 - configured once per process, on first use
-    _configured = True
-    if logger.handlers:
-        return
-    handler = logging.StreamHandler(sys.stdout)
-    handler.setFormatter(_JsonLineFormatter())
-    logger.addHandler(handler)
-    logger.setLevel(logging.INFO)
-    logger.propagate = False
+def _configure() -> logging.Logger:
+    """The ``shardsafe`` logger, given a bare-JSON stdout handler unless the application set one."""
+    global _logger, _metrics_logger  # noqa: PLW0603 - configured once per process, on first use
+    import logging  # lazy: Lambda's runtime has it loaded already; elsewhere it waits for the first line
+
+    class JsonLineFormatter(logging.Formatter):
+        def format(self, record: logging.LogRecord) -> str:
+            return record.getMessage()
+
+    logger = logging.getLogger("shardsafe")
+    if not logger.handlers:
+        handler = logging.StreamHandler(sys.stdout)
+        handler.setFormatter(JsonLineFormatter())
+        logger.addHandler(handler)
+        if logger.level == logging.NOTSET:
+            logger.setLevel(logging.INFO)
+        logger.propagate = False
+    _metrics_logger = logging.getLogger("shardsafe.metrics")
+    _logger = logger
+    return logger
 
 
 def emit(level: int, event: str, fields: dict[str, Any]) -> None:
     """Write one JSON line; never raises (a field JSON cannot encode is written as its repr)."""
-    if not _configured:
-        _configure()
+    logger = _logger or _configure()
     if not logger.isEnabledFor(level):
         return
-    line = {"level": logging.getLevelName(level), "event": event, "timestamp": _now(), **fields}
+    line = {"level": _LEVEL_NAMES.get(level, str(level)), "event": event, "timestamp": _now(), **fields}
     try:
         text = json.dumps(line, ensure_ascii=False, default=repr, separators=(",", ":"))
     except (TypeError, ValueError, RecursionError):
@@ -67,13 +75,14 @@ def emit(level: int, event: str, fields: dict[str, Any]) -> None:
 
 def emit_document(document: dict[str, Any]) -> None:
     """Write a JSON document as it is (an EMF metrics line), through the ``shardsafe.metrics`` logger."""
-    if not _configured:
+    if _metrics_logger is None:
         _configure()
+    assert _metrics_logger is not None
     try:
         text = json.dumps(document, separators=(",", ":"), default=repr)
     except (TypeError, ValueError, RecursionError):
         return
-    metrics_logger.info("%s", text)
+    _metrics_logger.info("%s", text)
 
 
 def _now() -> str:

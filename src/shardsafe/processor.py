@@ -34,10 +34,8 @@ had not accounted for.
 
 from __future__ import annotations
 
-import logging
 import os
 import time
-import traceback
 
 from shardsafe import logs, reasons, tracing
 from shardsafe.decoding import DECODERS, Rejection, custom_decoder, qualified_name, safe_str
@@ -543,7 +541,7 @@ class _Invocation:
                 undelivered = [(envelope, f"quarantine sink raised {error!r}") for envelope in envelopes]
         self.result.undelivered += len(undelivered)
         for envelope, why in undelivered:
-            logs.emit(logging.ERROR, logs.QUARANTINE_FALLBACK, {"why": why, "envelope": envelope.to_dict()})
+            logs.emit(logs.ERROR, logs.QUARANTINE_FALLBACK, {"why": why, "envelope": envelope.to_dict()})
 
     def malformed_event(self, event: object, why: str) -> None:
         """Log an event shardsafe cannot read, in full (it is the only copy), and answer success."""
@@ -552,7 +550,7 @@ class _Invocation:
         except Exception:
             text = repr(event)
         logs.emit(
-            logging.ERROR,
+            logs.ERROR,
             logs.MALFORMED_EVENT,
             {
                 "why": why,
@@ -566,8 +564,10 @@ class _Invocation:
 
     def internal_error(self, event: object, error: Exception) -> None:
         """A bug in shardsafe: log it, and quarantine (or at least log) every record not yet accounted for."""
+        import traceback  # lazy: only a bug in shardsafe gets here
+
         logs.emit(
-            logging.ERROR,
+            logs.ERROR,
             logs.INTERNAL_ERROR,
             {
                 "error_type": qualified_name(type(error)),
@@ -602,7 +602,7 @@ class _Invocation:
         ok = result.accounting_ok
         coordinates = self.source.describe(self.records[0]) if self.source and self.records else {}
         logs.emit(
-            logging.INFO if ok else logging.ERROR,
+            logs.INFO if ok else logs.ERROR,
             logs.BATCH,
             {
                 "event_source": result.event_source,
@@ -630,9 +630,7 @@ class _Invocation:
                     function_name=self.function_name,
                 )
             except Exception as error:
-                logs.emit(
-                    logging.WARNING, logs.WARNING, {"message": "metrics sink failed", "error": repr(error)}
-                )
+                logs.emit(logs.WARNING, logs.WARNED, {"message": "metrics sink failed", "error": repr(error)})
         if self.subsegment is not None:
             tracing.end_batch(
                 self.subsegment,
@@ -659,7 +657,7 @@ class _Invocation:
         arrival = coordinates.get("approximateArrivalTimestamp")
         preview = base64.b64encode(payload[:PREVIEW_BYTES]).decode("ascii") if self.preview else None
         logs.emit(
-            logging.ERROR,
+            logs.ERROR,
             logs.POISON,
             {
                 "reason": quarantined.reason,
@@ -686,7 +684,7 @@ class _Invocation:
         assert self.source is not None
         coordinates = self.source.describe(raws[0]) if raws else {}
         logs.emit(
-            logging.WARNING,
+            logs.WARNING,
             logs.RETRYABLE,
             {
                 "error_type": qualified_name(type(error)),
@@ -708,7 +706,7 @@ class _Invocation:
         except Exception:
             text = repr(raw)
         logs.emit(
-            logging.ERROR,
+            logs.ERROR,
             logs.QUARANTINE_FALLBACK,
             {
                 "why": f"could not build an envelope: {error!r}",

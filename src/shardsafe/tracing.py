@@ -9,7 +9,6 @@ once and never affects the batch.
 
 from __future__ import annotations
 
-import logging
 import os
 
 from shardsafe import logs
@@ -64,8 +63,8 @@ def _disable(error: Exception) -> None:
     global _broken  # noqa: PLW0603 - one warning, then no more attempts in this process
     _broken = True
     logs.emit(
-        logging.WARNING,
         logs.WARNING,
+        logs.WARNED,
         {
             "message": "X-Ray tracing disabled after an error",
             "error_type": type(error).__name__,
