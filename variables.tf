@@ -1,0 +1,649 @@
+# --- General ---
+
+variable "name" {
+  description = "Name of the function, and the base of every other name the module gives (stream, role, failure queue, alarms, dashboard)."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9_-]{1,64}$", var.name))
+    error_message = "name must be 1 to 64 characters of letters, digits, '-' and '_' (a Lambda function name); got \"${var.name}\"."
+  }
+}
+
+variable "tags" {
+  description = "Tags for every resource the module creates that takes tags."
+  type        = map(string)
+  default     = {}
+  nullable    = false
+}
+
+# --- Stream ---
+
+variable "create_stream" {
+  description = "Create the Kinesis data stream. Set to false and pass stream_arn to consume a stream that exists (several functions can consume one stream, each with its own mapping)."
+  type        = bool
+  default     = true
+  nullable    = false
+}
+
+variable "stream_arn" {
+  description = "ARN of an existing Kinesis data stream to consume. Required when create_stream is false, ignored otherwise."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.create_stream || var.stream_arn != null
+    error_message = "stream_arn is required when create_stream is false: pass the ARN of the stream to consume (arn:<partition>:kinesis:<region>:<account>:stream/<name>)."
+  }
+
+  validation {
+    condition     = var.stream_arn == null || can(regex("^arn:aws[a-z-]*:kinesis:[a-z0-9-]+:[0-9]{12}:stream/[A-Za-z0-9_.-]{1,128}$", var.stream_arn))
+    error_message = "stream_arn must be a Kinesis data stream ARN (arn:<partition>:kinesis:<region>:<account>:stream/<name>); got \"${coalesce(var.stream_arn, "null")}\"."
+  }
+}
+
+variable "stream_name" {
+  description = "Name of the stream the module creates. Defaults to name."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.stream_name == null || can(regex("^[A-Za-z0-9_.-]{1,128}$", var.stream_name))
+    error_message = "stream_name must be 1 to 128 characters of letters, digits, '.', '-' and '_'; got \"${coalesce(var.stream_name, "null")}\"."
+  }
+}
+
+variable "stream_mode" {
+  description = "Capacity mode of the created stream: PROVISIONED (with shard_count) or ON_DEMAND."
+  type        = string
+  default     = "PROVISIONED"
+  nullable    = false
+
+  validation {
+    condition     = contains(["PROVISIONED", "ON_DEMAND"], var.stream_mode)
+    error_message = "stream_mode must be PROVISIONED or ON_DEMAND; got \"${var.stream_mode}\"."
+  }
+}
+
+variable "shard_count" {
+  description = "Number of shards of the created stream in PROVISIONED mode (ignored in ON_DEMAND mode)."
+  type        = number
+  default     = 1
+  nullable    = false
+
+  validation {
+    condition     = var.shard_count >= 1 && floor(var.shard_count) == var.shard_count
+    error_message = "shard_count must be a whole number of at least 1; got ${var.shard_count}."
+  }
+}
+
+variable "retention_period" {
+  description = "Hours a record stays in the created stream (24..8760). Records the mapping gives up on are still readable from the stream until then."
+  type        = number
+  default     = 24
+  nullable    = false
+
+  validation {
+    condition     = var.retention_period >= 24 && var.retention_period <= 8760 && floor(var.retention_period) == var.retention_period
+    error_message = "retention_period must be a whole number of hours from 24 to 8760; got ${var.retention_period}."
+  }
+}
+
+variable "stream_encryption_enabled" {
+  description = "Encrypt the created stream at rest with KMS. On by default; turning it off leaves records unencrypted at rest."
+  type        = bool
+  default     = true
+  nullable    = false
+}
+
+variable "stream_kms_key_arn" {
+  description = "ARN of the customer managed KMS key of the stream: the key the created stream is encrypted with (default: the AWS managed key alias/aws/kinesis), or the key an existing stream uses. The function may decrypt with this key only."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.stream_kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[A-Za-z0-9-]+$", var.stream_kms_key_arn))
+    error_message = "stream_kms_key_arn must be a KMS key ARN (arn:<partition>:kms:<region>:<account>:key/<id>), not an alias or key id; got \"${coalesce(var.stream_kms_key_arn, "null")}\"."
+  }
+}
+
+variable "shard_level_metrics" {
+  description = "Shard-level CloudWatch metrics to enable on the created stream (extra cost): IncomingBytes, IncomingRecords, OutgoingBytes, OutgoingRecords, WriteProvisionedThroughputExceeded, ReadProvisionedThroughputExceeded, IteratorAgeMilliseconds, or ALL."
+  type        = list(string)
+  default     = []
+  nullable    = false
+
+  validation {
+    condition = alltrue([for metric in var.shard_level_metrics : contains([
+      "IncomingBytes", "IncomingRecords", "OutgoingBytes", "OutgoingRecords",
+      "WriteProvisionedThroughputExceeded", "ReadProvisionedThroughputExceeded",
+      "IteratorAgeMilliseconds", "ALL",
+    ], metric)])
+    error_message = "shard_level_metrics may contain only IncomingBytes, IncomingRecords, OutgoingBytes, OutgoingRecords, WriteProvisionedThroughputExceeded, ReadProvisionedThroughputExceeded, IteratorAgeMilliseconds and ALL; got ${jsonencode(var.shard_level_metrics)}."
+  }
+}
+
+variable "create_stream_consumer" {
+  description = "Register an enhanced fan-out consumer on the stream and have the mapping read through it (dedicated 2 MB/s per shard read throughput; extra cost)."
+  type        = bool
+  default     = false
+  nullable    = false
+}
+
+variable "stream_consumer_name" {
+  description = "Name of the enhanced fan-out consumer. Defaults to name."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.stream_consumer_name == null || can(regex("^[A-Za-z0-9_.-]{1,128}$", var.stream_consumer_name))
+    error_message = "stream_consumer_name must be 1 to 128 characters of letters, digits, '.', '-' and '_'; got \"${coalesce(var.stream_consumer_name, "null")}\"."
+  }
+}
+
+# --- Function ---
+
+variable "function_zip_path" {
+  description = "Path of the deployment package (a zip) of the function. `make package` builds shardsafe's into build/lambda-<runtime>-<architecture>.zip."
+  type        = string
+
+  validation {
+    condition     = fileexists(var.function_zip_path)
+    error_message = "function_zip_path names no file: \"${var.function_zip_path}\". Build the package first (`make package`) or pass the path of an existing zip."
+  }
+}
+
+variable "handler" {
+  description = "Entry point of the function, module.function."
+  type        = string
+  default     = "handler.lambda_handler"
+  nullable    = false
+}
+
+variable "runtime" {
+  description = "Lambda runtime of the function: python3.12 or python3.13."
+  type        = string
+  default     = "python3.13"
+  nullable    = false
+
+  validation {
+    condition     = contains(["python3.12", "python3.13"], var.runtime)
+    error_message = "runtime must be python3.12 or python3.13; got \"${var.runtime}\"."
+  }
+}
+
+variable "architecture" {
+  description = "Instruction set of the function: x86_64 or arm64 (the package must be built for it)."
+  type        = string
+  default     = "x86_64"
+  nullable    = false
+
+  validation {
+    condition     = contains(["x86_64", "arm64"], var.architecture)
+    error_message = "architecture must be x86_64 or arm64; got \"${var.architecture}\"."
+  }
+}
+
+variable "memory_size" {
+  description = "Memory of the function in MB (128..10240); CPU grows with it."
+  type        = number
+  default     = 256
+  nullable    = false
+
+  validation {
+    condition     = var.memory_size >= 128 && var.memory_size <= 10240 && floor(var.memory_size) == var.memory_size
+    error_message = "memory_size must be a whole number of MB from 128 to 10240; got ${var.memory_size}."
+  }
+}
+
+variable "timeout" {
+  description = "Seconds one invocation (one batch) may run (1..900)."
+  type        = number
+  default     = 60
+  nullable    = false
+
+  validation {
+    condition     = var.timeout >= 1 && var.timeout <= 900 && floor(var.timeout) == var.timeout
+    error_message = "timeout must be a whole number of seconds from 1 to 900; got ${var.timeout}."
+  }
+}
+
+variable "environment_variables" {
+  description = "Environment variables of the function, merged with the ones the module sets (SHARDSAFE_QUARANTINE_QUEUE_URL, SHARDSAFE_METRICS_NAMESPACE), which cannot be overridden here."
+  type        = map(string)
+  default     = {}
+  nullable    = false
+
+  validation {
+    condition     = length(setintersection(keys(var.environment_variables), ["SHARDSAFE_QUARANTINE_QUEUE_URL", "SHARDSAFE_METRICS_NAMESPACE"])) == 0
+    error_message = "environment_variables must not set SHARDSAFE_QUARANTINE_QUEUE_URL or SHARDSAFE_METRICS_NAMESPACE: the module sets them from the failure queue and metrics_namespace."
+  }
+}
+
+variable "layers" {
+  description = "ARNs of up to 5 Lambda layer versions for the function."
+  type        = list(string)
+  default     = []
+  nullable    = false
+
+  validation {
+    condition     = length(var.layers) <= 5
+    error_message = "layers may list at most 5 layer version ARNs (a Lambda limit); got ${length(var.layers)}."
+  }
+}
+
+variable "reserved_concurrent_executions" {
+  description = "Concurrency reserved for the function (0 stops it). Null leaves it unreserved, drawing on the account's pool."
+  type        = number
+  default     = null
+
+  validation {
+    condition     = var.reserved_concurrent_executions == null || try(var.reserved_concurrent_executions >= 0 && floor(var.reserved_concurrent_executions) == var.reserved_concurrent_executions, false)
+    error_message = "reserved_concurrent_executions must be null (unreserved) or a whole number of at least 0; got ${coalesce(var.reserved_concurrent_executions, -1)}."
+  }
+}
+
+variable "tracing_mode" {
+  description = "X-Ray tracing mode of the function: Active (traces sampled requests) or PassThrough."
+  type        = string
+  default     = "Active"
+  nullable    = false
+
+  validation {
+    condition     = contains(["Active", "PassThrough"], var.tracing_mode)
+    error_message = "tracing_mode must be Active or PassThrough; got \"${var.tracing_mode}\"."
+  }
+}
+
+variable "function_kms_key_arn" {
+  description = "ARN of a customer managed KMS key that encrypts the function's environment variables at rest (default: the AWS managed key for Lambda)."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.function_kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[A-Za-z0-9-]+$", var.function_kms_key_arn))
+    error_message = "function_kms_key_arn must be a KMS key ARN (arn:<partition>:kms:<region>:<account>:key/<id>); got \"${coalesce(var.function_kms_key_arn, "null")}\"."
+  }
+}
+
+variable "log_retention_in_days" {
+  description = "Days the function's log group keeps events: one of 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653."
+  type        = number
+  default     = 30
+  nullable    = false
+
+  validation {
+    condition     = contains([1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], var.log_retention_in_days)
+    error_message = "log_retention_in_days must be one of 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653; got ${var.log_retention_in_days}."
+  }
+}
+
+variable "log_group_kms_key_arn" {
+  description = "ARN of a customer managed KMS key that encrypts the function's log group (its key policy must allow CloudWatch Logs). Default: CloudWatch Logs' own encryption."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.log_group_kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[A-Za-z0-9-]+$", var.log_group_kms_key_arn))
+    error_message = "log_group_kms_key_arn must be a KMS key ARN (arn:<partition>:kms:<region>:<account>:key/<id>); got \"${coalesce(var.log_group_kms_key_arn, "null")}\"."
+  }
+}
+
+variable "metrics_namespace" {
+  description = "CloudWatch namespace of the handler's metrics (RecordsProcessed, RecordsQuarantined, RecordsRetried, BatchDuration), passed to the function as SHARDSAFE_METRICS_NAMESPACE and used by the quarantine alarm and the dashboard."
+  type        = string
+  default     = "shardsafe"
+  nullable    = false
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9._/#:-]{1,255}$", var.metrics_namespace)) && !startswith(var.metrics_namespace, "AWS/")
+    error_message = "metrics_namespace must be 1 to 255 characters of letters, digits and . _ / # : - and must not start with \"AWS/\"; got \"${var.metrics_namespace}\"."
+  }
+}
+
+# --- IAM ---
+
+variable "create_role" {
+  description = "Create the function's execution role with a least-privilege policy. Set to false and pass role_arn to use a role you manage (attach the role_policy_json output to it)."
+  type        = bool
+  default     = true
+  nullable    = false
+}
+
+variable "role_arn" {
+  description = "ARN of an existing execution role for the function. Required when create_role is false, ignored otherwise."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.create_role || var.role_arn != null
+    error_message = "role_arn is required when create_role is false: pass the ARN of the function's execution role (arn:<partition>:iam::<account>:role/<name>)."
+  }
+
+  validation {
+    condition     = var.role_arn == null || can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:role/.+$", var.role_arn))
+    error_message = "role_arn must be an IAM role ARN (arn:<partition>:iam::<account>:role/<name>); got \"${coalesce(var.role_arn, "null")}\"."
+  }
+}
+
+variable "role_name" {
+  description = "Name of the role the module creates. Defaults to name."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.role_name == null || can(regex("^[A-Za-z0-9+=,.@_-]{1,64}$", var.role_name))
+    error_message = "role_name must be 1 to 64 characters of letters, digits and +=,.@_-; got \"${coalesce(var.role_name, "null")}\"."
+  }
+}
+
+variable "role_permissions_boundary_arn" {
+  description = "ARN of a managed policy to set as the permissions boundary of the created role."
+  type        = string
+  default     = null
+}
+
+variable "role_policy_statements" {
+  description = "Extra statements for the created role's policy, keyed by statement id (letters and digits), for what your code does beyond the pipeline (for example s3:PutObject on an output bucket)."
+  type = map(object({
+    effect    = optional(string, "Allow")
+    actions   = list(string)
+    resources = list(string)
+    conditions = optional(list(object({
+      test     = string
+      variable = string
+      values   = list(string)
+    })), [])
+  }))
+  default  = {}
+  nullable = false
+
+  validation {
+    condition     = alltrue([for sid in keys(var.role_policy_statements) : can(regex("^[A-Za-z0-9]+$", sid))])
+    error_message = "role_policy_statements keys are statement ids and must be letters and digits only; got ${jsonencode(keys(var.role_policy_statements))}."
+  }
+
+  validation {
+    condition     = alltrue([for statement in values(var.role_policy_statements) : contains(["Allow", "Deny"], statement.effect)])
+    error_message = "role_policy_statements[*].effect must be Allow or Deny."
+  }
+
+  validation {
+    condition     = alltrue([for statement in values(var.role_policy_statements) : length(statement.actions) > 0 && length(statement.resources) > 0])
+    error_message = "role_policy_statements[*] must each list at least one action and one resource."
+  }
+}
+
+# --- Event source mapping ---
+
+variable "event_source_mapping" {
+  description = <<-EOT
+    How Lambda reads the stream. Defaults are the safe ones: a failing batch is split in two
+    (bisect) and retried 3 times, records older than 6 hours are given up on, and every record
+    given up on is reported to the failure queue; the handler reports partial batch failures.
+    - enabled: poll the stream.
+    - batch_size: records per invocation (1..10000).
+    - maximum_batching_window_in_seconds: wait up to this long to fill a batch (0..300).
+    - starting_position: TRIM_HORIZON, LATEST or AT_TIMESTAMP (then starting_position_timestamp, RFC 3339).
+    - parallelization_factor: concurrent batches per shard (1..10).
+    - bisect_batch_on_function_error: split a failing batch in two and retry each half.
+    - maximum_retry_attempts: retries of a failing batch (-1 is forever, 0..10000).
+    - maximum_record_age_in_seconds: give up on records older than this (-1 is forever, 60..604800).
+    - report_batch_item_failures: the function returns the records that failed (ReportBatchItemFailures).
+    - tumbling_window_in_seconds: aggregation window for stateful processing (0 is off, up to 900).
+    - filter_patterns: up to 5 event filter patterns (JSON); records that match none are skipped.
+  EOT
+  type = object({
+    enabled                            = optional(bool, true)
+    batch_size                         = optional(number, 100)
+    maximum_batching_window_in_seconds = optional(number, 0)
+    starting_position                  = optional(string, "TRIM_HORIZON")
+    starting_position_timestamp        = optional(string)
+    parallelization_factor             = optional(number, 1)
+    bisect_batch_on_function_error     = optional(bool, true)
+    maximum_retry_attempts             = optional(number, 3)
+    maximum_record_age_in_seconds      = optional(number, 21600)
+    report_batch_item_failures         = optional(bool, true)
+    tumbling_window_in_seconds         = optional(number, 0)
+    filter_patterns                    = optional(list(string), [])
+  })
+  default  = {}
+  nullable = false
+
+  validation {
+    condition     = var.event_source_mapping.batch_size >= 1 && var.event_source_mapping.batch_size <= 10000
+    error_message = "event_source_mapping.batch_size must be from 1 to 10000; got ${var.event_source_mapping.batch_size}."
+  }
+
+  validation {
+    condition     = var.event_source_mapping.maximum_batching_window_in_seconds >= 0 && var.event_source_mapping.maximum_batching_window_in_seconds <= 300
+    error_message = "event_source_mapping.maximum_batching_window_in_seconds must be from 0 to 300; got ${var.event_source_mapping.maximum_batching_window_in_seconds}."
+  }
+
+  validation {
+    condition     = contains(["TRIM_HORIZON", "LATEST", "AT_TIMESTAMP"], var.event_source_mapping.starting_position)
+    error_message = "event_source_mapping.starting_position must be TRIM_HORIZON, LATEST or AT_TIMESTAMP; got \"${var.event_source_mapping.starting_position}\"."
+  }
+
+  validation {
+    condition = (
+      var.event_source_mapping.starting_position == "AT_TIMESTAMP"
+      ? can(formatdate("YYYY", var.event_source_mapping.starting_position_timestamp))
+      : var.event_source_mapping.starting_position_timestamp == null
+    )
+    error_message = "event_source_mapping.starting_position_timestamp must be an RFC 3339 timestamp (2024-01-31T12:00:00Z) when starting_position is AT_TIMESTAMP, and unset otherwise."
+  }
+
+  validation {
+    condition     = var.event_source_mapping.parallelization_factor >= 1 && var.event_source_mapping.parallelization_factor <= 10
+    error_message = "event_source_mapping.parallelization_factor must be from 1 to 10; got ${var.event_source_mapping.parallelization_factor}."
+  }
+
+  validation {
+    condition     = var.event_source_mapping.maximum_retry_attempts >= -1 && var.event_source_mapping.maximum_retry_attempts <= 10000
+    error_message = "event_source_mapping.maximum_retry_attempts must be -1 (retry until the record expires) or from 0 to 10000; got ${var.event_source_mapping.maximum_retry_attempts}."
+  }
+
+  validation {
+    condition = (
+      var.event_source_mapping.maximum_record_age_in_seconds == -1
+      || (var.event_source_mapping.maximum_record_age_in_seconds >= 60 && var.event_source_mapping.maximum_record_age_in_seconds <= 604800)
+    )
+    error_message = "event_source_mapping.maximum_record_age_in_seconds must be -1 (no limit) or from 60 to 604800; got ${var.event_source_mapping.maximum_record_age_in_seconds}."
+  }
+
+  validation {
+    condition = (
+      !var.create_stream
+      || var.event_source_mapping.maximum_record_age_in_seconds == -1
+      || var.event_source_mapping.maximum_record_age_in_seconds < var.retention_period * 3600
+    )
+    error_message = "event_source_mapping.maximum_record_age_in_seconds must be shorter than the stream's retention_period (${var.retention_period} h = ${var.retention_period * 3600} s), so that records the mapping gives up on can still be read from the stream; got ${var.event_source_mapping.maximum_record_age_in_seconds}."
+  }
+
+  validation {
+    condition     = var.event_source_mapping.tumbling_window_in_seconds >= 0 && var.event_source_mapping.tumbling_window_in_seconds <= 900
+    error_message = "event_source_mapping.tumbling_window_in_seconds must be from 0 (off) to 900; got ${var.event_source_mapping.tumbling_window_in_seconds}."
+  }
+
+  validation {
+    condition = (
+      length(var.event_source_mapping.filter_patterns) <= 5
+      && alltrue([for pattern in var.event_source_mapping.filter_patterns : can(keys(jsondecode(pattern)))])
+    )
+    error_message = "event_source_mapping.filter_patterns must be at most 5 JSON objects (event filter patterns such as {\"data\":{\"type\":[\"order\"]}})."
+  }
+}
+
+# --- Failure queue ---
+
+variable "create_failure_queue" {
+  description = "Create the SQS failure queue: the mapping's on-failure destination and the handler's quarantine. Set to false and pass failure_queue_arn and failure_queue_url to use a queue you have."
+  type        = bool
+  default     = true
+  nullable    = false
+}
+
+variable "failure_queue_arn" {
+  description = "ARN of an existing SQS queue to use as failure queue. Required when create_failure_queue is false, ignored otherwise."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.create_failure_queue || var.failure_queue_arn != null
+    error_message = "failure_queue_arn is required when create_failure_queue is false: pass the ARN of the queue (arn:<partition>:sqs:<region>:<account>:<name>)."
+  }
+
+  validation {
+    condition     = var.failure_queue_arn == null || can(regex("^arn:aws[a-z-]*:sqs:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{1,80}$", var.failure_queue_arn))
+    error_message = "failure_queue_arn must be an SQS standard queue ARN (arn:<partition>:sqs:<region>:<account>:<name>); got \"${coalesce(var.failure_queue_arn, "null")}\"."
+  }
+}
+
+variable "failure_queue_url" {
+  description = "URL of the existing failure queue (the handler sends quarantined records to it). Required when create_failure_queue is false, ignored otherwise."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.create_failure_queue || var.failure_queue_url != null
+    error_message = "failure_queue_url is required when create_failure_queue is false: pass the URL of the queue named by failure_queue_arn (https://sqs.<region>.amazonaws.com/<account>/<name>)."
+  }
+}
+
+variable "failure_queue_kms_key_arn" {
+  description = "ARN of a customer managed KMS key for the failure queue: the key the created queue is encrypted with (default: SQS managed encryption, SSE-SQS), or the key an existing queue uses. The function may use this key only."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.failure_queue_kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[A-Za-z0-9-]+$", var.failure_queue_kms_key_arn))
+    error_message = "failure_queue_kms_key_arn must be a KMS key ARN (arn:<partition>:kms:<region>:<account>:key/<id>), not an alias or key id; got \"${coalesce(var.failure_queue_kms_key_arn, "null")}\"."
+  }
+}
+
+variable "failure_queue_message_retention_seconds" {
+  description = "Seconds the created failure queue keeps a message (60..1209600; default 14 days, the SQS maximum)."
+  type        = number
+  default     = 1209600
+  nullable    = false
+
+  validation {
+    condition     = var.failure_queue_message_retention_seconds >= 60 && var.failure_queue_message_retention_seconds <= 1209600
+    error_message = "failure_queue_message_retention_seconds must be from 60 to 1209600 (14 days); got ${var.failure_queue_message_retention_seconds}."
+  }
+}
+
+# --- Alarms and dashboard ---
+
+variable "create_alarms" {
+  description = "Create CloudWatch alarms on iterator age, function errors, throttles, failure queue depth and quarantined records."
+  type        = bool
+  default     = true
+  nullable    = false
+}
+
+variable "alarm_actions" {
+  description = "ARNs (SNS topics, for example) notified when an alarm fires."
+  type        = list(string)
+  default     = []
+  nullable    = false
+}
+
+variable "ok_actions" {
+  description = "ARNs notified when an alarm returns to OK."
+  type        = list(string)
+  default     = []
+  nullable    = false
+}
+
+variable "alarm_period_seconds" {
+  description = "Period over which each alarm evaluates its metric: 10, 30, or a multiple of 60 seconds."
+  type        = number
+  default     = 60
+  nullable    = false
+
+  validation {
+    condition     = contains([10, 30], var.alarm_period_seconds) || (var.alarm_period_seconds >= 60 && var.alarm_period_seconds % 60 == 0)
+    error_message = "alarm_period_seconds must be 10, 30 or a multiple of 60; got ${var.alarm_period_seconds}."
+  }
+}
+
+variable "alarm_evaluation_periods" {
+  description = "Consecutive periods over threshold before an alarm fires."
+  type        = number
+  default     = 1
+  nullable    = false
+
+  validation {
+    condition     = var.alarm_evaluation_periods >= 1 && floor(var.alarm_evaluation_periods) == var.alarm_evaluation_periods
+    error_message = "alarm_evaluation_periods must be a whole number of at least 1; got ${var.alarm_evaluation_periods}."
+  }
+}
+
+variable "iterator_age_alarm_threshold_ms" {
+  description = "Alarm when the age of the newest record the function has read (Lambda IteratorAge, Maximum) exceeds this many milliseconds: the function is falling behind."
+  type        = number
+  default     = 60000
+  nullable    = false
+
+  validation {
+    condition     = var.iterator_age_alarm_threshold_ms > 0
+    error_message = "iterator_age_alarm_threshold_ms must be greater than 0; got ${var.iterator_age_alarm_threshold_ms}."
+  }
+}
+
+variable "errors_alarm_threshold" {
+  description = "Alarm when function errors (Sum per period) exceed this count."
+  type        = number
+  default     = 0
+  nullable    = false
+
+  validation {
+    condition     = var.errors_alarm_threshold >= 0
+    error_message = "errors_alarm_threshold must be 0 or more; got ${var.errors_alarm_threshold}."
+  }
+}
+
+variable "throttles_alarm_threshold" {
+  description = "Alarm when function throttles (Sum per period) exceed this count."
+  type        = number
+  default     = 0
+  nullable    = false
+
+  validation {
+    condition     = var.throttles_alarm_threshold >= 0
+    error_message = "throttles_alarm_threshold must be 0 or more; got ${var.throttles_alarm_threshold}."
+  }
+}
+
+variable "failure_queue_alarm_threshold" {
+  description = "Alarm when the failure queue holds more than this many visible messages."
+  type        = number
+  default     = 0
+  nullable    = false
+
+  validation {
+    condition     = var.failure_queue_alarm_threshold >= 0
+    error_message = "failure_queue_alarm_threshold must be 0 or more; got ${var.failure_queue_alarm_threshold}."
+  }
+}
+
+variable "quarantined_records_alarm_threshold" {
+  description = "Alarm when the handler quarantines more than this many records per period (RecordsQuarantined, Sum)."
+  type        = number
+  default     = 0
+  nullable    = false
+
+  validation {
+    condition     = var.quarantined_records_alarm_threshold >= 0
+    error_message = "quarantined_records_alarm_threshold must be 0 or more; got ${var.quarantined_records_alarm_threshold}."
+  }
+}
+
+variable "create_dashboard" {
+  description = "Create a CloudWatch dashboard with the stream's lag, the function's health, the handler's record counts and the failure queue."
+  type        = bool
+  default     = true
+  nullable    = false
+}
