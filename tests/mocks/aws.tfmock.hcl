@@ -1,0 +1,57 @@
+# Realistic computed values for plan-level tests (mock_provider "aws" { source = "./tests/mocks" }):
+# ARNs in the shapes AWS returns, so the module's ARN parsing and policy scoping can be asserted.
+
+mock_resource "aws_kinesis_stream" {
+  defaults = {
+    arn = "arn:aws:kinesis:eu-west-1:111122223333:stream/orders"
+  }
+}
+
+mock_resource "aws_kinesis_stream_consumer" {
+  defaults = {
+    arn = "arn:aws:kinesis:eu-west-1:111122223333:stream/orders/consumer/orders:1700000000"
+  }
+}
+
+mock_resource "aws_lambda_function" {
+  defaults = {
+    arn = "arn:aws:lambda:eu-west-1:111122223333:function:orders"
+  }
+}
+
+mock_resource "aws_cloudwatch_log_group" {
+  defaults = {
+    arn = "arn:aws:logs:eu-west-1:111122223333:log-group:/aws/lambda/orders"
+  }
+}
+
+mock_resource "aws_sqs_queue" {
+  defaults = {
+    arn = "arn:aws:sqs:eu-west-1:111122223333:orders-failures"
+    url = "https://sqs.eu-west-1.amazonaws.com/111122223333/orders-failures"
+  }
+}
+
+mock_resource "aws_iam_role" {
+  defaults = {
+    arn = "arn:aws:iam::111122223333:role/orders"
+  }
+}
+
+mock_resource "aws_cloudwatch_metric_alarm" {
+  defaults = {
+    arn = "arn:aws:cloudwatch:eu-west-1:111122223333:alarm:orders"
+  }
+}
+
+mock_resource "aws_lambda_event_source_mapping" {
+  defaults = {
+    uuid = "00000000-0000-4000-8000-000000000000"
+  }
+}
+
+mock_data "aws_iam_policy_document" {
+  defaults = {
+    json = "{\"Version\":\"2012-10-17\",\"Statement\":[]}"
+  }
+}
