@@ -1,0 +1,79 @@
+output "region" {
+  description = "Region the example is deployed to."
+  value       = var.region
+}
+
+output "stream_name" {
+  description = "Name of the Kinesis stream: put records here."
+  value       = module.pipeline.stream_name
+}
+
+output "stream_arn" {
+  description = "ARN of the Kinesis stream."
+  value       = module.pipeline.stream_arn
+}
+
+output "stream_consumer_arn" {
+  description = "ARN of the enhanced fan-out consumer, or null."
+  value       = module.pipeline.stream_consumer_arn
+}
+
+output "function_name" {
+  description = "Name of the Lambda function."
+  value       = module.pipeline.function_name
+}
+
+output "function_arn" {
+  description = "ARN of the Lambda function."
+  value       = module.pipeline.function_arn
+}
+
+output "role_arn" {
+  description = "ARN of the function's execution role."
+  value       = module.pipeline.role_arn
+}
+
+output "event_source_mapping_uuid" {
+  description = "UUID of the event source mapping."
+  value       = module.pipeline.event_source_mapping_uuid
+}
+
+output "failure_queue_url" {
+  description = "URL of the failure queue (on-failure destination and quarantine)."
+  value       = module.pipeline.failure_queue_url
+}
+
+output "failure_queue_arn" {
+  description = "ARN of the failure queue."
+  value       = module.pipeline.failure_queue_arn
+}
+
+output "output_bucket_name" {
+  description = "Name of the S3 bucket the function writes processed records to."
+  value       = aws_s3_bucket.output.id
+}
+
+output "log_group_name" {
+  description = "Name of the function's log group."
+  value       = module.pipeline.log_group_name
+}
+
+output "kms_key_arn" {
+  description = "ARN of the example's KMS key."
+  value       = aws_kms_key.this.arn
+}
+
+output "alarm_arns" {
+  description = "ARNs of the alarms by key."
+  value       = module.pipeline.alarm_arns
+}
+
+output "alarm_topic_arn" {
+  description = "ARN of the SNS topic the alarms notify, or null."
+  value       = try(aws_sns_topic.alarms[0].arn, null)
+}
+
+output "dashboard_name" {
+  description = "Name of the CloudWatch dashboard, or null."
+  value       = module.pipeline.dashboard_name
+}

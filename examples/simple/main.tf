@@ -1,0 +1,14 @@
+# The smallest useful call: a new stream, the shardsafe function reading it, and everything that
+# keeps it safe (bisect, finite retries, failure queue, encryption, log retention, alarms,
+# dashboard) at the module's defaults.
+
+provider "aws" {
+  region = var.region
+}
+
+module "pipeline" {
+  source = "../../"
+
+  name              = var.name
+  function_zip_path = var.function_zip_path
+}

@@ -1,0 +1,178 @@
+"""examples/complete applied to LocalStack: what AWS reports back is the safe pipeline the module
+promises (bisect, finite retries and record age, the module's queue as on-failure destination,
+ReportBatchItemFailures), and destroy removes all of it."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from shardsafe_localstack.terraform import Terraform
+
+pytestmark = pytest.mark.e2e
+
+REPO = Path(__file__).resolve().parents[2]
+MODULE_FILES = ("versions.tf", "main.tf", "variables.tf", "outputs.tf")
+EXAMPLE = REPO / "examples" / "complete"
+RUNTIME, ARCH = "python3.13", "x86_64"
+MAXIMUM_RETRY_ATTEMPTS = 2
+MAXIMUM_RECORD_AGE_S = 3600
+
+
+def lambda_zip() -> Path:
+    """SHARDSAFE_LAMBDA_ZIP if set, else the package `make` builds (rebuilt only when stale)."""
+    if named := os.environ.get("SHARDSAFE_LAMBDA_ZIP"):
+        path = Path(named).resolve()
+        assert path.is_file(), f"SHARDSAFE_LAMBDA_ZIP={named} names no file"
+        return path
+    target = f"build/lambda-{RUNTIME}-{ARCH}.zip"
+    subprocess.run(
+        ["make", "--no-print-directory", f"LAMBDA_RUNTIME={RUNTIME}", f"LAMBDA_ARCH={ARCH}", target],
+        cwd=REPO,
+        check=True,
+    )
+    return REPO / target
+
+
+@pytest.fixture(scope="module")
+def deployed(tmp_path_factory: pytest.TempPathFactory, localstack_endpoint: str) -> Iterator[dict[str, Any]]:
+    """The outputs of examples/complete applied to LocalStack; destroyed (and checked gone) after."""
+    # The example calls the module as "../../": copy both, keeping that layout, so that state,
+    # .terraform and the LocalStack provider override stay out of the work tree.
+    root = tmp_path_factory.mktemp("module")
+    for name in MODULE_FILES:
+        shutil.copy2(REPO / name, root / name)
+    workdir = root / "examples" / "complete"
+    shutil.copytree(
+        EXAMPLE, workdir, ignore=shutil.ignore_patterns(".terraform*", "*.tfstate*", "*_override.tf")
+    )
+
+    terraform = Terraform(
+        workdir,
+        localstack_endpoint,
+        {
+            "name_prefix": f"e2e-{uuid.uuid4().hex[:8]}",
+            "lambda_zip_path": str(lambda_zip()),
+            "shard_count": 1,
+            "enhanced_fan_out": True,
+            "maximum_retry_attempts": MAXIMUM_RETRY_ATTEMPTS,
+            "maximum_record_age_in_seconds": MAXIMUM_RECORD_AGE_S,
+            # The embedded LocalStack runs no SNS (see examples/complete/README.md).
+            "create_alarm_topic": False,
+        },
+    )
+    terraform.init()
+    try:
+        yield terraform.apply()
+    finally:
+        terraform.destroy()
+    assert terraform.state_resources() == [], "destroy left resources in the state"
+
+
+def test_mapping_bisects_retries_finitely_and_reports_to_the_module_queue(
+    deployed: dict[str, Any], aws_client: Callable[[str], Any]
+) -> None:
+    mapping = aws_client("lambda").get_event_source_mapping(UUID=deployed["event_source_mapping_uuid"])
+
+    assert mapping["BisectBatchOnFunctionError"] is True
+    assert mapping["MaximumRetryAttempts"] == MAXIMUM_RETRY_ATTEMPTS
+    assert mapping["MaximumRecordAgeInSeconds"] == MAXIMUM_RECORD_AGE_S
+    assert mapping["DestinationConfig"]["OnFailure"]["Destination"] == deployed["failure_queue_arn"]
+    assert "ReportBatchItemFailures" in mapping["FunctionResponseTypes"]
+    assert mapping["FunctionArn"] == deployed["function_arn"]
+    # Enhanced fan-out: the mapping reads through the consumer registered on the stream.
+    assert deployed["stream_consumer_arn"].startswith(deployed["stream_arn"] + "/consumer/")
+    assert mapping["EventSourceArn"] == deployed["stream_consumer_arn"]
+    assert mapping["StartingPosition"] == "TRIM_HORIZON"
+    assert mapping["ParallelizationFactor"] == 2
+
+
+def test_function_is_wired_to_the_queue_the_bucket_and_the_metrics_namespace(
+    deployed: dict[str, Any], aws_client: Callable[[str], Any]
+) -> None:
+    function = aws_client("lambda").get_function_configuration(FunctionName=deployed["function_name"])
+
+    assert function["Runtime"] == RUNTIME
+    assert function["Handler"] == "handler.lambda_handler"
+    assert function["TracingConfig"]["Mode"] == "Active"
+    assert function["Role"] == deployed["role_arn"]
+    assert function["Environment"]["Variables"] == {
+        "SHARDSAFE_QUARANTINE_QUEUE_URL": deployed["failure_queue_url"],
+        "SHARDSAFE_METRICS_NAMESPACE": "shardsafe",
+        "SHARDSAFE_OUTPUT_BUCKET": deployed["output_bucket_name"],
+    }
+
+
+def test_role_policy_is_scoped_to_the_deployed_resources(
+    deployed: dict[str, Any], aws_client: Callable[[str], Any]
+) -> None:
+    role_name = deployed["role_arn"].rsplit("/", 1)[1]
+    document = aws_client("iam").get_role_policy(RoleName=role_name, PolicyName="shardsafe-pipeline")[
+        "PolicyDocument"
+    ]
+    if isinstance(document, str):
+        document = json.loads(document)
+    statements = {statement["Sid"]: statement for statement in document["Statement"]}
+
+    def resources(sid: str) -> list[str]:
+        value = statements[sid]["Resource"]
+        return sorted([value] if isinstance(value, str) else value)
+
+    assert resources("KinesisStreamRead") == [deployed["stream_arn"]]
+    assert resources("KinesisConsumerRead") == [deployed["stream_consumer_arn"]]
+    assert resources("FailureQueueSend") == [deployed["failure_queue_arn"]]
+    assert resources("StreamKeyDecrypt") == [deployed["kms_key_arn"]]
+    assert resources("FailureQueueKeyUse") == [deployed["kms_key_arn"]]
+    assert resources("WriteOutput") == [f"arn:aws:s3:::{deployed['output_bucket_name']}/*"]
+    assert [sid for sid in statements if "*" in resources(sid)] == ["XRayWrite"]
+
+
+def test_failure_queue_is_encrypted_and_keeps_messages_14_days(
+    deployed: dict[str, Any], aws_client: Callable[[str], Any]
+) -> None:
+    attributes = aws_client("sqs").get_queue_attributes(
+        QueueUrl=deployed["failure_queue_url"], AttributeNames=["All"]
+    )["Attributes"]
+
+    assert attributes["QueueArn"] == deployed["failure_queue_arn"]
+    assert attributes["KmsMasterKeyId"] == deployed["kms_key_arn"]
+    assert attributes["MessageRetentionPeriod"] == "1209600"
+    assert attributes["VisibilityTimeout"] == "180"
+
+
+def test_log_group_alarms_and_dashboard_exist(
+    deployed: dict[str, Any], aws_client: Callable[[str], Any]
+) -> None:
+    groups = aws_client("logs").describe_log_groups(logGroupNamePrefix=deployed["log_group_name"])[
+        "logGroups"
+    ]
+    group = next(g for g in groups if g["logGroupName"] == deployed["log_group_name"])
+    assert group["retentionInDays"] == 14
+
+    cloudwatch = aws_client("cloudwatch")
+    alarms = cloudwatch.describe_alarms(
+        AlarmNames=[arn.rsplit(":", 1)[1] for arn in deployed["alarm_arns"].values()]
+    )
+    by_metric = {alarm["MetricName"]: alarm for alarm in alarms["MetricAlarms"]}
+    assert set(by_metric) == {
+        "IteratorAge",
+        "Errors",
+        "Throttles",
+        "ApproximateNumberOfMessagesVisible",
+        "RecordsQuarantined",
+    }
+    assert by_metric["RecordsQuarantined"]["Namespace"] == "shardsafe"
+    assert by_metric["RecordsQuarantined"]["Statistic"] == "Sum"
+    assert by_metric["IteratorAge"]["Threshold"] == 30000
+
+    dashboard = json.loads(
+        cloudwatch.get_dashboard(DashboardName=deployed["dashboard_name"])["DashboardBody"]
+    )
+    assert any(widget["type"] == "alarm" for widget in dashboard["widgets"])
