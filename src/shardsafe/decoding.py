@@ -140,6 +140,8 @@ def decode_json(payload: bytes) -> dict[str, Any]:
     except StopIteration:
         # Leading whitespace or not JSON at all: the full decoder knows which, and says where.
         value, end = _decode_fully(text), len(text)
+    except (ValueError, RecursionError) as error:
+        raise Rejection(reasons.INVALID_JSON, error) from None
     if end != len(text) and not text[end:].isspace():
         _decode_fully(text)  # raises "Extra data" with its position
     if type(value) is not dict:

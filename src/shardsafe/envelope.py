@@ -173,9 +173,6 @@ def build_envelope(
         request_id=request_id,
         quarantined_at=utc_timestamp(),
     )
-    # Cheap upper bound first: base64 is 4/3 of the payload, the rest is small.
-    if len(envelope.payload_base64 or "") + 4096 < max_message_bytes:
-        return envelope
     if envelope.message_size() <= max_message_bytes:
         return envelope
     return replace(envelope, payload_base64=None)

@@ -43,15 +43,20 @@ def _configure() -> logging.Logger:
     global _logger, _metrics_logger  # noqa: PLW0603 - configured once per process, on first use
     import logging  # lazy: Lambda's runtime has it loaded already; elsewhere it waits for the first line
 
-    class JsonLineFormatter(logging.Formatter):
-        def format(self, record: logging.LogRecord) -> str:
-            return record.getMessage()
+    class StdoutJsonLines(logging.Handler):
+        """The message as it is, one line, on whatever ``sys.stdout`` is now (test runners swap it)."""
+
+        def emit(self, record: logging.LogRecord) -> None:
+            try:
+                stream = sys.stdout
+                stream.write(record.getMessage() + "\n")
+                stream.flush()
+            except Exception:
+                self.handleError(record)
 
     logger = logging.getLogger("shardsafe")
     if not logger.handlers:
-        handler = logging.StreamHandler(sys.stdout)
-        handler.setFormatter(JsonLineFormatter())
-        logger.addHandler(handler)
+        logger.addHandler(StdoutJsonLines())
         if logger.level == logging.NOTSET:
             logger.setLevel(logging.INFO)
         logger.propagate = False
