@@ -1,0 +1,101 @@
+"""Argument types and AWS options the subcommands share."""
+
+from __future__ import annotations
+
+import argparse
+import re
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from shardsafe.cli._aws import make_client
+from shardsafe.cli.errors import CliError
+
+__all__ = ["add_aws_options", "aws_errors", "bounded_int", "client_factory", "point_in_time"]
+
+_AGO = re.compile(r"^(\d+(?:\.\d+)?)\s*([smhd])$")
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def add_aws_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("AWS")
+    group.add_argument(
+        "--endpoint-url",
+        metavar="URL",
+        help="AWS endpoint, e.g. http://127.0.0.1:4566 for LocalStack (default: AWS_ENDPOINT_URL, else AWS)",
+    )
+    group.add_argument("--region", help="AWS region (default: AWS_REGION / AWS_DEFAULT_REGION)")
+
+
+def client_factory(args: argparse.Namespace) -> Callable[[str], Any]:
+    return lambda service: make_client(service, endpoint_url=args.endpoint_url, region=args.region)
+
+
+def bounded_int(option: str, minimum: int, what: str) -> Callable[[str], int]:
+    """An argparse type: an integer >= minimum, with an error that says what the option wants."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number: give {what}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"{value} is below {minimum}: give {what}")
+        return value
+
+    parse.__name__ = option
+    return parse
+
+
+def point_in_time(text: str) -> datetime:
+    """An argparse type: ISO 8601 (UTC unless it says otherwise) or an age like 30m, 2h, 7d."""
+    if match := _AGO.match(text.strip()):
+        amount, unit = float(match.group(1)), match.group(2)
+        return datetime.now(UTC) - timedelta(seconds=amount * _UNIT_SECONDS[unit])
+    try:
+        parsed = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a time: write ISO 8601 (2026-01-31T12:00:00Z) or an age (30m, 2h, 7d)"
+        ) from None
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+
+
+@contextmanager
+def aws_errors(what: str) -> Iterator[None]:
+    """Turn the AWS errors a user can fix (no region, no endpoint, no such stream) into `CliError`."""
+    from botocore.exceptions import (  # type: ignore[import-untyped]
+        BotoCoreError,
+        ClientError,
+        EndpointConnectionError,
+        NoCredentialsError,
+        NoRegionError,
+    )
+
+    try:
+        yield
+    except NoRegionError:
+        raise CliError("no AWS region: set AWS_REGION (or AWS_DEFAULT_REGION) or pass --region") from None
+    except NoCredentialsError:
+        raise CliError(
+            "no AWS credentials: configure a profile or set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY"
+        ) from None
+    except EndpointConnectionError as exc:
+        raise CliError(
+            f"cannot reach {exc.kwargs.get('endpoint_url')}: check --endpoint-url / AWS_ENDPOINT_URL"
+        ) from None
+    except ClientError as exc:
+        code = exc.response.get("Error", {}).get("Code", "")
+        if code in {
+            "ResourceNotFoundException",
+            "AWS.SimpleQueueService.NonExistentQueue",
+            "QueueDoesNotExist",
+        }:
+            raise CliError(
+                f"{what} not found ({exc.response['Error'].get('Message', code)}): "
+                "check the name, --endpoint-url and --region"
+            ) from None
+        raise CliError(f"{what}: {exc}") from None
+    except BotoCoreError as exc:
+        raise CliError(f"{what}: {exc}") from None
