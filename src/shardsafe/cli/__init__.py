@@ -1,7 +1,7 @@
-"""The ``shardsafe`` command: ``produce`` puts test load on a stream.
+"""The ``shardsafe`` command: ``produce`` puts test load on a stream, ``redrive`` recovers failures.
 
 Nothing here imports boto3 until a subcommand runs, so the handler package stays light.
-The Python API lives in `shardsafe.cli.produce`.
+The Python API lives in `shardsafe.cli.produce` and `shardsafe.cli.redrive`.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from shardsafe.cli import _produce_command
+from shardsafe.cli import _produce_command, _redrive_command
 from shardsafe.cli.errors import CliError
 
 __all__ = ["CliError", "main"]
@@ -24,6 +24,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _produce_command.add_parser(commands)
+    _redrive_command.add_parser(commands)
     return parser
 
 

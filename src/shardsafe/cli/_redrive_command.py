@@ -1,0 +1,166 @@
+"""``shardsafe redrive``: argument parsing and output around `shardsafe.cli.redrive.redrive`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from shardsafe.cli._common import add_aws_options, aws_errors, bounded_int, client_factory, point_in_time
+from shardsafe.cli.errors import CliError
+from shardsafe.cli.redrive import (
+    FileTarget,
+    MessageOutcome,
+    RedriveFilter,
+    StreamTarget,
+    Target,
+    redrive,
+    resolve_queue_url,
+)
+
+__all__ = ["add_parser", "run"]
+
+KINDS = {"on-failure": "on_failure", "quarantine": "quarantine"}
+
+EXAMPLES = """\
+examples:
+  shardsafe redrive --queue ticks-on-failure --to-file failed.jsonl --dry-run
+  shardsafe redrive --queue ticks-on-failure --to-file failed.jsonl
+  shardsafe redrive --queue ticks-on-failure --to-stream --reason RetryAttemptsExhausted --since 6h
+  shardsafe redrive --queue ticks-quarantine --to-stream ticks-replay --reason invalid_json --limit 100
+
+Reasons are Lambda's condition for on-failure messages (RetryAttemptsExhausted, RecordAgeExceeded,
+...) and shardsafe's reason for quarantined records (invalid_json, validation_error, ...).
+Exit status: 0 all redriven, 1 something kept or unrecoverable (see stderr), 2 bad input.
+"""
+
+
+def add_parser(commands: Any) -> None:
+    parser = commands.add_parser(
+        "redrive",
+        help="recover the records behind failure-queue messages and re-put them or write them to a file",
+        description=(
+            "Read Lambda on-failure messages and shardsafe quarantine envelopes from an SQS queue,\n"
+            "recover their records (from the envelope, or from the stream while it still retains them)\n"
+            "and re-put them or append them to a JSON Lines file. A message is deleted only after all\n"
+            "its records are written. Warnings and unrecoverable records go to stderr as JSON lines."
+        ),
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--queue", required=True, help="the failure queue: URL, ARN or name")
+    target = parser.add_argument_group("target (one of)").add_mutually_exclusive_group(required=True)
+    target.add_argument(
+        "--to-stream",
+        nargs="?",
+        const="",
+        metavar="STREAM",
+        help="re-put the records with their partition keys, in order per key, to the stream they came "
+        "from, or to STREAM (name or ARN)",
+    )
+    target.add_argument(
+        "--to-file",
+        metavar="FILE",
+        help="append the records to a JSON Lines file (data in base64) for inspection",
+    )
+    parser.add_argument(
+        "--dry-run", action="store_true", help="show what would happen; write and delete nothing"
+    )
+    parser.add_argument(
+        "--accept-partial",
+        action="store_true",
+        help="when some of a message's records are unrecoverable (trimmed), redrive the rest and delete "
+        "the message; by default such a message is kept and nothing of it written",
+    )
+    filters = parser.add_argument_group("filters")
+    filters.add_argument("--reason", action="append", default=[], help="only this reason (repeatable)")
+    filters.add_argument(
+        "--shard", action="append", default=[], metavar="SHARD_ID", help="only this shard (repeatable)"
+    )
+    filters.add_argument(
+        "--kind", action="append", default=[], choices=sorted(KINDS), help="only this kind of message"
+    )
+    filters.add_argument(
+        "--since",
+        type=point_in_time,
+        metavar="WHEN",
+        help="only failures at or after WHEN: ISO 8601 or an age (2h, 7d)",
+    )
+    filters.add_argument("--until", type=point_in_time, metavar="WHEN", help="only failures before WHEN")
+    filters.add_argument(
+        "--limit",
+        metavar="N",
+        type=bounded_int("--limit", 1, "how many messages to redrive at most, 1 or more"),
+        help="redrive at most N messages",
+    )
+    parser.add_argument(
+        "--visibility-timeout",
+        type=bounded_int("--visibility-timeout", 1, "seconds, 1 or more"),
+        default=300,
+        metavar="SECONDS",
+        help="hide messages from other readers this long while redriving (default: 300)",
+    )
+    parser.add_argument(
+        "--wait-seconds",
+        type=bounded_int("--wait-seconds", 0, "seconds, 0 to 20"),
+        default=1,
+        metavar="SECONDS",
+        help="long-poll wait for each receive; the run ends on an empty receive (default: 1)",
+    )
+    add_aws_options(parser)
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.wait_seconds > 20:
+        raise CliError(f"--wait-seconds {args.wait_seconds} is above SQS's maximum of 20")
+    if args.since and args.until and args.since >= args.until:
+        raise CliError(f"--since {args.since.isoformat()} is not before --until {args.until.isoformat()}")
+    make = client_factory(args)
+    sqs, kinesis = make("sqs"), make("kinesis")
+    target: Target
+    if args.to_file is not None:
+        path = Path(args.to_file)
+        if not path.parent.is_dir():
+            raise CliError(
+                f"--to-file {path}: folder {path.parent} does not exist; create it or pick another path"
+            )
+        target = FileTarget(path)
+    else:
+        target = StreamTarget(kinesis, args.to_stream or None)
+    filters = RedriveFilter(
+        reasons=frozenset(args.reason),
+        shards=frozenset(args.shard),
+        kinds=frozenset(KINDS[kind] for kind in args.kind),
+        since=args.since,
+        until=args.until,
+    )
+
+    def show(outcome: MessageOutcome) -> None:
+        print(outcome.line(), flush=True)
+
+    with aws_errors(f"queue {args.queue}"):
+        queue_url = resolve_queue_url(sqs, args.queue)
+    with aws_errors("redrive"):
+        result = redrive(
+            sqs,
+            kinesis,
+            queue_url,
+            target,
+            filters=filters,
+            limit=args.limit,
+            dry_run=args.dry_run,
+            accept_partial=args.accept_partial,
+            visibility_timeout_s=args.visibility_timeout,
+            wait_time_s=args.wait_seconds,
+            on_outcome=show,
+        )
+    print(result.summary())
+    if not result.clean:
+        print(
+            f"shardsafe redrive: {result.messages_kept} messages kept and {result.records_unrecoverable} records "
+            "unrecoverable; the lines above and the JSON on stderr say which and why",
+            file=sys.stderr,
+        )
+    return 0 if result.clean else 1

@@ -1,0 +1,185 @@
+"""The `shardsafe` command line: arguments, errors a user can fix, output and exit status."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+from cli_fakes import FakeKinesis, FakeSqs, make_on_failure_body
+
+from shardsafe.cli import main
+
+
+@pytest.fixture
+def fake_aws(monkeypatch):
+    """Route the CLI's clients to fakes; returns them for inspection."""
+    clients = {"kinesis": FakeKinesis(), "sqs": FakeSqs()}
+    monkeypatch.setattr("shardsafe.cli._common.make_client", lambda service, **_: clients[service])
+    return clients
+
+
+def test_importing_the_package_and_the_cli_does_not_import_boto3():
+    code = "import sys, shardsafe, shardsafe.cli; print(sorted(m for m in ('boto3', 'botocore') if m in sys.modules))"
+
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+
+    assert out.strip() == "[]"
+
+
+@pytest.mark.parametrize(
+    ("argv", "says"),
+    [
+        (["--poison", "150%"], "--poison '150%' is outside 0%..100%"),
+        (["--poison", "5"], "write 5% for a percentage"),
+        (["--poison-kinds", "crash"], "unknown kind crash"),
+        (["--rate", "0"], "--rate 0.0 must be above 0"),
+        (["--input", "/nonexistent/in.jsonl"], "cannot read --input /nonexistent/in.jsonl"),
+        (["--key-field", "TICKER"], "give --input FILE as well"),
+    ],
+)
+def test_produce_refuses_bad_input_with_the_value_and_the_fix(argv, says, capsys, fake_aws):
+    status = main(["produce", "--stream", "ticks", *argv])
+
+    assert status == 2
+    assert says in capsys.readouterr().err
+    assert fake_aws["kinesis"].put_calls == []
+
+
+@pytest.mark.parametrize(
+    ("argv", "says"),
+    [
+        (["--count", "-1"], "argument --count: -1 is below 0: give how many records to put"),
+        (["--count", "many"], "argument --count: 'many' is not a whole number"),
+        (["--keys", "0"], "argument --keys: 0 is below 1"),
+    ],
+)
+def test_produce_refuses_bad_numbers_before_doing_anything(argv, says, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["produce", "--stream", "ticks", *argv])
+
+    assert exit_.value.code == 2
+    assert says in capsys.readouterr().err
+
+
+def test_produce_invalid_json_line_names_the_file_and_line(tmp_path, capsys, fake_aws):
+    source = tmp_path / "in.jsonl"
+    source.write_text('{"a": 1}\n{"a": }\n')
+
+    status = main(["produce", "--stream", "ticks", "--input", str(source)])
+
+    assert status == 2
+    assert f"{source} line 2 is not JSON" in capsys.readouterr().err
+    assert fake_aws["kinesis"].put_calls == []
+
+
+def test_produce_puts_records_writes_the_manifest_and_prints_the_counts(tmp_path, capsys, fake_aws):
+    manifest = tmp_path / "put.jsonl"
+
+    status = main(
+        [
+            "produce",
+            "--stream",
+            "ticks",
+            "--count",
+            "40",
+            "--poison",
+            "25%",
+            "--seed",
+            "3",
+            "--manifest",
+            str(manifest),
+        ]
+    )
+
+    assert status == 0
+    out = capsys.readouterr().out
+    assert out.startswith("put 40 of 40 records on ticks")
+    assert "30 good, 10 poison" in out
+    lines = [json.loads(line) for line in manifest.read_text().splitlines()]
+    assert len(lines) == 40 and sum(line["kind"] != "good" for line in lines) == 10
+
+
+def test_produce_from_stdin_keeps_the_bytes(monkeypatch, capsys, fake_aws):
+    class Stdin:
+        buffer = __import__("io").BytesIO(b'{"TICKER": "AAPL"}\n{"TICKER": "MSFT"}\n')
+
+    monkeypatch.setattr(sys, "stdin", Stdin)
+
+    status = main(["produce", "--stream", "ticks", "--input", "-", "--key-field", "TICKER"])
+
+    assert status == 0
+    assert fake_aws["kinesis"].data() == [("AAPL", b'{"TICKER": "AAPL"}'), ("MSFT", b'{"TICKER": "MSFT"}')]
+
+
+def test_produce_progress_bar_goes_to_stderr_when_asked(capsys, fake_aws):
+    main(["produce", "--stream", "ticks", "--count", "5", "--progress"])
+
+    captured = capsys.readouterr()
+    assert "5/5 100%" in captured.err
+    assert "5/5" not in captured.out
+
+
+def test_redrive_to_a_file_prints_each_message_and_the_summary(tmp_path, capsys, fake_aws):
+    kinesis, sqs = fake_aws["kinesis"], fake_aws["sqs"]
+    first, last = kinesis.add(b"one"), kinesis.add(b"two")
+    sqs.send(make_on_failure_body(shard_id="shardId-000000000000", start=first, end=last, batch_size=2))
+    out = tmp_path / "failed.jsonl"
+
+    status = main(["redrive", "--queue", "ticks-failures", "--to-file", str(out), "--wait-seconds", "0"])
+
+    assert status == 0
+    printed = capsys.readouterr().out.splitlines()
+    assert printed[0].startswith(
+        "deleted: m-1: on-failure batch (RetryAttemptsExhausted) shardId-000000000000"
+    )
+    assert printed[-1].startswith("redrive: messages read 1")
+    assert len(out.read_text().splitlines()) == 2
+
+
+def test_redrive_with_something_unrecoverable_exits_1_and_says_so(tmp_path, capsys, fake_aws):
+    fake_aws["sqs"].send("garbage")
+
+    status = main(["redrive", "--queue", "q", "--to-stream", "--wait-seconds", "0"])
+
+    assert status == 1
+    err = capsys.readouterr().err
+    assert '"event": "unrecoverable"' in err
+    assert "1 messages kept" in err
+
+
+@pytest.mark.parametrize(
+    ("argv", "says"),
+    [
+        (["--to-file", "/nonexistent/dir/out.jsonl"], "folder /nonexistent/dir does not exist"),
+        (["--to-stream", "--wait-seconds", "30"], "--wait-seconds 30 is above SQS's maximum of 20"),
+        (["--to-stream", "--since", "1h", "--until", "2h"], "is not before --until"),
+    ],
+)
+def test_redrive_refuses_bad_input_with_the_fix(argv, says, capsys, fake_aws):
+    assert main(["redrive", "--queue", "q", *argv]) == 2
+    assert says in capsys.readouterr().err
+
+
+def test_redrive_needs_exactly_one_target(capsys):
+    with pytest.raises(SystemExit):
+        main(["redrive", "--queue", "q"])
+
+    assert "one of the arguments --to-stream --to-file is required" in capsys.readouterr().err
+
+
+def test_redrive_refuses_a_time_it_cannot_read(capsys):
+    with pytest.raises(SystemExit):
+        main(["redrive", "--queue", "q", "--to-stream", "--since", "last tuesday"])
+
+    assert "'last tuesday' is not a time: write ISO 8601" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", ["produce", "redrive"])
+def test_help_shows_examples(command, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main([command, "--help"])
+
+    assert exit_.value.code == 0
+    assert f"shardsafe {command} --" in capsys.readouterr().out
