@@ -60,10 +60,10 @@ import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
 from typing import Any, Final, Literal
 
 from shardsafe import reasons
+from shardsafe.logs import iso_utc
 
 ENVELOPE_KIND: Final = "quarantine"
 ENVELOPE_VERSION: Final = 1
@@ -143,12 +143,6 @@ class Envelope:
         return size
 
 
-def utc_timestamp(seconds: float | None = None) -> str:
-    """ISO 8601 UTC with milliseconds and a Z, the form every shardsafe timestamp takes."""
-    moment = datetime.now(UTC) if seconds is None else datetime.fromtimestamp(seconds, UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
-
-
 def build_envelope(
     *,
     reason: str,
@@ -171,7 +165,7 @@ def build_envelope(
         payload_base64=base64.b64encode(payload).decode("ascii"),
         function_name=function_name,
         request_id=request_id,
-        quarantined_at=utc_timestamp(),
+        quarantined_at=iso_utc(),
     )
     if envelope.message_size() <= max_message_bytes:
         return envelope

@@ -70,7 +70,7 @@ def emit(level: int, event: str, fields: dict[str, Any]) -> None:
     logger = _logger or _configure()
     if not logger.isEnabledFor(level):
         return
-    line = {"level": _LEVEL_NAMES.get(level, str(level)), "event": event, "timestamp": _now(), **fields}
+    line = {"level": _LEVEL_NAMES.get(level, str(level)), "event": event, "timestamp": iso_utc(), **fields}
     try:
         text = json.dumps(line, ensure_ascii=False, default=repr, separators=(",", ":"))
     except (TypeError, ValueError, RecursionError):
@@ -90,7 +90,8 @@ def emit_document(document: dict[str, Any]) -> None:
     _metrics_logger.info("%s", text)
 
 
-def _now() -> str:
-    seconds = time.time()
-    whole = int(seconds)
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole)) + f".{int((seconds - whole) * 1000):03d}Z"
+def iso_utc(seconds: float | None = None) -> str:
+    """ISO 8601 UTC with milliseconds and a Z (``2024-01-01T00:00:00.123Z``): every shardsafe timestamp."""
+    millis = round((time.time() if seconds is None else seconds) * 1000)
+    whole, fraction = divmod(millis, 1000)
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole)) + f".{fraction:03d}Z"

@@ -349,7 +349,7 @@ class _Invocation:
                         continue
                     return
             processed.append(record)
-            if deadline is not None and not index & 15 and time.monotonic() > deadline:
+            if deadline is not None and time.monotonic() > deadline:
                 self.retry_from(index + 1, "the invocation is about to time out")
                 return
 
@@ -450,7 +450,7 @@ class _Invocation:
         call(list(self.result.processed))
         if not (poison or retry or exhausted):
             return
-        index_of = {id(record.raw): index for index, record in enumerate(self.records)}
+        index_of = {id(raw): index for index, raw in enumerate(self.records)}
         failed = {id(record) for record in retry}
         failed.update(id(record) for record, _ in poison + exhausted)
         self.result.processed = [record for record in self.result.processed if id(record) not in failed]
@@ -760,10 +760,7 @@ def _iso(seconds: object) -> str | None:
     if not isinstance(seconds, int | float) or isinstance(seconds, bool):
         return None
     try:
-        whole = int(seconds)
-        return (
-            time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole)) + f".{int((seconds - whole) * 1000):03d}Z"
-        )
+        return logs.iso_utc(seconds)
     except (OverflowError, ValueError, OSError):
         return None
 

@@ -1,0 +1,90 @@
+"""Events shardsafe cannot read are logged in full and answered with success, never raised."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import factories
+import pytest
+
+from shardsafe import MemoryQuarantine, StreamProcessor, reasons
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        None,
+        "text",
+        42,
+        [],
+        {},
+        {"Records": None},
+        {"Records": "nope"},
+        {"Records": {"a": 1}},
+        {"records": []},
+    ],
+    ids=repr,
+)
+def test_malformed_event_is_logged_and_answered_with_success(
+    event: Any, quarantine: MemoryQuarantine, log_lines: Callable[[], list[dict[str, Any]]]
+) -> None:
+    processor = StreamProcessor(quarantine=quarantine, metrics=False)
+    assert processor(event, factories.FakeContext()) == {"batchItemFailures": []}
+    lines = log_lines()
+    [malformed] = [line for line in lines if line["event"] == "shardsafe.malformed_event"]
+    assert malformed["event_type"] == type(event).__name__
+    assert malformed["raw_event"] is not None
+    assert [line["event"] for line in lines][-1] == "shardsafe.batch"
+
+
+def test_an_unsupported_event_source_is_logged_as_malformed(
+    log_lines: Callable[[], list[dict[str, Any]]],
+) -> None:
+    event = {"Records": [{"eventSource": "aws:s3", "s3": {"bucket": {"name": "b"}}}]}
+    assert StreamProcessor(metrics=False)(event) == {"batchItemFailures": []}
+    [line] = [line for line in log_lines() if line["event"] == "shardsafe.malformed_event"]
+    assert line["why"] == "unsupported eventSource 'aws:s3'"
+    assert '"name":"b"' in line["raw_event"]
+
+
+def test_an_empty_batch_succeeds_quietly(quarantine: MemoryQuarantine) -> None:
+    result = StreamProcessor(quarantine=quarantine, metrics=False).process({"Records": []})
+    assert (result.received, result.response) == (0, {"batchItemFailures": []})
+
+
+@pytest.mark.parametrize(
+    "record",
+    [
+        None,
+        7,
+        "x",
+        [],
+        {"eventSource": "aws:kinesis"},
+        {"eventSource": "aws:kinesis", "kinesis": {"data": 5}},
+    ],
+    ids=repr,
+)
+def test_malformed_records_among_good_ones_are_quarantined(record: Any, quarantine: MemoryQuarantine) -> None:
+    event = {"Records": [factories.kinesis_record(sequence=0), record, factories.kinesis_record(sequence=2)]}
+    result = StreamProcessor(quarantine=quarantine, metrics=False).process(event)
+    assert result.response == {"batchItemFailures": []}
+    assert len(result.processed) == 2
+    assert [e.reason for e in quarantine.envelopes] == [reasons.MALFORMED_RECORD]
+    assert result.accounting_ok
+
+
+def test_a_bug_in_shardsafe_is_logged_with_every_unaccounted_record(
+    quarantine: MemoryQuarantine,
+    monkeypatch: pytest.MonkeyPatch,
+    log_lines: Callable[[], list[dict[str, Any]]],
+) -> None:
+    def broken(self: Any) -> None:
+        raise RuntimeError("bug")
+
+    monkeypatch.setattr("shardsafe.processor._Invocation.run_records", broken)
+    result = StreamProcessor(quarantine=quarantine, metrics=False).process(factories.kinesis_event(count=3))
+    assert result.response == {"batchItemFailures": []}
+    assert [e.reason for e in quarantine.envelopes] == [reasons.INTERNAL_ERROR] * 3
+    assert result.accounting_ok
+    assert any(line["event"] == "shardsafe.internal_error" for line in log_lines())
