@@ -58,8 +58,15 @@ class SqsQuarantine:
         except Exception as error:
             return [(envelope, f"cannot create the SQS client: {error!r}") for envelope in envelopes]
         undelivered: list[tuple[Envelope, str]] = []
+        unreachable: str | None = None
         for group in _groups(envelopes):
-            undelivered.extend(self._send_group(client, queue_url, group))
+            if unreachable:  # do not spend the invocation's time on a queue that just failed every attempt
+                undelivered.extend((envelope, unreachable) for envelope in group)
+                continue
+            failed = self._send_group(client, queue_url, group)
+            undelivered.extend(failed)
+            if len(failed) == len(group) and failed[0][1].startswith("SendMessageBatch failed"):
+                unreachable = failed[0][1]
         return undelivered
 
     def _send_group(self, client: Any, queue_url: str, group: list[Envelope]) -> list[tuple[Envelope, str]]:
