@@ -6,13 +6,15 @@ never pays for it.
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 __all__ = ["error_code", "make_client", "stream_name", "stream_ref"]
 
 
 def make_client(service: str, *, endpoint_url: str | None = None, region: str | None = None) -> Any:
-    """A boto3 client; endpoint and region default to the usual AWS environment variables.
+    """A boto3 client; endpoint and region default to the usual AWS environment variables
+    (AWS_ENDPOINT_URL, AWS_REGION, AWS_DEFAULT_REGION, the profile).
 
     Throttling on whole calls is retried by botocore's standard mode; partially failed
     PutRecords entries are retried by `shardsafe.cli.putter`.
@@ -21,7 +23,8 @@ def make_client(service: str, *, endpoint_url: str | None = None, region: str | 
     from botocore.config import Config  # type: ignore[import-untyped]
 
     config = Config(retries={"mode": "standard", "max_attempts": 10})
-    session = boto3.session.Session(region_name=region)
+    # botocore reads AWS_DEFAULT_REGION but not AWS_REGION, which the other SDKs and the CLI honour.
+    session = boto3.session.Session(region_name=region or os.environ.get("AWS_REGION") or None)
     return session.client(service, endpoint_url=endpoint_url, config=config)
 
 

@@ -143,7 +143,8 @@ def run(args: argparse.Namespace) -> int:
 
     show_progress = args.progress or sys.stderr.isatty()
     progress = Progress(total) if show_progress else None
-    kinesis = client_factory(args)("kinesis")
+    with aws_errors("kinesis client"):
+        kinesis = client_factory(args)("kinesis")
     with contextlib.ExitStack() as stack:
         manifest: TextIO | None = None
         if args.manifest:

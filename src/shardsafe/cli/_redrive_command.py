@@ -118,7 +118,8 @@ def run(args: argparse.Namespace) -> int:
     if args.since and args.until and args.since >= args.until:
         raise CliError(f"--since {args.since.isoformat()} is not before --until {args.until.isoformat()}")
     make = client_factory(args)
-    sqs, kinesis = make("sqs"), make("kinesis")
+    with aws_errors("AWS clients"):
+        sqs, kinesis = make("sqs"), make("kinesis")
     target: Target
     if args.to_file is not None:
         path = Path(args.to_file)

@@ -183,3 +183,24 @@ def test_help_shows_examples(command, capsys):
 
     assert exit_.value.code == 0
     assert f"shardsafe {command} --" in capsys.readouterr().out
+
+
+def test_missing_region_is_an_error_that_says_how_to_set_it(monkeypatch, tmp_path, capsys):
+    for name in ("AWS_REGION", "AWS_DEFAULT_REGION", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+
+    status = main(["produce", "--stream", "ticks", "--count", "1"])
+
+    assert status == 2
+    assert "no AWS region: set AWS_REGION (or AWS_DEFAULT_REGION) or pass --region" in capsys.readouterr().err
+
+
+def test_aws_region_variable_is_honoured(monkeypatch, tmp_path):
+    from shardsafe.cli._aws import make_client
+
+    monkeypatch.delenv("AWS_DEFAULT_REGION", raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_REGION", "eu-west-3")
+
+    assert make_client("kinesis").meta.region_name == "eu-west-3"
