@@ -292,6 +292,7 @@ def redrive(
     accept_partial: bool = False,
     visibility_timeout_s: int = 300,
     wait_time_s: int = 1,
+    page_limit: int = 1000,
     on_outcome: Callable[[MessageOutcome], None] | None = None,
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> RedriveResult:
@@ -302,6 +303,7 @@ def redrive(
     recovered is written and the message deleted (the rest is reported, never silently skipped).
     Messages skipped or kept are made visible again at the end. ``limit`` caps the messages
     redriven. With ``dry_run`` the records are still read, to show what would happen.
+    ``page_limit`` is the ``Limit`` of each GetRecords call.
     """
     filters = filters or RedriveFilter()
     result = RedriveResult(dry_run=dry_run, target=target.description)
@@ -342,7 +344,9 @@ def redrive(
                 release.append(message.receipt_handle)
                 continue
             matched += 1
-            recovery = recover(kinesis, parsed, now=now(), retention_hours=retention_hours)
+            recovery = recover(
+                kinesis, parsed, now=now(), retention_hours=retention_hours, page_limit=page_limit
+            )
             for warning in recovery.warnings:
                 result.warnings.append(warning)
                 _log(logging.WARNING, "retention_warning", messageId=message.message_id, message=warning)
@@ -360,6 +364,7 @@ def recover(
     *,
     now: datetime | None = None,
     retention_hours: dict[str, int | None] | None = None,
+    page_limit: int = 1000,
 ) -> Recovery:
     """The records one failure-queue message stands for, what could not be had, and warnings."""
     recovery = Recovery(message)
@@ -371,7 +376,7 @@ def recover(
         )
     elif isinstance(message, FailedBatch):
         _check_retention(kinesis, message.stream_arn, message.first_arrival, at, cache, message, recovery)
-        _recover_batch(kinesis, message, recovery)
+        _recover_batch(kinesis, message, recovery, page_limit)
     elif message.payload is not None:
         _recover_inline(message, recovery)
     else:
@@ -380,11 +385,13 @@ def recover(
     return recovery
 
 
-def _recover_batch(kinesis: Any, batch: FailedBatch, recovery: Recovery) -> None:
+def _recover_batch(kinesis: Any, batch: FailedBatch, recovery: Recovery, page_limit: int) -> None:
     message_id = batch.message.message_id
     first, last = batch.start_sequence_number, batch.end_sequence_number
     try:
-        read = read_sequence_range(kinesis, batch.stream_arn, batch.shard_id, first, last)
+        read = read_sequence_range(
+            kinesis, batch.stream_arn, batch.shard_id, first, last, page_limit=page_limit
+        )
     except Exception as exc:
         if error_code(exc) is None:
             raise
