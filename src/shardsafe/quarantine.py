@@ -54,7 +54,9 @@ class SqsQuarantine:
         if not queue_url:
             return [(envelope, f"no quarantine queue: {QUEUE_URL_ENV} is not set") for envelope in envelopes]
         try:
-            client = self._client or self._make_client(queue_url)
+            if self._client is None:  # one client per execution environment, reused across invocations
+                self._client = self._make_client(queue_url)
+            client = self._client
         except Exception as error:
             return [(envelope, f"cannot create the SQS client: {error!r}") for envelope in envelopes]
         undelivered: list[tuple[Envelope, str]] = []
