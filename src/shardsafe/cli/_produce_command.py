@@ -141,10 +141,9 @@ def run(args: argparse.Namespace) -> int:
             total, shape=args.generate, keys=args.keys, poison=poison, poison_kinds=kinds, seed=args.seed
         )
 
-    show_progress = args.progress or sys.stderr.isatty()
-    progress = Progress(total) if show_progress else None
     with aws_errors("kinesis client"):
         kinesis = client_factory(args)("kinesis")
+    progress = Progress(total) if args.progress or sys.stderr.isatty() else None
     with contextlib.ExitStack() as stack:
         manifest: TextIO | None = None
         if args.manifest:

@@ -144,7 +144,7 @@ class MessageOutcome:
     why: str = ""
 
     def line(self) -> str:
-        because = f" ({self.why})" if self.why else ""
+        because = f"; {self.why}" if self.why else ""
         return (
             f"{self.action}: {self.message_id}: {self.description}: recovered {self.recovered}, "
             f"written {self.written}, unrecoverable {self.unrecoverable}{because}"
@@ -175,14 +175,28 @@ class RedriveResult:
         return self.messages_kept == 0 and not self.unrecoverable
 
     def summary(self) -> str:
-        would = "would " if self.dry_run else ""
-        text = (
-            f"messages read {self.messages_read}, skipped by filters {self.messages_skipped}, "
-            f"{would}deleted {self.messages_deleted}, {would}kept {self.messages_kept}; "
-            f"records recovered {self.records_recovered}, {would}re-put {self.records_reput}, "
-            f"{would}written to file {self.records_written}, unrecoverable {self.records_unrecoverable}"
+        if self.dry_run:
+            prefix, deleted, kept, reput, written = (
+                "dry run, nothing written or deleted",
+                "would delete",
+                "would keep",
+                "would re-put",
+                "would write to file",
+            )
+        else:
+            prefix, deleted, kept, reput, written = (
+                "redrive",
+                "deleted",
+                "kept",
+                "re-put",
+                "written to file",
+            )
+        return (
+            f"{prefix}: messages read {self.messages_read}, skipped by filters {self.messages_skipped}, "
+            f"{deleted} {self.messages_deleted}, {kept} {self.messages_kept}; "
+            f"records recovered {self.records_recovered}, {reput} {self.records_reput}, "
+            f"{written} {self.records_written}, unrecoverable {self.records_unrecoverable}"
         )
-        return ("dry run (nothing written or deleted): " if self.dry_run else "redrive: ") + text
 
 
 @dataclass(frozen=True)
@@ -572,7 +586,7 @@ def _settle(
             done = sum(written[position : position + recovered])
             position += recovered
             if done < recovered:
-                why = f"{recovered - done} of {recovered} records could not be written"
+                why = f"{recovered - done} of {recovered} records could not be written; run again to retry"
             if target.puts_to_stream:
                 result.records_reput += done
             else:
@@ -598,11 +612,13 @@ def _settle(
 def _why_not_write(recovery: Recovery, accept_partial: bool) -> str | None:
     """Why a message's records are not written (so it is kept), or None to write them."""
     if isinstance(recovery.message, UnreadableMessage):
-        return f"left in the queue: {recovery.message.problem}"
+        return "left in the queue for a person to look at"
     if not recovery.unrecoverable or accept_partial:
         return None
     reasons = ", ".join(sorted({u.reason for u in recovery.unrecoverable}))
-    return f"{recovery.lost} records unrecoverable ({reasons}); nothing written; --accept-partial redrives the rest"
+    return (
+        f"nothing written as some records are unrecoverable ({reasons}); --accept-partial redrives the rest"
+    )
 
 
 def _release(sqs: Any, queue_url: str, receipt_handle: str) -> None:

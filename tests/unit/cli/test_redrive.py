@@ -191,7 +191,10 @@ def test_dry_run_reads_but_writes_and_deletes_nothing_and_releases_every_message
     assert sorted(sqs.released) == sorted([first, second])
     assert [o.action for o in result.outcomes] == ["would delete", "would delete"]
     assert result.records_written == 4
-    assert result.summary().startswith("dry run (nothing written or deleted)")
+    assert result.summary() == (
+        "dry run, nothing written or deleted: messages read 2, skipped by filters 0, would delete 2, would keep 0; "
+        "records recovered 4, would re-put 0, would write to file 4, unrecoverable 0"
+    )
 
 
 def test_filters_skip_messages_and_leave_them_in_the_queue(fake_kinesis, fake_sqs, quarantine_body, tmp_path):
