@@ -83,8 +83,9 @@ test-unit: $(BIN)/.synced ## unit and functional tests (no LocalStack)
 test-e2e: $(BIN)/.synced ## end-to-end tests on the embedded LocalStack (started and stopped here)
 	$(BIN)/shardsafe-localstack run --port $(LOCALSTACK_PORT) -- $(BIN)/pytest -m e2e $(PYTEST_ARGS)
 
-demo: $(BIN)/.synced ## deploy the module on LocalStack, send good and poison records, report
-	@echo "make demo: not yet (issue 5)"
+DEMO_ARGS ?=
+demo: $(BIN)/.synced $(LAMBDA_ZIP) ## deploy the module on LocalStack, send good and poison records, report
+	$(BIN)/shardsafe-demo $(DEMO_ARGS)
 
 localstack-up: $(BIN)/.synced ## start the embedded LocalStack on 127.0.0.1 (port LOCALSTACK_PORT, 4566)
 	$(BIN)/shardsafe-localstack up --port $(LOCALSTACK_PORT)

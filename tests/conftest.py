@@ -20,7 +20,7 @@ def localstack_endpoint() -> Iterator[str]:
     if endpoint := os.environ.get("LOCALSTACK_ENDPOINT"):
         yield endpoint.rstrip("/")
         return
-    paths = ctl.Paths(REPO / ".localstack")
+    paths = ctl.Paths(ctl.default_state_dir())
     port = int(os.environ.get("LOCALSTACK_PORT", ctl.DEFAULT_PORT))
     already = ctl.health(ctl.endpoint_for_port(port)) is not None
     endpoint = ctl.up(paths, port)

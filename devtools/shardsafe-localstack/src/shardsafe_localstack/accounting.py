@@ -1,0 +1,230 @@
+"""Account for every record put on a stream: processed, quarantined, or in an on-failure batch.
+
+Used by ``make demo`` and the end-to-end tests. The sources of truth are what the deployed pipeline
+left behind: JSON Lines objects in the output bucket (processed records, one object per batch and
+shard), shardsafe's quarantine envelopes and Lambda's on-failure messages in the failure queue.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from shardsafe.envelope import Envelope, message_kind, parse_envelope
+
+PROCESSED_PREFIX = "processed/"
+
+Coordinates = tuple[str, int]  # (shard id, sequence number)
+
+
+@dataclass(frozen=True)
+class ManifestRecord:
+    """A record the producer put, as its manifest line describes it."""
+
+    kind: str
+    shard_id: str
+    sequence_number: int
+    sha256: str
+    partition_key: str
+
+    @classmethod
+    def from_manifest(cls, line: Mapping[str, Any]) -> ManifestRecord:
+        return cls(
+            kind=str(line["kind"]),
+            shard_id=str(line["shardId"]),
+            sequence_number=int(line["sequenceNumber"]),
+            sha256=str(line["sha256"]),
+            partition_key=str(line["partitionKey"]),
+        )
+
+    @property
+    def coordinates(self) -> Coordinates:
+        return (self.shard_id, self.sequence_number)
+
+
+@dataclass(frozen=True)
+class FailureBatch:
+    """Lambda's on-failure message for one Kinesis batch (it carries coordinates, not records)."""
+
+    shard_id: str
+    start: int
+    end: int
+    size: int
+    condition: str
+    attempts: int
+    stream_arn: str
+    body: Mapping[str, Any]
+
+    def covers(self, coordinates: Coordinates) -> bool:
+        shard_id, sequence_number = coordinates
+        return shard_id == self.shard_id and self.start <= sequence_number <= self.end
+
+    @classmethod
+    def from_message(cls, body: Mapping[str, Any]) -> FailureBatch:
+        info = body["KinesisBatchInfo"]
+        context = body.get("requestContext", {})
+        return cls(
+            shard_id=info["shardId"],
+            start=int(info["startSequenceNumber"]),
+            end=int(info["endSequenceNumber"]),
+            size=int(info["batchSize"]),
+            condition=str(context.get("condition", "")),
+            attempts=int(context.get("approximateInvokeCount", 0)),
+            stream_arn=str(info.get("streamArn", "")),
+            body=body,
+        )
+
+
+@dataclass
+class Observed:
+    """What the pipeline produced so far; grows as Collector.poll() reads more."""
+
+    processed: dict[Coordinates, list[dict[str, Any]]] = field(default_factory=dict)
+    processed_batches: list[tuple[str, list[int]]] = field(default_factory=list)
+    quarantined: dict[Coordinates, list[Envelope]] = field(default_factory=dict)
+    failure_batches: list[FailureBatch] = field(default_factory=list)
+    other_messages: list[str] = field(default_factory=list)
+
+
+class Collector:
+    """Reads the output bucket and the failure queue; queue messages are read once and kept here."""
+
+    def __init__(self, s3: Any, sqs: Any, bucket: str, queue_url: str) -> None:
+        self.s3, self.sqs, self.bucket, self.queue_url = s3, sqs, bucket, queue_url
+        self.observed = Observed()
+        self._seen_objects: set[str] = set()
+        self._seen_messages: set[str] = set()
+
+    def poll(self) -> Observed:
+        self._read_bucket()
+        self._read_queue()
+        return self.observed
+
+    def _read_bucket(self) -> None:
+        paginator = self.s3.get_paginator("list_objects_v2")
+        for page in paginator.paginate(Bucket=self.bucket, Prefix=PROCESSED_PREFIX):
+            for item in page.get("Contents", []):
+                key = f"{item['Key']}@{item.get('ETag', '')}"
+                if key in self._seen_objects:
+                    continue
+                self._seen_objects.add(key)
+                body = self.s3.get_object(Bucket=self.bucket, Key=item["Key"])["Body"].read()
+                shard_id = item["Key"].removeprefix(PROCESSED_PREFIX).split("/", 1)[0]
+                sequence_numbers = []
+                for line in body.splitlines():
+                    if not line.strip():
+                        continue
+                    document = json.loads(line)
+                    sequence_number = int(document["sequenceNumber"])
+                    sequence_numbers.append(sequence_number)
+                    self.observed.processed.setdefault((shard_id, sequence_number), []).append(document)
+                self.observed.processed_batches.append((shard_id, sequence_numbers))
+
+    def _read_queue(self) -> None:
+        while True:
+            response = self.sqs.receive_message(
+                QueueUrl=self.queue_url,
+                MaxNumberOfMessages=10,
+                VisibilityTimeout=900,  # read each message once; the stack is destroyed afterwards
+                MessageAttributeNames=["All"],
+                WaitTimeSeconds=0,
+            )
+            messages = response.get("Messages", [])
+            if not messages:
+                return
+            for message in messages:
+                if message["MessageId"] in self._seen_messages:
+                    continue
+                self._seen_messages.add(message["MessageId"])
+                self._classify(message["Body"])
+
+    def _classify(self, body: str) -> None:
+        kind = message_kind(body)
+        if kind == "quarantine":
+            envelope = parse_envelope(body)
+            shard_id = envelope.record.get("shardId") if envelope else None
+            sequence_number = envelope.record.get("sequenceNumber") if envelope else None
+            if envelope is not None and shard_id and sequence_number:
+                coordinates = (str(shard_id), int(sequence_number))
+                self.observed.quarantined.setdefault(coordinates, []).append(envelope)
+                return
+        elif kind == "lambda_on_failure":
+            document = json.loads(body)
+            if "KinesisBatchInfo" in document:
+                self.observed.failure_batches.append(FailureBatch.from_message(document))
+                return
+        self.observed.other_messages.append(body)
+
+
+@dataclass
+class Reconciliation:
+    """Every produced record matched against what was observed."""
+
+    produced: list[ManifestRecord]
+    observed: Observed
+    processed: list[ManifestRecord] = field(default_factory=list)
+    quarantined: list[ManifestRecord] = field(default_factory=list)
+    in_failure_batches: list[ManifestRecord] = field(default_factory=list)
+    unaccounted: list[ManifestRecord] = field(default_factory=list)
+    quarantine_reasons: Counter[str] = field(default_factory=Counter)
+    payload_mismatches: list[ManifestRecord] = field(default_factory=list)
+    poison_processed: list[ManifestRecord] = field(default_factory=list)
+    good_quarantined: list[ManifestRecord] = field(default_factory=list)
+    failure_batches: list[FailureBatch] = field(default_factory=list)
+
+    @property
+    def complete(self) -> bool:
+        return not self.unaccounted
+
+    @property
+    def sound(self) -> bool:
+        """Complete, and every record went where its kind says it should, with its bytes intact."""
+        return self.complete and not (
+            self.payload_mismatches or self.poison_processed or self.good_quarantined
+        )
+
+
+def reconcile(
+    produced: Iterable[ManifestRecord], observed: Observed, good_kinds: frozenset[str]
+) -> Reconciliation:
+    """Place each produced record; a record in an on-failure batch is accounted for (redrive recovers it)."""
+    distinct = {(b.shard_id, b.start, b.end): b for b in observed.failure_batches}
+    result = Reconciliation(
+        produced=list(produced), failure_batches=sorted(distinct.values(), key=_batch_order)
+    )
+    for record in result.produced:
+        coordinates = record.coordinates
+        envelopes = observed.quarantined.get(coordinates)
+        if coordinates in observed.processed:
+            result.processed.append(record)
+            if record.kind not in good_kinds:
+                result.poison_processed.append(record)
+        elif envelopes:
+            result.quarantined.append(record)
+            result.quarantine_reasons[envelopes[0].reason] += 1
+            if record.kind in good_kinds:
+                result.good_quarantined.append(record)
+            if any(
+                envelope.payload_sha256 != record.sha256 or not _payload_intact(envelope)
+                for envelope in envelopes
+            ):
+                result.payload_mismatches.append(record)
+        elif any(batch.covers(coordinates) for batch in observed.failure_batches):
+            result.in_failure_batches.append(record)
+        else:
+            result.unaccounted.append(record)
+    return result
+
+
+def _batch_order(batch: FailureBatch) -> tuple[str, int]:
+    return (batch.shard_id, batch.start)
+
+
+def _payload_intact(envelope: Envelope) -> bool:
+    """An inline payload must hash to the envelope's sha256; a truncated one carries only the hash."""
+    payload = envelope.payload_bytes()
+    return payload is None or hashlib.sha256(payload).hexdigest() == envelope.payload_sha256

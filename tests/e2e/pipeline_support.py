@@ -1,0 +1,62 @@
+"""Helpers for the end-to-end tests of the deployed pipeline (the fixtures are in conftest.py)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from shardsafe_localstack.accounting import Coordinates, ManifestRecord, Reconciliation
+from shardsafe_localstack.pipeline import Stack
+
+from shardsafe.cli.generate import ProducerRecord
+from shardsafe.cli.produce import ProduceResult
+
+
+@dataclass
+class FedPipeline:
+    """The load put on the stack, and where each record ended up."""
+
+    stack: Stack
+    offered: list[ProducerRecord]
+    result: ProduceResult
+    manifest: list[ManifestRecord]
+    reconciliation: Reconciliation
+
+    def data_at(self, coordinates: Coordinates) -> bytes:
+        for produced, offered in zip(self.result.records, self.offered, strict=True):
+            if (produced.shard_id, int(produced.sequence_number or -1)) == coordinates:
+                return offered.data
+        raise KeyError(coordinates)
+
+
+def log_messages(stack: Stack) -> list[str]:
+    """Every message in the function's log group, in order."""
+    logs = stack.client("logs")
+    group = stack.outputs["log_group_name"]
+    messages: list[str] = []
+    for page in logs.get_paginator("describe_log_streams").paginate(logGroupName=group):
+        for log_stream in page["logStreams"]:
+            kwargs = {
+                "logGroupName": group,
+                "logStreamName": log_stream["logStreamName"],
+                "startFromHead": True,
+            }
+            while True:
+                response = logs.get_log_events(**kwargs)
+                messages += [event["message"] for event in response["events"]]
+                if not response["events"] or response["nextForwardToken"] == kwargs.get("nextToken"):
+                    break
+                kwargs["nextToken"] = response["nextForwardToken"]
+    return messages
+
+
+def json_lines(messages: list[str]) -> list[dict[str, object]]:
+    documents = []
+    for message in messages:
+        try:
+            document = json.loads(message)
+        except ValueError:
+            continue
+        if isinstance(document, dict):
+            documents.append(document)
+    return documents

@@ -1,0 +1,130 @@
+"""The deployed pipeline on LocalStack: no record stalls a shard, and none is lost.
+
+All tests share one stack and one load (tests/e2e/conftest.py): 400 stock ticks with 10 % poison of
+every kind, and one record that crashes the function, over two shards.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+from collections import defaultdict
+
+import pytest
+from pipeline_support import FedPipeline, json_lines, log_messages
+from shardsafe_localstack.demo_handler import CRASH_LOG_LINE
+from shardsafe_localstack.pipeline import CRASH_KIND, Deployment
+
+pytestmark = pytest.mark.e2e
+
+# What the handler template calls each kind of poison the producer makes.
+EXPECTED_REASON = {
+    "binary": "invalid_utf8",
+    "invalid_utf8": "invalid_utf8",
+    "truncated_json": "invalid_json",
+    "not_an_object": "not_an_object",
+    "schema_violation": "validation_error",
+    "empty": "empty",
+    "oversized": "invalid_json",
+}
+
+
+def test_every_record_is_accounted_for(fed_pipeline: FedPipeline) -> None:
+    result = fed_pipeline.reconciliation
+    assert result.unaccounted == [], "records neither processed, quarantined nor in an on-failure batch"
+    assert len(result.processed) + len(result.quarantined) + len(result.in_failure_batches) == len(
+        fed_pipeline.manifest
+    )
+    assert result.poison_processed == []
+    assert result.good_quarantined == []
+
+
+def test_good_records_are_all_processed_in_order_within_each_shard(fed_pipeline: FedPipeline) -> None:
+    result = fed_pipeline.reconciliation
+    good = [r for r in fed_pipeline.manifest if r.kind == "good"]
+    failed = {r.coordinates for r in result.in_failure_batches}
+    processed = {r.coordinates for r in result.processed}
+    assert {r.coordinates for r in good} - failed <= processed, (
+        "a good record outside the crashed batch was lost"
+    )
+
+    observed = fed_pipeline.reconciliation.observed
+    for coordinates, lines in observed.processed.items():
+        assert lines[0]["data"] == json.loads(fed_pipeline.data_at(coordinates)), f"{coordinates} changed"
+    by_shard: dict[str, list[list[int]]] = defaultdict(list)
+    for shard_id, sequence_numbers in observed.processed_batches:
+        assert sequence_numbers == sorted(sequence_numbers), f"a batch on {shard_id} is out of order"
+        by_shard[shard_id].append(sequence_numbers)
+    for shard_id, batches in by_shard.items():
+        distinct = sorted({tuple(batch) for batch in batches})
+        for earlier, later in itertools.pairwise(distinct):
+            assert earlier[-1] < later[0], f"batches on {shard_id} overlap: a record was processed twice"
+
+
+def test_poison_of_every_kind_is_quarantined_with_its_exact_payload(fed_pipeline: FedPipeline) -> None:
+    result = fed_pipeline.reconciliation
+    observed = fed_pipeline.reconciliation.observed
+    quarantined_kinds = set()
+    for record in result.quarantined:
+        envelope = observed.quarantined[record.coordinates][0]
+        assert envelope.reason == EXPECTED_REASON[record.kind], (
+            f"{record.kind} quarantined as {envelope.reason}"
+        )
+        assert envelope.payload_sha256 == record.sha256
+        payload = envelope.payload_bytes()
+        if payload is None:
+            assert record.kind == "oversized", "only a payload over the SQS limit is carried as a hash"
+        else:
+            assert payload == fed_pipeline.data_at(record.coordinates)
+        quarantined_kinds.add(record.kind)
+    assert quarantined_kinds == set(EXPECTED_REASON), "every poison kind reached the quarantine"
+    assert result.payload_mismatches == []
+
+
+def test_records_after_poison_on_the_same_shard_are_processed(fed_pipeline: FedPipeline) -> None:
+    result = fed_pipeline.reconciliation
+    processed_by_shard: dict[str, list[int]] = defaultdict(list)
+    for record in result.processed:
+        processed_by_shard[record.shard_id].append(record.sequence_number)
+    for record in result.quarantined:
+        later = [n for n in processed_by_shard[record.shard_id] if n > record.sequence_number]
+        assert later, f"nothing after the poison record {record.coordinates} was processed: the shard stalled"
+
+
+def test_poison_records_are_logged_as_json_lines(fed_pipeline: FedPipeline) -> None:
+    documents = json_lines(log_messages(fed_pipeline.stack))
+    logged = {
+        (d.get("shard_id"), int(str(d.get("sequence_number"))))
+        for d in documents
+        if d.get("event") == "shardsafe.poison" and d.get("sequence_number")
+    }
+    missing = {r.coordinates for r in fed_pipeline.reconciliation.quarantined} - logged
+    assert not missing, f"quarantined records with no poison log line: {sorted(missing)[:5]}"
+    summaries = [d for d in documents if d.get("event") == "shardsafe.batch"]
+    assert summaries and all(d.get("accounting_ok") is True for d in summaries)
+
+
+def test_a_crashing_record_is_retried_then_reported_to_the_failure_queue(fed_pipeline: FedPipeline) -> None:
+    result = fed_pipeline.reconciliation
+    (crash,) = [r for r in fed_pipeline.manifest if r.kind == CRASH_KIND]
+    batches = [b for b in result.failure_batches if b.covers(crash.coordinates)]
+    assert len(batches) == 1, "the crashed batch reached the failure queue once"
+    batch = batches[0]
+    retries = fed_pipeline.stack.settings["maximum_retry_attempts"]
+    assert batch.condition == "RetryAttemptsExhausted"
+    assert batch.attempts == retries + 1
+    assert batch.body["KinesisBatchInfo"]["streamArn"] == fed_pipeline.stack.outputs["stream_arn"]
+    assert batch.size == batch.body["KinesisBatchInfo"]["batchSize"] >= 1
+    assert crash in result.in_failure_batches
+
+    crashes = [m for m in log_messages(fed_pipeline.stack) if m.startswith(CRASH_LOG_LINE)]
+    assert len([m for m in crashes if str(crash.sequence_number) in m]) == retries + 1, (
+        "one crash per attempt"
+    )
+
+
+@pytest.mark.destroys_shared_stack
+def test_destroy_leaves_nothing_behind(deployment: Deployment) -> None:
+    deployment.destroy()
+    assert deployment.terraform.state_resources() == []
+    assert deployment.leftovers() == []
