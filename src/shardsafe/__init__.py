@@ -1,9 +1,12 @@
 """shardsafe: Kinesis, DynamoDB Streams and SQS batches that never stall on a bad record and never lose one.
 
->>> from shardsafe import StreamProcessor
->>> processor = StreamProcessor(lambda record: record.data["n"], quarantine=MemoryQuarantine(), metrics=False)
->>> processor({"Records": []})
-{'batchItemFailures': []}
+    from shardsafe import StreamProcessor
+
+    def handle(record):          # record.data: the decoded JSON object
+        ...                      # raise RetryableError to retry, anything else quarantines the record
+
+    processor = StreamProcessor(handle, validate={"TICKER": str, "PRICE": float})
+    lambda_handler = processor   # returns {"batchItemFailures": [...]}, never raises
 
 Importing shardsafe loads neither boto3 nor aws-xray-sdk; the names that need heavier modules
 (envelopes, the SQS sink, the TypedDicts) are loaded when first asked for.

@@ -58,6 +58,7 @@ PREVIEW_BYTES = 256
 DEADLINE_MARGIN_MS = 2000
 #: A malformed event is logged up to this many characters (CloudWatch takes 256 KiB per line).
 MALFORMED_EVENT_LOG_CHARS = 200_000
+_OFF = frozenset({"false", "0", "no", "off"})
 
 
 class QuarantinedRecord:
@@ -225,7 +226,10 @@ class StreamProcessor:
             run.process(event)
         except Exception as error:
             run.internal_error(event, error)
-        run.finish(started)
+        try:
+            run.finish(started)
+        except Exception:  # the summary is for operators; the records are already accounted for
+            result.duration_ms = (time.perf_counter() - started) * 1000.0
         return result
 
     # --- set-up helpers ---
@@ -274,12 +278,7 @@ class _Invocation:
         self.request_id = _attribute(context, "aws_request_id")
         preview = processor.payload_preview
         if preview is None:
-            preview = os.environ.get(PAYLOAD_PREVIEW_ENV, "true").strip().lower() not in {
-                "false",
-                "0",
-                "no",
-                "off",
-            }
+            preview = os.environ.get(PAYLOAD_PREVIEW_ENV, "true").strip().lower() not in _OFF
         self.preview = preview
 
     # --- the batch ---
