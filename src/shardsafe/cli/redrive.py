@@ -40,6 +40,7 @@ __all__ = [
     "FileTarget",
     "MessageOutcome",
     "RecoveredRecord",
+    "Recovery",
     "RedriveFilter",
     "RedriveResult",
     "StreamTarget",
@@ -79,7 +80,7 @@ class RecoveredRecord:
             "shardId": self.shard_id,
             "sequenceNumber": self.sequence_number,
             "partitionKey": self.partition_key,
-            "approximateArrivalTimestamp": self.arrival.isoformat() if self.arrival else None,
+            "approximateArrivalTimestamp": self.arrival.astimezone(UTC).isoformat() if self.arrival else None,
             "size": len(self.data),
             "sha256": hashlib.sha256(self.data).hexdigest(),
             "data": base64.b64encode(self.data).decode(),
@@ -591,12 +592,12 @@ def _settle(
                 result.records_reput += done
             else:
                 result.records_written += done
+        if not why and not dry_run and not _delete(sqs, queue_url, message, result):
+            why = "written, but the message could not be deleted: it will come back; delete it by hand"
         if not why:
             result.messages_deleted += 1
             if dry_run:
                 release.append(message.receipt_handle)
-            else:
-                sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message.receipt_handle)
         else:
             result.messages_kept += 1
             release.append(message.receipt_handle)
@@ -619,6 +620,20 @@ def _why_not_write(recovery: Recovery, accept_partial: bool) -> str | None:
     return (
         f"nothing written as some records are unrecoverable ({reasons}); --accept-partial redrives the rest"
     )
+
+
+def _delete(sqs: Any, queue_url: str, message: ReceivedMessage, result: RedriveResult) -> bool:
+    try:
+        sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message.receipt_handle)
+    except Exception as exc:
+        if error_code(exc) is None:
+            raise
+        # Typically a run that outlived --visibility-timeout: the receipt handle is stale.
+        warning = f"message {message.message_id} was redriven but not deleted ({error_code(exc)}: {exc})"
+        result.warnings.append(warning)
+        _log(logging.WARNING, "delete_failed", messageId=message.message_id, message=warning)
+        return False
+    return True
 
 
 def _release(sqs: Any, queue_url: str, receipt_handle: str) -> None:

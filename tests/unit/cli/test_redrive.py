@@ -9,7 +9,7 @@ import logging
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from cli_fakes import QUEUE_URL, FakeKinesis, FakeSqs, make_on_failure_body
+from cli_fakes import QUEUE_URL, FakeKinesis, FakeSqs, client_error, make_on_failure_body
 
 from shardsafe.cli.redrive import FileTarget, RedriveFilter, StreamTarget, redrive
 
@@ -367,3 +367,22 @@ def test_summary_counts_everything(fake_kinesis, fake_sqs, quarantine_body, tmp_
         "redrive: messages read 2, skipped by filters 0, deleted 2, kept 0; "
         "records recovered 4, re-put 4, written to file 0, unrecoverable 0"
     )
+
+
+def test_message_whose_delete_fails_after_writing_is_reported_not_counted_deleted(
+    fake_kinesis, fake_sqs, tmp_path
+):
+    kinesis, sqs = fake_kinesis(), fake_sqs()
+    failed_batch(sqs, stream_with(kinesis, 2))
+
+    def stale(**_):
+        raise client_error("ReceiptHandleIsInvalid", "DeleteMessage", "The receipt handle has expired")
+
+    sqs.delete_message = stale
+
+    result = run(sqs, kinesis, FileTarget(tmp_path / "o.jsonl"))
+
+    assert result.records_written == 2
+    assert (result.messages_deleted, result.messages_kept) == (0, 1)
+    assert "ReceiptHandleIsInvalid" in result.warnings[0]
+    assert "could not be deleted" in result.outcomes[0].why
