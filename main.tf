@@ -64,6 +64,8 @@ locals {
 # Created before the function so that Lambda does not create it without retention, and
 # destroyed with the module rather than left behind.
 resource "aws_cloudwatch_log_group" "this" {
+  # checkov:skip=CKV_AWS_338:Retention is the caller's cost decision (log_retention_in_days, 30 days by default); every CloudWatch value up to 10 years is accepted.
+
   name              = "/aws/lambda/${var.name}"
   retention_in_days = var.log_retention_in_days
   kms_key_id        = var.log_group_kms_key_arn
@@ -71,12 +73,11 @@ resource "aws_cloudwatch_log_group" "this" {
   tags = var.tags
 }
 
-# checkov:skip=CKV_AWS_116:A function DLQ only serves asynchronous invocations; stream batches go to the mapping's on-failure destination (the failure queue).
-# checkov:skip=CKV_AWS_117:Kinesis, SQS, CloudWatch and X-Ray are reached over their public TLS endpoints; a VPC would add NAT or endpoints without adding isolation to this function.
-# checkov:skip=CKV_AWS_272:Code signing needs a signing profile the caller owns; the package's integrity is pinned by source_code_hash.
-# checkov:skip=CKV_AWS_115:Concurrency is bounded by shards x parallelization_factor; reserved_concurrent_executions is available to callers who want a hard cap.
-# checkov:skip=CKV_AWS_173:Environment variables hold queue URLs and names, no secrets, and are encrypted at rest with the AWS managed key; function_kms_key_arn takes a customer key.
 resource "aws_lambda_function" "this" {
+  # checkov:skip=CKV_AWS_116:A function DLQ serves only asynchronous invocations; a stream's failed batches go to the mapping's on-failure destination, the failure queue.
+  # checkov:skip=CKV_AWS_117:The function reaches Kinesis, SQS, CloudWatch and X-Ray over their TLS endpoints and serves no network; a VPC would add NAT or endpoints, not isolation.
+  # checkov:skip=CKV_AWS_272:Code signing needs a signing profile the caller owns; the deployed package is pinned by source_code_hash.
+
   function_name = var.name
   role          = local.role_arn
 
@@ -278,7 +279,6 @@ resource "aws_lambda_event_source_mapping" "this" {
 
 # --- Failure queue ---
 
-# trivy:ignore:AVD-AWS-0135 SSE-SQS encrypts at rest by default; failure_queue_kms_key_arn takes a customer key.
 resource "aws_sqs_queue" "on_failure" {
   count = var.create_failure_queue ? 1 : 0
 

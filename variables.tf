@@ -446,17 +446,17 @@ variable "event_source_mapping" {
 
   validation {
     condition = (
-      var.event_source_mapping.maximum_record_age_in_seconds == -1
-      || (var.event_source_mapping.maximum_record_age_in_seconds >= 60 && var.event_source_mapping.maximum_record_age_in_seconds <= 604800)
+      var.event_source_mapping.maximum_record_age_in_seconds == -1 ||
+      (var.event_source_mapping.maximum_record_age_in_seconds >= 60 && var.event_source_mapping.maximum_record_age_in_seconds <= 604800)
     )
     error_message = "event_source_mapping.maximum_record_age_in_seconds must be -1 (no limit) or from 60 to 604800; got ${var.event_source_mapping.maximum_record_age_in_seconds}."
   }
 
   validation {
     condition = (
-      !var.create_stream
-      || var.event_source_mapping.maximum_record_age_in_seconds == -1
-      || var.event_source_mapping.maximum_record_age_in_seconds < var.retention_period * 3600
+      !var.create_stream ||
+      var.event_source_mapping.maximum_record_age_in_seconds == -1 ||
+      var.event_source_mapping.maximum_record_age_in_seconds < var.retention_period * 3600
     )
     error_message = "event_source_mapping.maximum_record_age_in_seconds must be shorter than the stream's retention_period (${var.retention_period} h = ${var.retention_period * 3600} s), so that records the mapping gives up on can still be read from the stream; got ${var.event_source_mapping.maximum_record_age_in_seconds}."
   }
@@ -468,8 +468,8 @@ variable "event_source_mapping" {
 
   validation {
     condition = (
-      length(var.event_source_mapping.filter_patterns) <= 5
-      && alltrue([for pattern in var.event_source_mapping.filter_patterns : can(keys(jsondecode(pattern)))])
+      length(var.event_source_mapping.filter_patterns) <= 5 &&
+      alltrue([for pattern in var.event_source_mapping.filter_patterns : can(keys(jsondecode(pattern)))])
     )
     error_message = "event_source_mapping.filter_patterns must be at most 5 JSON objects (event filter patterns such as {\"data\":{\"type\":[\"order\"]}})."
   }
