@@ -1,0 +1,54 @@
+# --- Terraform module: format, validate, plan-level tests, generated docs, security scans ---
+# The module is the repo root; each folder in examples/ calls it as "../../". Terraform gets the
+# offline provider mirror and plugin cache from the variables the main Makefile exports.
+
+TF_EXAMPLES := $(sort $(wildcard examples/*))
+TF_INIT := terraform init -backend=false -input=false -no-color >/dev/null
+TRIVY := $(SCAN_VENV)/bin/trivy
+CHECKOV := $(SCAN_VENV)/bin/checkov
+# Inside .terraform-cache, so git ignores it and `make clean` removes it.
+TRIVY_CACHE_DIR ?= $(CURDIR)/.terraform-cache/trivy
+# Folders that hold no module code: environments, tools, state, build output, the smoke test's config.
+SCAN_SKIP_DIRS := .venv .venv-scan .tools .localstack .terraform-cache build tests
+
+# checkov's locked dependency rustworkx 0.13.2 has wheels for CPython 3.12 at most (3.13 would
+# build it from source, which needs crates.io), so the scan environment prefers a Python 3.12.
+SCAN_PYTHON ?= $(or $(firstword $(foreach candidate,python3.12 $(wildcard $(HOME)/.pyenv/versions/3.12*/bin/python3) /usr/bin/python3.12,\
+    $(shell $(candidate) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 12))' >/dev/null 2>&1 && command -v $(candidate)))),$(shell scripts/find-python.sh))
+$(SCAN_VENV)/.synced: private PYTHON = $(SCAN_PYTHON)
+
+CHECK_TARGETS += tf-check scan
+
+.PHONY: tf-check tf-fmt-check tf-validate tf-test tf-docs tf-docs-check scan scan-trivy scan-checkov
+
+tf-check: tf-fmt-check tf-validate tf-test tf-docs-check ## Terraform: fmt -check, validate (module, examples), terraform test, docs check
+
+tf-fmt-check: ## terraform fmt -check on the module, its tests and examples
+	terraform fmt -check -recursive -diff
+
+tf-validate: ## terraform validate the module and each example
+	@for dir in . $(TF_EXAMPLES); do \
+		echo "terraform validate $$dir"; \
+		(cd $$dir && $(TF_INIT) && terraform validate -no-color) || exit 1; \
+	done
+
+tf-test: ## terraform test: plan-level runs on a mocked AWS provider (tests/*.tftest.hcl)
+	$(TF_INIT)
+	terraform test -no-color
+
+tf-docs: $(BIN)/.synced ## regenerate the module reference in README.md from the .tf files
+	$(BIN)/python scripts/tfdocs.py
+
+tf-docs-check: $(BIN)/.synced ## fail when the module reference in README.md is stale
+	$(BIN)/python scripts/tfdocs.py --check
+
+scan: scan-trivy scan-checkov ## security scans of the module and examples (trivy, checkov), offline
+
+scan-trivy: $(SCAN_VENV)/.synced ## trivy config scan; fails on any finding not ignored with a reason
+	$(TRIVY) config --skip-check-update --cache-dir $(TRIVY_CACHE_DIR) --misconfig-scanners terraform \
+		--skip-dirs '**/.terraform' $(foreach dir,$(SCAN_SKIP_DIRS),--skip-dirs $(dir)) \
+		--exit-code 1 --quiet .
+
+scan-checkov: $(SCAN_VENV)/.synced ## checkov scan; fails on any check not skipped with a reason
+	PYTHONWARNINGS=ignore::FutureWarning $(CHECKOV) --directory . --framework terraform --skip-download --quiet --compact \
+		--skip-path '/\.terraform/' $(foreach dir,$(SCAN_SKIP_DIRS),--skip-path '(^|/)$(subst .,\.,$(dir))/')
