@@ -13,7 +13,7 @@ from collections import defaultdict
 import pytest
 from pipeline_support import FedPipeline, json_lines, log_messages
 from shardsafe_localstack.demo_handler import CRASH_LOG_LINE
-from shardsafe_localstack.pipeline import CRASH_KIND, Deployment
+from shardsafe_localstack.pipeline import CRASH_KIND, Deployment, recover_failure_batches
 
 pytestmark = pytest.mark.e2e
 
@@ -121,6 +121,17 @@ def test_a_crashing_record_is_retried_then_reported_to_the_failure_queue(fed_pip
     assert len([m for m in crashes if str(crash.sequence_number) in m]) == retries + 1, (
         "one crash per attempt"
     )
+
+
+def test_the_crashed_batch_is_recovered_from_the_stream_byte_identical(fed_pipeline: FedPipeline) -> None:
+    result = fed_pipeline.reconciliation
+    recovered = recover_failure_batches(fed_pipeline.stack, result.failure_batches)
+    coordinates = [(r.shard_id, int(r.sequence_number)) for r in recovered]
+    assert len(coordinates) == len(set(coordinates)), "a record was recovered twice"
+    assert sorted(coordinates) == sorted(r.coordinates for r in result.in_failure_batches)
+    assert len(recovered) == sum(b.size for b in result.failure_batches)
+    for record in recovered:
+        assert record.data == fed_pipeline.data_at((record.shard_id, int(record.sequence_number)))
 
 
 @pytest.mark.destroys_shared_stack

@@ -58,13 +58,14 @@ class FailureBatch:
     attempts: int
     stream_arn: str
     body: Mapping[str, Any]
+    message_id: str = ""
 
     def covers(self, coordinates: Coordinates) -> bool:
         shard_id, sequence_number = coordinates
         return shard_id == self.shard_id and self.start <= sequence_number <= self.end
 
     @classmethod
-    def from_message(cls, body: Mapping[str, Any]) -> FailureBatch:
+    def from_message(cls, body: Mapping[str, Any], message_id: str = "") -> FailureBatch:
         info = body["KinesisBatchInfo"]
         context = body.get("requestContext", {})
         return cls(
@@ -76,6 +77,7 @@ class FailureBatch:
             attempts=int(context.get("approximateInvokeCount", 0)),
             stream_arn=str(info.get("streamArn", "")),
             body=body,
+            message_id=message_id,
         )
 
 
@@ -140,9 +142,9 @@ class Collector:
                 if message["MessageId"] in self._seen_messages:
                     continue
                 self._seen_messages.add(message["MessageId"])
-                self._classify(message["Body"])
+                self._classify(message["MessageId"], message["Body"])
 
-    def _classify(self, body: str) -> None:
+    def _classify(self, message_id: str, body: str) -> None:
         kind = message_kind(body)
         if kind == "quarantine":
             envelope = parse_envelope(body)
@@ -155,7 +157,7 @@ class Collector:
         elif kind == "lambda_on_failure":
             document = json.loads(body)
             if "KinesisBatchInfo" in document:
-                self.observed.failure_batches.append(FailureBatch.from_message(document))
+                self.observed.failure_batches.append(FailureBatch.from_message(document, message_id))
                 return
         self.observed.other_messages.append(body)
 

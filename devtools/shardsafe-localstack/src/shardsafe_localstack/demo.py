@@ -9,6 +9,7 @@ the stack and stops what it started. Exits 1 if any record is unaccounted for.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import os
 import sys
 import tempfile
@@ -23,6 +24,7 @@ from shardsafe_localstack.pipeline import (
     crash_record,
     deployed_stack,
     manifest_records,
+    recover_failure_batches,
     wait_until_accounted,
 )
 
@@ -45,9 +47,8 @@ def run_demo(endpoint: str, count: int, poison: float, shards: int, deadline_s: 
             reconciliation, waited = wait_until_accounted(stack, produced, deadline_s)
             elapsed = result.elapsed_s + waited
             print(report(stack, reconciliation, elapsed, result.failed))
-            recovered = _recover_failure_batches(stack, out)
-            if recovered:
-                print(recovered)
+            if reconciliation.failure_batches:
+                print(recovery_report(stack, reconciliation, out))
             print("Destroying the stack ...", flush=True)
         return reconciliation.sound and result.failed == 0
 
@@ -104,8 +105,20 @@ def report(stack: Stack, result: Reconciliation, elapsed_s: float, not_put: int)
     return "\n".join(lines)
 
 
-def _recover_failure_batches(stack: Stack, out: Path) -> str:
-    return ""
+def recovery_report(stack: Stack, result: Reconciliation, out: Path) -> str:
+    """Recover the records of every on-failure batch from the stream and check them against what was put."""
+    path = out / "recovered.jsonl"
+    recovered = recover_failure_batches(stack, result.failure_batches, path)
+    expected = {r.coordinates: r.sha256 for r in result.in_failure_batches}
+    identical = sum(
+        1
+        for r in recovered
+        if expected.get((r.shard_id, int(r.sequence_number))) == hashlib.sha256(r.data).hexdigest()
+    )
+    return (
+        f"redrive       {len(recovered):>6}  records of the on-failure batches re-read from the stream, "
+        f"{identical}/{len(expected)} byte-identical to what was put ({path})"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -21,7 +21,7 @@ from typing import Any
 import boto3
 
 from shardsafe_localstack import demo_handler
-from shardsafe_localstack.accounting import Collector, ManifestRecord, Reconciliation, reconcile
+from shardsafe_localstack.accounting import Collector, FailureBatch, ManifestRecord, Reconciliation, reconcile
 from shardsafe_localstack.terraform import REPO, Terraform
 
 EXAMPLE = REPO / "examples" / "complete"
@@ -188,6 +188,30 @@ def manifest_records(produced: Iterable[Any]) -> list[ManifestRecord]:
     return [
         ManifestRecord.from_manifest(json.loads(record.manifest_line())) for record in produced if record.ok
     ]
+
+
+def recover_failure_batches(
+    stack: Stack, batches: Iterable[FailureBatch], out: Path | None = None
+) -> list[Any]:
+    """The records behind Lambda's on-failure messages, re-read from the stream by ``shardsafe redrive``'s
+    recovery (optionally appended to ``out`` as JSON Lines, as ``redrive --to-file`` writes them)."""
+    from shardsafe.cli.messages import ReceivedMessage, parse_failure_message
+    from shardsafe.cli.redrive import FileTarget, recover
+
+    recovered = []
+    kinesis = stack.client("kinesis")
+    for batch in batches:
+        message = ReceivedMessage(batch.message_id, "", json.dumps(batch.body), {})
+        recovery = recover(kinesis, parse_failure_message(message))
+        if recovery.unrecoverable:
+            raise AssertionError(
+                f"batch {batch.shard_id} {batch.start}..{batch.end}: {recovery.unrecoverable}"
+            )
+        recovered += recovery.records
+    if out is not None:
+        out.unlink(missing_ok=True)
+        FileTarget(out).write(recovered)
+    return recovered
 
 
 def wait_until_accounted(
