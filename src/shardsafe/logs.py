@@ -1,9 +1,9 @@
 """Structured log lines: one JSON object per line, with stable keys an operator can search.
 
-Lines go through the ``shardsafe`` logger. Unless the application attached its own handlers to
-it, the logger writes bare JSON lines to stdout at INFO and above and does not propagate: in
-Lambda the root logger would add a prefix (and drop INFO), and CloudWatch Logs Insights indexes
-the keys of a line that is pure JSON.
+Lines go through the ``shardsafe.events`` logger (EMF metrics through ``shardsafe.metrics``). Unless
+the application attached its own handlers to them, they write bare JSON lines to stdout at INFO
+and above and do not propagate: in Lambda the root logger would add a prefix (and drop INFO), and
+CloudWatch Logs Insights indexes the keys of a line that is pure JSON.
 
 Every line has ``level``, ``event`` (``shardsafe.poison``, ``shardsafe.batch``, ...) and
 ``timestamp``; the keys of each event are listed beside the function that writes it.
@@ -34,12 +34,15 @@ MALFORMED_EVENT = "shardsafe.malformed_event"
 INTERNAL_ERROR = "shardsafe.internal_error"
 WARNED = "shardsafe.warning"
 
+EVENTS_LOGGER = "shardsafe.events"
+METRICS_LOGGER = "shardsafe.metrics"
+
 _logger: logging.Logger | None = None
 _metrics_logger: logging.Logger | None = None
 
 
 def _configure() -> logging.Logger:
-    """The ``shardsafe`` logger, given a bare-JSON stdout handler unless the application set one."""
+    """The events logger; both shardsafe loggers get a bare-JSON stdout handler unless the application set one."""
     global _logger, _metrics_logger  # noqa: PLW0603 - configured once per process, on first use
     import logging  # lazy: Lambda's runtime has it loaded already; elsewhere it waits for the first line
 
@@ -54,13 +57,16 @@ def _configure() -> logging.Logger:
             except Exception:
                 self.handleError(record)
 
-    logger = logging.getLogger("shardsafe")
-    if not logger.handlers:
-        logger.addHandler(StdoutJsonLines())
-        if logger.level == logging.NOTSET:
-            logger.setLevel(logging.INFO)
-        logger.propagate = False
-    _metrics_logger = logging.getLogger("shardsafe.metrics")
+    handler = StdoutJsonLines()
+    for name in (EVENTS_LOGGER, METRICS_LOGGER):
+        configured = logging.getLogger(name)
+        if not configured.handlers:
+            configured.addHandler(handler)
+            if configured.level == logging.NOTSET:
+                configured.setLevel(logging.INFO)
+            configured.propagate = False
+    logger = logging.getLogger(EVENTS_LOGGER)
+    _metrics_logger = logging.getLogger(METRICS_LOGGER)
     _logger = logger
     return logger
 
