@@ -196,7 +196,9 @@ def reconcile(
     """Place each produced record; a record in an on-failure batch is accounted for (redrive recovers it)."""
     distinct = {(b.shard_id, b.start, b.end): b for b in observed.failure_batches}
     result = Reconciliation(
-        produced=list(produced), failure_batches=sorted(distinct.values(), key=_batch_order)
+        produced=list(produced),
+        observed=observed,
+        failure_batches=sorted(distinct.values(), key=_batch_order),
     )
     for record in result.produced:
         coordinates = record.coordinates
