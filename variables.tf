@@ -230,6 +230,11 @@ variable "layers" {
     condition     = length(var.layers) <= 5
     error_message = "layers may list at most 5 layer version ARNs (a Lambda limit); got ${length(var.layers)}."
   }
+
+  validation {
+    condition     = alltrue([for layer in var.layers : can(regex("^arn:aws[a-z-]*:lambda:[a-z0-9-]+:[0-9]{12}:layer:[A-Za-z0-9_-]+:[0-9]+$", layer))])
+    error_message = "layers must be layer version ARNs (arn:<partition>:lambda:<region>:<account>:layer:<name>:<version>); got ${jsonencode(var.layers)}."
+  }
 }
 
 variable "reserved_concurrent_executions" {
@@ -341,6 +346,11 @@ variable "role_permissions_boundary_arn" {
   description = "ARN of a managed policy to set as the permissions boundary of the created role."
   type        = string
   default     = null
+
+  validation {
+    condition     = var.role_permissions_boundary_arn == null || can(regex("^arn:aws[a-z-]*:iam::([0-9]{12}|aws):policy/.+$", var.role_permissions_boundary_arn))
+    error_message = "role_permissions_boundary_arn must be an IAM managed policy ARN (arn:<partition>:iam::<account>:policy/<name>); got \"${coalesce(var.role_permissions_boundary_arn, "null")}\"."
+  }
 }
 
 variable "role_policy_statements" {
@@ -548,6 +558,11 @@ variable "alarm_actions" {
   type        = list(string)
   default     = []
   nullable    = false
+
+  validation {
+    condition     = alltrue([for action in var.alarm_actions : startswith(action, "arn:")])
+    error_message = "alarm_actions must be ARNs (arn:<partition>:sns:<region>:<account>:<topic>, for example); got ${jsonencode(var.alarm_actions)}."
+  }
 }
 
 variable "ok_actions" {
@@ -555,6 +570,11 @@ variable "ok_actions" {
   type        = list(string)
   default     = []
   nullable    = false
+
+  validation {
+    condition     = alltrue([for action in var.ok_actions : startswith(action, "arn:")])
+    error_message = "ok_actions must be ARNs (arn:<partition>:sns:<region>:<account>:<topic>, for example); got ${jsonencode(var.ok_actions)}."
+  }
 }
 
 variable "alarm_period_seconds" {

@@ -2,7 +2,7 @@
 # The module is the repo root; each folder in examples/ calls it as "../../". Terraform gets the
 # offline provider mirror and plugin cache from the variables the main Makefile exports.
 
-TF_EXAMPLES := $(sort $(wildcard examples/*))
+TF_EXAMPLES := $(patsubst %/versions.tf,%,$(sort $(wildcard examples/*/versions.tf)))
 TF_INIT := terraform init -backend=false -input=false -no-color >/dev/null
 TRIVY := $(SCAN_VENV)/bin/trivy
 CHECKOV := $(SCAN_VENV)/bin/checkov

@@ -176,7 +176,17 @@ run "layers_must_be_at_most_five" {
   command = plan
 
   variables {
-    layers = ["l1", "l2", "l3", "l4", "l5", "l6"]
+    layers = [for n in range(6) : "arn:aws:lambda:eu-west-1:111122223333:layer:deps${n}:1"]
+  }
+
+  expect_failures = [var.layers]
+}
+
+run "layers_must_be_layer_version_arns" {
+  command = plan
+
+  variables {
+    layers = ["arn:aws:lambda:eu-west-1:111122223333:layer:deps"]
   }
 
   expect_failures = [var.layers]
@@ -301,6 +311,16 @@ run "role_policy_statements_must_name_actions_and_resources" {
   }
 
   expect_failures = [var.role_policy_statements]
+}
+
+run "role_permissions_boundary_must_be_a_policy_arn" {
+  command = plan
+
+  variables {
+    role_permissions_boundary_arn = "boundary"
+  }
+
+  expect_failures = [var.role_permissions_boundary_arn]
 }
 
 run "batch_size_must_be_1_to_10000" {
@@ -465,6 +485,26 @@ run "failure_queue_retention_must_be_60_s_to_14_days" {
   }
 
   expect_failures = [var.failure_queue_message_retention_seconds]
+}
+
+run "alarm_actions_must_be_arns" {
+  command = plan
+
+  variables {
+    alarm_actions = ["oncall"]
+  }
+
+  expect_failures = [var.alarm_actions]
+}
+
+run "ok_actions_must_be_arns" {
+  command = plan
+
+  variables {
+    ok_actions = ["oncall"]
+  }
+
+  expect_failures = [var.ok_actions]
 }
 
 run "alarm_period_must_be_10_30_or_a_multiple_of_60" {
