@@ -8,8 +8,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import settings
 
 REPO = Path(__file__).resolve().parents[1]
+
+# Property tests check behaviour, not speed: no per-example deadline on a shared 2-core machine.
+settings.register_profile("shardsafe", deadline=None, print_blob=True)
+settings.load_profile("shardsafe")
 
 
 @pytest.fixture(scope="session")
