@@ -1,0 +1,127 @@
+"""``python -m bench``: run the benchmarks, write build/bench/results.json and per_record.png, print the tables.
+
+    python -m bench                       # everything; the end-to-end part needs LOCALSTACK_ENDPOINT
+    python -m bench --only handler --quick
+    python -m bench --update-readme       # also put the tables in README.md's Benchmarks section
+
+``make bench`` runs it with the Lambda zip and an embedded LocalStack.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import importlib.metadata
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from bench import cold_start, e2e_localstack, handler_cost, memory, report
+
+REPO = Path(__file__).resolve().parents[1]
+PARTS = ("handler", "cold", "memory", "e2e")
+
+
+def say(message: str) -> None:
+    print(message, flush=True)
+
+
+def meta() -> dict[str, Any]:
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True, check=True
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        commit = "unknown"
+    return {
+        "date": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "commit": commit,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "powertools": importlib.metadata.version("aws-lambda-powertools"),
+        "aws_xray_sdk": importlib.metadata.version("aws-xray-sdk"),
+        "cpus": os.cpu_count(),
+        "load_average": ", ".join(f"{load:.1f}" for load in os.getloadavg()),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--only", action="append", choices=PARTS, help="run only this part (repeatable)")
+    parser.add_argument("--skip", action="append", choices=PARTS, default=[], help="leave this part out")
+    parser.add_argument("--quick", action="store_true", help="small sizes and few repetitions: a try-out")
+    parser.add_argument("--output", type=Path, default=REPO / "build" / "bench")
+    parser.add_argument("--lambda-zip", type=Path, default=None, help="shardsafe's Lambda zip (make package)")
+    parser.add_argument("--repetitions", type=int, default=None, help="per-record repetitions (default 7)")
+    parser.add_argument("--cold-samples", type=int, default=None, help="fresh interpreters each (default 21)")
+    parser.add_argument(
+        "--e2e-records", type=int, default=None, help="records per end-to-end run (default 2000)"
+    )
+    parser.add_argument(
+        "--update-readme", nargs="?", const=REPO / "README.md", type=Path, default=None, metavar="README"
+    )
+    args = parser.parse_args(argv)
+    parts = [part for part in (args.only or PARTS) if part not in args.skip]
+    if args.lambda_zip is not None and not args.lambda_zip.is_file():
+        parser.error(f"--lambda-zip {args.lambda_zip} does not exist: build it with `make package`")
+    if "e2e" in parts and not os.environ.get("LOCALSTACK_ENDPOINT"):
+        parser.error(
+            "the end-to-end part needs LocalStack: run `make bench`, or set LOCALSTACK_ENDPOINT, or pass --skip e2e"
+        )
+
+    results: dict[str, Any] = {"meta": meta()}
+    started = time.monotonic()
+    if "handler" in parts:
+        say("== per-record cost (µs/record: bare, shardsafe, powertools)")
+        if args.quick:
+            results["handler_cost"] = handler_cost.measure(
+                (100, 1024),
+                (100, 1000),
+                (0.0, 0.1),
+                repetitions=args.repetitions or 3,
+                min_records=1000,
+                progress=say,
+            )
+        else:
+            results["handler_cost"] = handler_cost.measure(repetitions=args.repetitions or 7, progress=say)
+    if "cold" in parts:
+        say("== cold start (fresh interpreters)")
+        samples = args.cold_samples or (5 if args.quick else 21)
+        results["cold_start"] = cold_start.measure(samples, zip_path=args.lambda_zip, progress=say)
+    if "memory" in parts:
+        say("== memory (fresh interpreters)")
+        batch = 1000 if args.quick else 10_000
+        results["memory"] = memory.measure(batch, 10_240, progress=say)
+    if "e2e" in parts:
+        say("== end to end on LocalStack")
+        results["e2e"] = e2e_localstack.measure(
+            lambda_zip=args.lambda_zip,
+            records=args.e2e_records or (300 if args.quick else 2000),
+            repetitions=1 if args.quick else 2,
+            progress=say,
+        )
+    results["targets"] = report.targets(results)
+    results["meta"]["seconds"] = round(time.monotonic() - started, 1)
+
+    report.write_json(results, args.output / "results.json")
+    if "handler_cost" in results:
+        report.chart(results["handler_cost"], args.output / "per_record.png")
+    table = report.markdown(results)
+    (args.output / "results.md").write_text(table)
+    say("")
+    say(table)
+    say(
+        f"Results: {args.output / 'results.json'}, {args.output / 'per_record.png'}, {args.output / 'results.md'}"
+    )
+    if args.update_readme is not None:
+        report.update_readme(args.update_readme, table)
+        say(f"Updated the Benchmarks section of {args.update_readme}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,334 @@
+"""End to end on LocalStack: records per second and latency from ``PutRecords`` to processed.
+
+For each shard count and contender, a stream, a function and an event source mapping (batch
+size 100, ``TRIM_HORIZON``, ``ReportBatchItemFailures``) are created with boto3. Both contenders are
+deployed from the same zip, shardsafe's Lambda zip (``make package``) plus two files from
+``bench/functions``: an entry point that runs the handler under test and then logs the batch's
+sequence numbers and the time it finished, and the bare handler. The function is warmed up (a few
+records on every shard) so that no cold start is measured; then ``records`` records are put with
+``PutRecords`` as fast as LocalStack takes them, each put time kept by sequence number.
+
+- throughput: records / (last batch finished - first ``PutRecords`` call started);
+- latency of a record: its batch finished - its ``PutRecords`` call started; p50 and p99.
+
+LocalStack's poller reads one shard per poll interval (0.1 s, set by shardsafe-localstack's
+``LAMBDA_EVENT_SOURCE_MAPPING_POLL_INTERVAL_SEC``) and invokes functions as local processes, so
+these numbers compare two handlers on one stack; they do not predict AWS.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import statistics
+import time
+import uuid
+import zipfile
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from bench import events
+
+REPO = Path(__file__).resolve().parents[1]
+FUNCTIONS = Path(__file__).resolve().parent / "functions"
+ROLE = "arn:aws:iam::000000000000:role/shardsafe-bench"
+HANDLER_MODULES = {"bare": "bare_handler", "shardsafe": "handler"}
+DONE_MARK = "BENCH-DONE "
+PUT_RECORDS_LIMIT = 500
+WARM_UP_PER_SHARD = 5
+
+
+class BenchError(RuntimeError):
+    """The end-to-end benchmark could not run; the message says what was wrong and what to do."""
+
+
+def bench_zip(lambda_zip: Path | None) -> bytes:
+    """shardsafe's Lambda zip plus the benchmark's entry point and bare handler (template + src without one)."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        if lambda_zip is not None and lambda_zip.is_file():
+            with zipfile.ZipFile(lambda_zip) as source:
+                for item in source.infolist():
+                    archive.writestr(item, source.read(item))
+        else:
+            archive.write(REPO / "templates" / "handler.py", "handler.py")
+            for path in sorted((REPO / "src" / "shardsafe").rglob("*.py")):
+                relative = path.relative_to(REPO / "src")
+                if "cli" not in relative.parts:
+                    archive.write(path, str(relative))
+        for name in ("bench_entry.py", "bare_handler.py"):
+            archive.write(FUNCTIONS / name, name)
+    return buffer.getvalue()
+
+
+class Stack:
+    """The AWS clients of one LocalStack, and what a run created there (deleted by :meth:`clean`)."""
+
+    def __init__(self, endpoint: str) -> None:
+        import boto3
+
+        session = boto3.session.Session(
+            aws_access_key_id="test",
+            aws_secret_access_key="test",  # noqa: S106 - LocalStack's fixed test credentials
+            region_name="us-east-1",
+        )
+        self.endpoint = endpoint
+        self.clients = {
+            service: session.client(service, endpoint_url=endpoint)
+            for service in ("kinesis", "lambda", "logs", "sqs")
+        }
+        self.prefix = f"bench-{uuid.uuid4().hex[:8]}"
+        self.cleanups: list[Callable[[], object]] = []
+
+    def __getitem__(self, service: str) -> Any:
+        return self.clients[service]
+
+    def clean(self) -> None:
+        for cleanup in reversed(self.cleanups):
+            try:
+                cleanup()
+            except Exception as error:  # clean what can be cleaned; LocalStack is thrown away anyway
+                print(f"  (cleanup failed: {error!r})")
+        self.cleanups.clear()
+
+    def queue(self, name: str) -> str:
+        url: str = self["sqs"].create_queue(QueueName=f"{name}-quarantine")["QueueUrl"]
+        self.cleanups.append(lambda: self["sqs"].delete_queue(QueueUrl=url))
+        return url
+
+    def function(self, name: str, code: bytes, environment: dict[str, str]) -> str:
+        self["lambda"].create_function(
+            FunctionName=name,
+            Runtime="python3.13",
+            Role=ROLE,
+            Handler="bench_entry.lambda_handler",
+            Code={"ZipFile": code},
+            Timeout=60,
+            MemorySize=1024,
+            Environment={"Variables": environment},
+        )
+        self.cleanups.append(lambda: self["lambda"].delete_function(FunctionName=name))
+        self["lambda"].get_waiter("function_active_v2").wait(
+            FunctionName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 120}
+        )
+        return name
+
+    def stream(self, name: str, shards: int) -> str:
+        self["kinesis"].create_stream(StreamName=name, ShardCount=shards)
+        self.cleanups.append(
+            lambda: self["kinesis"].delete_stream(StreamName=name, EnforceConsumerDeletion=True)
+        )
+        self["kinesis"].get_waiter("stream_exists").wait(StreamName=name, WaiterConfig={"Delay": 1})
+        arn: str = self["kinesis"].describe_stream_summary(StreamName=name)["StreamDescriptionSummary"][
+            "StreamARN"
+        ]
+        return arn
+
+    def mapping(self, stream_arn: str, function: str, batch_size: int) -> None:
+        uuid_ = self["lambda"].create_event_source_mapping(
+            EventSourceArn=stream_arn,
+            FunctionName=function,
+            BatchSize=batch_size,
+            StartingPosition="TRIM_HORIZON",
+            MaximumBatchingWindowInSeconds=0,
+            FunctionResponseTypes=["ReportBatchItemFailures"],
+        )["UUID"]
+        self.cleanups.append(lambda: self["lambda"].delete_event_source_mapping(UUID=uuid_))
+        deadline = time.monotonic() + 60
+        while self["lambda"].get_event_source_mapping(UUID=uuid_)["State"] != "Enabled":
+            if time.monotonic() > deadline:
+                raise BenchError(f"event source mapping {uuid_} not Enabled after 60 s: see LocalStack's log")
+            time.sleep(0.5)
+
+
+def put_records(kinesis: Any, stream: str, payloads: Sequence[bytes], key_prefix: str) -> dict[str, float]:
+    """Put every payload (PutRecords, 500 a call, failed entries put again); sequence number -> put time."""
+    put_at: dict[str, float] = {}
+    pending = [(f"{key_prefix}-{index}", data) for index, data in enumerate(payloads)]
+    attempts = 0
+    while pending:
+        attempts += 1
+        if attempts > 50:
+            raise BenchError(f"PutRecords kept failing: {len(pending)} records not accepted after 50 calls")
+        retry = []
+        for start in range(0, len(pending), PUT_RECORDS_LIMIT):
+            chunk = pending[start : start + PUT_RECORDS_LIMIT]
+            called = time.time()
+            response = kinesis.put_records(
+                StreamName=stream, Records=[{"Data": data, "PartitionKey": key} for key, data in chunk]
+            )
+            for entry, item in zip(response["Records"], chunk, strict=True):
+                if "SequenceNumber" in entry:
+                    put_at[entry["SequenceNumber"]] = called
+                else:
+                    retry.append(item)
+        pending = retry
+        if pending:
+            time.sleep(0.2)
+    return put_at
+
+
+def done_lines(logs: Any, function: str) -> list[dict[str, Any]]:
+    """Every ``BENCH-DONE`` line the function has logged so far."""
+    group = f"/aws/lambda/{function}"
+    lines = []
+    try:
+        pages = list(logs.get_paginator("describe_log_streams").paginate(logGroupName=group))
+    except logs.exceptions.ResourceNotFoundException:
+        return []
+    for page in pages:
+        for log_stream in page["logStreams"]:
+            kwargs = {
+                "logGroupName": group,
+                "logStreamName": log_stream["logStreamName"],
+                "startFromHead": True,
+            }
+            while True:
+                response = logs.get_log_events(**kwargs)
+                for event in response["events"]:
+                    message = event["message"].strip()
+                    if message.startswith(DONE_MARK):
+                        lines.append(json.loads(message.removeprefix(DONE_MARK)))
+                if not response["events"] or response["nextForwardToken"] == kwargs.get("nextToken"):
+                    break
+                kwargs["nextToken"] = response["nextForwardToken"]
+    return lines
+
+
+def wait_for(logs: Any, function: str, sequence_numbers: set[str], deadline_s: float) -> dict[str, float]:
+    """Sequence number -> time its batch finished, once every one is in the log (or the deadline passes)."""
+    give_up = time.monotonic() + deadline_s
+    while True:
+        finished: dict[str, float] = {}
+        for line in done_lines(logs, function):
+            for sequence_number in line["sequenceNumbers"]:
+                if sequence_number in sequence_numbers:
+                    finished.setdefault(sequence_number, line["finished"])
+        if len(finished) == len(sequence_numbers):
+            return finished
+        if time.monotonic() > give_up:
+            raise BenchError(
+                f"{function}: {len(finished)} of {len(sequence_numbers)} records processed after "
+                f"{deadline_s:.0f} s; is the event source mapping polling? See LocalStack's log"
+            )
+        time.sleep(1.0)
+
+
+def run_one(
+    stack: Stack,
+    contender: str,
+    shards: int,
+    code: bytes,
+    *,
+    records: int,
+    record_size: int,
+    batch_size: int,
+    deadline_s: float,
+) -> dict[str, Any]:
+    """One contender on a stream of ``shards`` shards: warm up, put ``records``, wait, measure."""
+    name = f"{stack.prefix}-{contender}-{shards}-{uuid.uuid4().hex[:4]}"
+    function = stack.function(
+        name,
+        code,
+        {
+            "BENCH_HANDLER_MODULE": HANDLER_MODULES[contender],
+            "SHARDSAFE_QUARANTINE_QUEUE_URL": stack.queue(name),
+            "AWS_ENDPOINT_URL": stack.endpoint,
+        },
+    )
+    stream_arn = stack.stream(name, shards)
+    stack.mapping(stream_arn, function, batch_size)
+    payloads = [events.payload(record_size, n) for n in range(16)]
+
+    warm = put_records(stack["kinesis"], name, [payloads[0]] * (WARM_UP_PER_SHARD * shards * 4), "warm")
+    wait_for(stack["logs"], function, set(warm), deadline_s)
+
+    put_at = put_records(stack["kinesis"], name, [payloads[n % 16] for n in range(records)], "load")
+    finished = wait_for(stack["logs"], function, set(put_at), deadline_s)
+    latencies = sorted(finished[sequence] - put_at[sequence] for sequence in put_at)
+    elapsed = max(finished.values()) - min(put_at.values())
+    return {
+        "contender": contender,
+        "shards": shards,
+        "records": records,
+        "seconds": elapsed,
+        "records_per_second": records / elapsed,
+        "p50_ms": _percentile(latencies, 50) * 1000,
+        "p99_ms": _percentile(latencies, 99) * 1000,
+    }
+
+
+def _percentile(sorted_values: Sequence[float], percent: float) -> float:
+    """Nearest-rank percentile."""
+    rank = max(1, -(-len(sorted_values) * percent // 100))
+    return sorted_values[int(rank) - 1]
+
+
+def measure(
+    endpoint: str | None = None,
+    *,
+    lambda_zip: Path | None = None,
+    shard_counts: Sequence[int] = (1, 4),
+    records: int = 2000,
+    record_size: int = 1024,
+    batch_size: int = 100,
+    repetitions: int = 2,
+    deadline_s: float = 180.0,
+    progress: Callable[[str], None] | None = None,
+) -> dict[str, Any]:
+    """Both contenders for each shard count, ``repetitions`` times in alternating order; medians."""
+    endpoint = endpoint or os.environ.get("LOCALSTACK_ENDPOINT")
+    if not endpoint:
+        raise BenchError(
+            "no LocalStack: set LOCALSTACK_ENDPOINT, or run under `shardsafe-localstack run -- ...` (make bench does)"
+        )
+    stack = Stack(endpoint.rstrip("/"))
+    code = bench_zip(lambda_zip)
+    runs: list[dict[str, Any]] = []
+    for shards in shard_counts:
+        for repetition in range(repetitions):
+            order = ("bare", "shardsafe") if repetition % 2 == 0 else ("shardsafe", "bare")
+            for contender in order:
+                try:  # each run on its own stream and function, deleted before the next one starts
+                    run = run_one(
+                        stack,
+                        contender,
+                        shards,
+                        code,
+                        records=records,
+                        record_size=record_size,
+                        batch_size=batch_size,
+                        deadline_s=deadline_s,
+                    )
+                finally:
+                    stack.clean()
+                runs.append(run)
+                if progress is not None:
+                    progress(
+                        f"{contender:<10} {shards} shard(s): {run['records_per_second']:7.0f} records/s, "
+                        f"p50 {run['p50_ms']:6.0f} ms, p99 {run['p99_ms']:6.0f} ms"
+                    )
+    summary = []
+    for shards in shard_counts:
+        for contender in ("bare", "shardsafe"):
+            mine = [run for run in runs if run["shards"] == shards and run["contender"] == contender]
+            summary.append(
+                {
+                    "contender": contender,
+                    "shards": shards,
+                    "records_per_second": statistics.median(run["records_per_second"] for run in mine),
+                    "p50_ms": statistics.median(run["p50_ms"] for run in mine),
+                    "p99_ms": statistics.median(run["p99_ms"] for run in mine),
+                }
+            )
+    return {
+        "records": records,
+        "record_size": record_size,
+        "batch_size": batch_size,
+        "repetitions": repetitions,
+        "poll_interval_s": "0.1 (LAMBDA_EVENT_SOURCE_MAPPING_POLL_INTERVAL_SEC, set by shardsafe-localstack)",
+        "summary": summary,
+        "runs": runs,
+    }

@@ -1,0 +1,143 @@
+"""Per-record cost of the three contenders on synthetic Kinesis events, in one process and one run.
+
+For each record size, batch size and poison rate, one event is built and every contender is run
+on it: once to warm up (and to check that they agree on which records are poison), then
+``repetitions`` times, interleaved (the order rotates each repetition) so that a noisy moment on a
+shared machine hits all three alike. A sample is one or more calls on the same event, enough
+calls for ``min_records`` records, after a ``gc.collect()``; the garbage collector stays on while
+timing, as it is in Lambda. Wall time is ``time.perf_counter_ns``; the thread's CPU time is kept
+beside it, as a check on a busy machine. A ratio is the median of the per-repetition ratios: the
+three runs of a repetition are seconds apart, so a slow minute shows in each of them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import os
+import statistics
+import time
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
+
+from bench import contenders, events
+
+RECORD_SIZES = (100, 1024, 10240)
+BATCH_SIZES = (100, 1000, 10000)
+POISON_RATES = (0.0, 0.01, 0.1)
+
+
+@contextlib.contextmanager
+def quiet_stdout() -> Iterator[None]:
+    """Send stdout (shardsafe's JSON log lines) to /dev/null: written, as in Lambda, but not shown."""
+    with open(os.devnull, "w") as sink, contextlib.redirect_stdout(sink):
+        yield
+
+
+def failures(name: str, response: dict[str, Any], handler: Any) -> int:
+    """How many records a contender set aside: batch-item failures, or quarantined for shardsafe."""
+    if name == "shardsafe":
+        return int(handler._quarantine._client.messages)
+    return len(response["batchItemFailures"])
+
+
+def _check_same_work(event: dict[str, Any], handlers: dict[str, Any], expected: int) -> None:
+    """Run each contender once (the warm-up) and make sure each found exactly the poison records."""
+    context = contenders.LambdaContext()
+    for name, handler in handlers.items():
+        response = handler(event, context)
+        found = failures(name, response, handler)
+        if found != expected:
+            raise RuntimeError(f"{name} set aside {found} records of a batch with {expected} poison ones")
+
+
+def measure_case(
+    record_size: int,
+    batch_size: int,
+    poison_rate: float,
+    *,
+    repetitions: int = 7,
+    min_records: int = 5000,
+    names: Sequence[str] = contenders.CONTENDERS,
+) -> dict[str, Any]:
+    """One cell of the grid: µs per record for each contender, and the ratios between them."""
+    event = events.kinesis_event(batch_size, record_size, poison_rate)
+    poison = len(events.poison_indices(batch_size, poison_rate))
+    handlers = {name: contenders.make(name) for name in names}
+    context = contenders.LambdaContext()
+    calls = max(1, -(-min_records // batch_size))
+    wall: dict[str, list[float]] = {name: [] for name in names}
+    cpu: dict[str, list[float]] = {name: [] for name in names}
+    records = calls * batch_size
+    with quiet_stdout():
+        _check_same_work(event, handlers, poison)
+        for repetition in range(repetitions):
+            shift = repetition % len(names)
+            for name in [*names[shift:], *names[:shift]]:
+                handler = handlers[name]
+                gc.collect()
+                started_cpu = time.thread_time_ns()
+                started = time.perf_counter_ns()
+                for _ in range(calls):
+                    handler(event, context)
+                elapsed = time.perf_counter_ns() - started
+                elapsed_cpu = time.thread_time_ns() - started_cpu
+                wall[name].append(elapsed / records / 1000)
+                cpu[name].append(elapsed_cpu / records / 1000)
+    return {
+        "record_size": record_size,
+        "batch_size": batch_size,
+        "poison_rate": poison_rate,
+        "poison_records": poison,
+        "repetitions": repetitions,
+        "calls_per_sample": calls,
+        "us_per_record": {name: statistics.median(wall[name]) for name in names},
+        "cpu_us_per_record": {name: statistics.median(cpu[name]) for name in names},
+        "ratios": _ratios(wall, names),
+        "cpu_ratios": _ratios(cpu, names),
+        "samples_us_per_record": wall,
+    }
+
+
+def _ratios(samples: dict[str, list[float]], names: Sequence[str]) -> dict[str, float]:
+    """shardsafe against each other contender: the median of the per-repetition ratios."""
+    if "shardsafe" not in names:
+        return {}
+    ours = samples["shardsafe"]
+    return {
+        f"shardsafe/{other}": statistics.median(a / b for a, b in zip(ours, samples[other], strict=True))
+        for other in names
+        if other != "shardsafe"
+    }
+
+
+def measure(
+    record_sizes: Sequence[int] = RECORD_SIZES,
+    batch_sizes: Sequence[int] = BATCH_SIZES,
+    poison_rates: Sequence[float] = POISON_RATES,
+    *,
+    repetitions: int = 7,
+    min_records: int = 5000,
+    progress: Callable[[str], None] | None = None,
+) -> dict[str, Any]:
+    """The whole grid; ``progress`` is told about each cell as it finishes."""
+    cases = []
+    for record_size in record_sizes:
+        for batch_size in batch_sizes:
+            for poison_rate in poison_rates:
+                case = measure_case(
+                    record_size, batch_size, poison_rate, repetitions=repetitions, min_records=min_records
+                )
+                cases.append(case)
+                if progress is not None:
+                    us = case["us_per_record"]
+                    progress(
+                        f"{record_size:>6} B x {batch_size:>6}, {poison_rate:>4.0%} poison: "
+                        + ", ".join(f"{name} {us[name]:.2f}" for name in us)
+                        + " µs/record"
+                    )
+    return {
+        "contenders": list(contenders.CONTENDERS),
+        "clock": "time.perf_counter_ns (wall); cpu_* from time.thread_time_ns",
+        "cases": cases,
+    }

@@ -1,0 +1,226 @@
+"""The results of a run: a JSON file, a chart of µs per record, the targets, and a Markdown table.
+
+``targets`` checks the issue's targets against a run; ``markdown`` is the table printed at the end of
+``make bench`` and kept in the README's Benchmarks section (``python -m bench --update-readme``).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+README_BEGIN = "<!-- bench:begin (written by python -m bench --update-readme) -->"
+README_END = "<!-- bench:end -->"
+MAX_VS_BARE = 1.15
+MAX_COLD_IMPORT_MS = 30.0
+MAX_MEMORY_X_PAYLOAD = 2.0
+
+
+def write_json(results: dict[str, Any], path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(results, indent=2, sort_keys=False) + "\n")
+
+
+def chart(handler_cost: dict[str, Any], path: Path) -> None:
+    """µs per record against batch size: one panel per record size and poison rate, a line per contender."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    cases = handler_cost["cases"]
+    sizes = sorted({case["record_size"] for case in cases})
+    rates = sorted({case["poison_rate"] for case in cases})
+    names = handler_cost["contenders"]
+    figure, axes = plt.subplots(
+        len(sizes), len(rates), figsize=(4 * len(rates), 3.2 * len(sizes)), squeeze=False, sharex=True
+    )
+    for row, size in enumerate(sizes):
+        for column, rate in enumerate(rates):
+            axis = axes[row][column]
+            cell = sorted(
+                (case for case in cases if case["record_size"] == size and case["poison_rate"] == rate),
+                key=lambda case: case["batch_size"],
+            )
+            batches = [case["batch_size"] for case in cell]
+            for name in names:
+                axis.plot(batches, [case["us_per_record"][name] for case in cell], marker="o", label=name)
+            axis.set_xscale("log")
+            axis.set_ylim(bottom=0)
+            axis.set_title(f"{_size(size)} records, {rate:.0%} poison", fontsize=10)
+            axis.grid(True, alpha=0.3)
+            if column == 0:
+                axis.set_ylabel("µs per record (median)")
+            if row == len(sizes) - 1:
+                axis.set_xlabel("records per batch")
+    axes[0][0].legend()
+    figure.suptitle("Per-record cost: shardsafe against a bare loop and Powertools' BatchProcessor")
+    figure.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+
+
+def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
+    """Each of the issue's targets, the measured value, and whether it is met."""
+    checks: list[dict[str, Any]] = []
+    handler_cost = results.get("handler_cost")
+    if handler_cost:
+        clean = [case for case in handler_cost["cases"] if case["poison_rate"] == 0]
+        worst = max(clean, key=lambda case: case["ratios"]["shardsafe/bare"])
+        checks.append(
+            {
+                "target": f"per record, 0 % poison: <= {MAX_VS_BARE}x the bare loop",
+                "measured": f"worst {worst['ratios']['shardsafe/bare']:.2f}x "
+                f"({_size(worst['record_size'])} x {worst['batch_size']})",
+                "met": worst["ratios"]["shardsafe/bare"] <= MAX_VS_BARE,
+            }
+        )
+        worst = max(handler_cost["cases"], key=lambda case: case["ratios"]["shardsafe/powertools"])
+        checks.append(
+            {
+                "target": "per record: never slower than Powertools",
+                "measured": f"worst {worst['ratios']['shardsafe/powertools']:.2f}x "
+                f"({_size(worst['record_size'])} x {worst['batch_size']}, {worst['poison_rate']:.0%} poison)",
+                "met": worst["ratios"]["shardsafe/powertools"] <= 1.0,
+            }
+        )
+    cold = results.get("cold_start")
+    if cold:
+        ours = cold["contenders"]["shardsafe (tracing off)"]["import_ms"]
+        theirs = cold["contenders"]["powertools batch"]["import_ms"]
+        checks.append(
+            {
+                "target": f"cold start, tracing off: import < {MAX_COLD_IMPORT_MS:.0f} ms and a fraction of Powertools'",
+                "measured": f"{ours:.1f} ms, {ours / theirs:.2f}x Powertools' {theirs:.1f} ms",
+                "met": ours < MAX_COLD_IMPORT_MS and ours < theirs,
+            }
+        )
+    memory = results.get("memory")
+    if memory:
+        ours = memory["contenders"]["shardsafe"]
+        checks.append(
+            {
+                "target": f"memory, {memory['batch_size']:,} x {_size(memory['record_size'])}: peak RSS growth "
+                f"< {MAX_MEMORY_X_PAYLOAD:.0f}x the payload",
+                "measured": f"{ours['rss_growth_bytes'] / 2**20:.0f} MiB, "
+                f"{ours['rss_growth_x_payload']:.2f}x the {memory['payload_bytes'] / 2**20:.0f} MiB payload",
+                "met": ours["rss_growth_x_payload"] < MAX_MEMORY_X_PAYLOAD,
+            }
+        )
+    return checks
+
+
+def markdown(results: dict[str, Any]) -> str:
+    """Every measurement of a run as Markdown tables (only the parts the run measured)."""
+    parts = [_meta(results["meta"])]
+    if results.get("handler_cost"):
+        parts.append(_handler_table(results["handler_cost"]))
+    if results.get("cold_start"):
+        parts.append(_cold_table(results["cold_start"]))
+    if results.get("memory"):
+        parts.append(_memory_table(results["memory"]))
+    if results.get("e2e"):
+        parts.append(_e2e_table(results["e2e"]))
+    checks = results.get("targets") or []
+    if checks:
+        rows = [
+            f"| {c['target']} | {c['measured']} | {'met' if c['met'] else '**missed**'} |" for c in checks
+        ]
+        parts.append("\n".join(["| target | measured | |", "| --- | --- | --- |", *rows]))
+    return "\n\n".join(parts) + "\n"
+
+
+def update_readme(readme: Path, table: str) -> None:
+    """Replace what is between the bench markers of the README's Benchmarks section with ``table``."""
+    text = readme.read_text()
+    pattern = re.compile(re.escape(README_BEGIN) + r".*?" + re.escape(README_END), re.DOTALL)
+    if not pattern.search(text):
+        raise ValueError(
+            f"{readme} has no {README_BEGIN!r} ... {README_END!r} block: add one to its Benchmarks section"
+        )
+    readme.write_text(pattern.sub(lambda _: f"{README_BEGIN}\n{table}{README_END}", text))
+
+
+# --- the tables ---
+
+
+def _meta(meta: dict[str, Any]) -> str:
+    return (
+        f"Run of {meta['date']} at commit `{meta['commit']}`: Python {meta['python']}, "
+        f"aws-lambda-powertools {meta['powertools']}, {meta['cpus']} CPUs, "
+        f"load average {meta['load_average']} at the start."
+    )
+
+
+def _handler_table(handler_cost: dict[str, Any]) -> str:
+    rows = [
+        "Per record (µs, median of the repetitions; ratios are medians of per-repetition ratios):",
+        "",
+        "| record | batch | poison | bare | shardsafe | Powertools | shardsafe / bare | shardsafe / Powertools |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for case in handler_cost["cases"]:
+        us = case["us_per_record"]
+        ratios = case["ratios"]
+        rows.append(
+            f"| {_size(case['record_size'])} | {case['batch_size']:,} | {case['poison_rate']:.0%} "
+            f"| {us['bare']:.2f} | {us['shardsafe']:.2f} | {us['powertools']:.2f} "
+            f"| {ratios['shardsafe/bare']:.2f}x | {ratios['shardsafe/powertools']:.2f}x |"
+        )
+    return "\n".join(rows)
+
+
+def _cold_table(cold: dict[str, Any]) -> str:
+    rows = [
+        f"Cold start (ms, median of {cold['samples']} fresh interpreters; {cold['handler']}):",
+        "",
+        "| contender | import | first batch | import + first batch |",
+        "| --- | ---: | ---: | ---: |",
+    ]
+    for name, result in cold["contenders"].items():
+        first = result["first_batch_ms"]
+        rows.append(
+            f"| {name} | {result['import_ms']:.1f} | {'—' if first is None else f'{first:.1f}'} "
+            f"| {result['cold_ms']:.1f} |"
+        )
+    return "\n".join(rows)
+
+
+def _memory_table(memory: dict[str, Any]) -> str:
+    payload = memory["payload_bytes"]
+    rows = [
+        f"Memory ({memory['batch_size']:,} records of {_size(memory['record_size'])}, payload "
+        f"{payload / 2**20:.0f} MiB; growth while processing, the event itself not counted):",
+        "",
+        "| contender | peak RSS growth | x payload | Python heap peak |",
+        "| --- | ---: | ---: | ---: |",
+    ]
+    for name, result in memory["contenders"].items():
+        rows.append(
+            f"| {name} | {result['rss_growth_bytes'] / 2**20:.1f} MiB | {result['rss_growth_x_payload']:.2f}x "
+            f"| {result['heap_peak_bytes'] / 2**20:.1f} MiB |"
+        )
+    return "\n".join(rows)
+
+
+def _e2e_table(e2e: dict[str, Any]) -> str:
+    rows = [
+        f"End to end on LocalStack ({e2e['records']:,} records of {_size(e2e['record_size'])}, batch size "
+        f"{e2e['batch_size']}, median of {e2e['repetitions']} runs):",
+        "",
+        "| shards | contender | records/s | p50 latency | p99 latency |",
+        "| ---: | --- | ---: | ---: | ---: |",
+    ]
+    for row in e2e["summary"]:
+        rows.append(
+            f"| {row['shards']} | {row['contender']} | {row['records_per_second']:.0f} "
+            f"| {row['p50_ms']:.0f} ms | {row['p99_ms']:.0f} ms |"
+        )
+    return "\n".join(rows)
+
+
+def _size(size: int) -> str:
+    return f"{size // 1024} KiB" if size >= 1024 else f"{size} B"

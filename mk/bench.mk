@@ -1,0 +1,10 @@
+# --- Benchmarks (issue 7): bench/, results in build/bench/ ---
+# `make bench BENCH_ARGS="--only handler --quick"` runs a part, small; `--update-readme` refreshes the README table.
+
+BENCH_ARGS ?=
+
+.PHONY: bench
+
+bench: $(BIN)/.synced $(LAMBDA_ZIP) ## benchmarks: per-record cost, cold start, memory, end to end on LocalStack (build/bench/)
+	$(BIN)/shardsafe-localstack --port $(LOCALSTACK_PORT) run -- \
+		$(BIN)/python -m bench --lambda-zip $(LAMBDA_ZIP) --output build/bench $(BENCH_ARGS)

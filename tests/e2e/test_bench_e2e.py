@@ -1,0 +1,32 @@
+"""The end-to-end benchmark runs on LocalStack, once, tiny: only the results' shape is checked."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO))  # bench/ lives at the root of the repository, beside src/
+
+from bench import e2e_localstack  # noqa: E402
+
+pytestmark = pytest.mark.e2e
+
+
+def test_the_end_to_end_benchmark_measures_both_handlers(localstack_endpoint: str) -> None:
+    lambda_zip = REPO / "build" / "lambda-python3.13-x86_64.zip"
+    result = e2e_localstack.measure(
+        localstack_endpoint,
+        lambda_zip=lambda_zip if lambda_zip.is_file() else None,
+        shard_counts=(1,),
+        records=30,
+        repetitions=1,
+        deadline_s=120,
+    )
+
+    assert [(row["contender"], row["shards"]) for row in result["summary"]] == [("bare", 1), ("shardsafe", 1)]
+    for row in result["summary"]:
+        assert row["records_per_second"] > 0
+        assert 0 < row["p50_ms"] <= row["p99_ms"]

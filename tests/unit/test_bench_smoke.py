@@ -1,0 +1,119 @@
+"""The benchmarks run, once, at tiny sizes: nothing here is timed or compared, only the results' shape."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO))  # bench/ lives at the root of the repository, beside src/
+
+from bench import cold_start, contenders, events, handler_cost, memory, report  # noqa: E402
+
+CONTENDERS = {"bare", "shardsafe", "powertools"}
+
+
+def test_synthetic_events_have_the_asked_sizes_and_poison_share() -> None:
+    event = events.kinesis_event(200, 1024, poison_rate=0.1)
+
+    assert len(event["Records"]) == 200
+    assert 900 <= events.payload_bytes(event) / 200 <= 1100
+    assert len(events.poison_indices(200, 0.1)) == 20
+
+
+def test_every_contender_sets_aside_exactly_the_poison_records() -> None:
+    case = handler_cost.measure_case(100, 20, 0.1, repetitions=2, min_records=20)
+
+    assert case["poison_records"] == 2
+    assert set(case["us_per_record"]) == CONTENDERS
+    assert all(value > 0 for value in case["us_per_record"].values())
+    assert all(value > 0 for value in case["cpu_us_per_record"].values())
+    assert set(case["ratios"]) == {"shardsafe/bare", "shardsafe/powertools"}
+    assert all(len(samples) == 2 for samples in case["samples_us_per_record"].values())
+
+
+def test_the_bare_contender_reports_poison_as_batch_item_failures() -> None:
+    event = events.kinesis_event(10, 100, poison_rate=0.2)
+    response = contenders.make("bare")(event, contenders.LambdaContext())
+    assert len(response["batchItemFailures"]) == 2
+
+
+def test_an_unknown_contender_is_named_in_the_error() -> None:
+    with pytest.raises(ValueError, match="unknown contender 'fastest'"):
+        contenders.make("fastest")
+
+
+@pytest.fixture(scope="module")
+def cold() -> dict[str, Any]:
+    return cold_start.measure(1)
+
+
+def test_cold_start_times_every_contender_in_a_fresh_interpreter(cold: dict[str, Any]) -> None:
+    assert set(cold["contenders"]) == set(cold_start.CONTENDERS)
+    for name, result in cold["contenders"].items():
+        assert result["import_ms"] > 0, name
+        assert result["cold_ms"] >= result["import_ms"], name
+    assert cold["contenders"]["aws_xray_sdk.core"]["first_batch_ms"] is None
+    # Without a zip the handler is the template, and shardsafe comes from the task folder, not .venv.
+    assert cold["handler"].startswith("templates/handler.py")
+    assert Path(cold["shardsafe_loaded_from"]).parts[-3] == "task"
+
+
+def test_only_the_traced_cold_start_loads_xray(cold: dict[str, Any]) -> None:
+    assert cold["contenders"]["shardsafe (tracing on)"]["xray_loaded"] is True
+    assert cold["contenders"]["shardsafe (tracing off)"]["xray_loaded"] is False
+
+
+def test_memory_reports_rss_and_heap_growth_against_the_payload() -> None:
+    result = memory.measure(20, 1024)
+
+    assert set(result["contenders"]) == CONTENDERS
+    assert result["payload_bytes"] > 20 * 900
+    for name, measured in result["contenders"].items():
+        assert measured["rss_growth_bytes"] >= 0, name
+        assert measured["heap_peak_bytes"] > 0, name
+
+
+def test_the_report_has_a_chart_a_table_and_the_targets(tmp_path: Path, cold: dict[str, Any]) -> None:
+    results = {
+        "meta": {
+            "date": "today",
+            "commit": "abc1234",
+            "python": "3.13",
+            "powertools": "3",
+            "cpus": 2,
+            "load_average": "0.0",
+        },
+        "handler_cost": handler_cost.measure((100,), (10, 20), (0.0, 0.1), repetitions=1, min_records=10),
+        "cold_start": cold,
+        "memory": memory.measure(10, 100, names=("shardsafe",)),
+    }
+    results["targets"] = report.targets(results)
+
+    report.chart(results["handler_cost"], tmp_path / "per_record.png")
+    table = report.markdown(results)
+
+    assert (tmp_path / "per_record.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert [check["target"].split(":")[0] for check in results["targets"]] == [
+        "per record, 0 % poison",
+        "per record",
+        "cold start, tracing off",
+        "memory, 10 x 100 B",
+    ]
+    assert "| 100 B | 20 | 10% |" in table
+    assert "shardsafe (tracing on)" in table
+
+
+def test_the_readme_table_is_replaced_between_its_markers(tmp_path: Path) -> None:
+    readme = tmp_path / "README.md"
+    readme.write_text(f"# x\n\n## Benchmarks\n\n{report.README_BEGIN}\nold\n{report.README_END}\n\nafter\n")
+
+    report.update_readme(readme, "new table\n")
+
+    assert (
+        readme.read_text()
+        == f"# x\n\n## Benchmarks\n\n{report.README_BEGIN}\nnew table\n{report.README_END}\n\nafter\n"
+    )
