@@ -158,16 +158,16 @@ def code(value: str) -> str:
 
 
 def render(module: dict[str, list[Any]]) -> str:
-    lines = ["## Requirements", "", "| Name | Version |", "| --- | --- |"]
+    lines = ["### Requirements", "", "| Name | Version |", "| --- | --- |"]
     lines += [f"| {name} | {code(version)} |" for name, version in requirements(module)]
 
-    lines += ["", "## Resources", "", "| Name | Kind |", "| --- | --- |"]
+    lines += ["", "### Resources", "", "| Name | Kind |", "| --- | --- |"]
     lines += [f"| {code(name)} | resource |" for name in module["resource"]]
     lines += [f"| {code('data.' + name)} | data source |" for name in module["data"]]
 
     lines += [
         "",
-        "## Inputs",
+        "### Inputs",
         "",
         "| Name | Description | Type | Default | Required |",
         "| --- | --- | --- | --- | :---: |",
@@ -179,7 +179,7 @@ def render(module: dict[str, list[Any]]) -> str:
             f"| {code(variable.name)} | {cell(variable.description)} | {code(variable.type)} | {default} | {required} |"
         )
 
-    lines += ["", "## Outputs", "", "| Name | Description |", "| --- | --- |"]
+    lines += ["", "### Outputs", "", "| Name | Description |", "| --- | --- |"]
     lines += [f"| {code(output.name)} | {cell(output.description)} |" for output in outputs(module)]
     return "\n".join(lines)
 

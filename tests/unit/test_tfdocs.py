@@ -79,7 +79,7 @@ def test_generation_fills_the_marked_section_and_keeps_the_rest(tfdocs: ModuleTy
     assert tfdocs.main(["--module-dir", str(module_dir)]) == 0
     readme = (module_dir / "README.md").read_text()
 
-    assert readme.startswith("# m\n\n<!-- BEGIN_TF_DOCS -->\n## Requirements")
+    assert readme.startswith("# m\n\n<!-- BEGIN_TF_DOCS -->\n### Requirements")
     assert readme.endswith("<!-- END_TF_DOCS -->\n\ntail\n")
     assert "old" not in readme
     assert "| terraform | <code>&gt;= 1.9</code> |" in readme
