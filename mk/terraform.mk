@@ -11,12 +11,6 @@ TRIVY_CACHE_DIR ?= $(CURDIR)/.terraform-cache/trivy
 # Folders that hold no module code: environments, tools, state, build output, the smoke test's config.
 SCAN_SKIP_DIRS := .venv .venv-scan .tools .localstack .terraform-cache build tests
 
-# checkov's locked dependency rustworkx 0.13.2 has wheels for CPython 3.12 at most (3.13 would
-# build it from source, which needs crates.io), so the scan environment prefers a Python 3.12.
-SCAN_PYTHON ?= $(or $(firstword $(foreach candidate,python3.12 $(wildcard $(HOME)/.pyenv/versions/3.12*/bin/python3) /usr/bin/python3.12,\
-    $(shell $(candidate) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 12))' >/dev/null 2>&1 && command -v $(candidate)))),$(shell scripts/find-python.sh))
-$(SCAN_VENV)/.synced: private PYTHON = $(SCAN_PYTHON)
-
 CHECK_TARGETS += tf-check scan
 
 .PHONY: tf-check tf-fmt-check tf-validate tf-test tf-docs tf-docs-check scan scan-trivy scan-checkov

@@ -5,85 +5,37 @@ ReportBatchItemFailures), and destroy removes all of it."""
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import subprocess
-import uuid
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import pytest
-from shardsafe_localstack.terraform import Terraform
+from shardsafe_localstack.pipeline import Stack
 
 pytestmark = pytest.mark.e2e
 
-REPO = Path(__file__).resolve().parents[2]
-MODULE_FILES = ("versions.tf", "main.tf", "variables.tf", "outputs.tf")
-EXAMPLE = REPO / "examples" / "complete"
-RUNTIME, ARCH = "python3.13", "x86_64"
-MAXIMUM_RETRY_ATTEMPTS = 2
-MAXIMUM_RECORD_AGE_S = 3600
-
-
-def lambda_zip() -> Path:
-    """SHARDSAFE_LAMBDA_ZIP if set, else the package `make` builds (rebuilt only when stale)."""
-    if named := os.environ.get("SHARDSAFE_LAMBDA_ZIP"):
-        path = Path(named).resolve()
-        assert path.is_file(), f"SHARDSAFE_LAMBDA_ZIP={named} names no file"
-        return path
-    target = f"build/lambda-{RUNTIME}-{ARCH}.zip"
-    subprocess.run(
-        ["make", "--no-print-directory", f"LAMBDA_RUNTIME={RUNTIME}", f"LAMBDA_ARCH={ARCH}", target],
-        cwd=REPO,
-        check=True,
-    )
-    return REPO / target
+RUNTIME = "python3.13"
 
 
 @pytest.fixture(scope="module")
-def deployed(tmp_path_factory: pytest.TempPathFactory, localstack_endpoint: str) -> Iterator[dict[str, Any]]:
-    """The outputs of examples/complete applied to LocalStack; destroyed (and checked gone) after."""
-    # The example calls the module as "../../": copy both, keeping that layout, so that state,
-    # .terraform and the LocalStack provider override stay out of the work tree.
-    root = tmp_path_factory.mktemp("module")
-    for name in MODULE_FILES:
-        shutil.copy2(REPO / name, root / name)
-    workdir = root / "examples" / "complete"
-    shutil.copytree(
-        EXAMPLE, workdir, ignore=shutil.ignore_patterns(".terraform*", "*.tfstate*", "*_override.tf")
-    )
+def deployed(stack: Stack) -> dict[str, Any]:
+    """The outputs of the shared examples/complete stack (tests/e2e/conftest.py); the destroy check
+    is tests/e2e/test_pipeline.py::test_destroy_leaves_nothing_behind."""
+    return stack.outputs
 
-    terraform = Terraform(
-        workdir,
-        localstack_endpoint,
-        {
-            "name_prefix": f"e2e-{uuid.uuid4().hex[:8]}",
-            "lambda_zip_path": str(lambda_zip()),
-            "shard_count": 1,
-            "enhanced_fan_out": True,
-            "maximum_retry_attempts": MAXIMUM_RETRY_ATTEMPTS,
-            "maximum_record_age_in_seconds": MAXIMUM_RECORD_AGE_S,
-            # The embedded LocalStack runs no SNS (see examples/complete/README.md).
-            "create_alarm_topic": False,
-        },
-    )
-    terraform.init()
-    try:
-        yield terraform.apply()
-    finally:
-        terraform.destroy()
-    assert terraform.state_resources() == [], "destroy left resources in the state"
+
+@pytest.fixture(scope="module")
+def settings(stack: Stack) -> dict[str, Any]:
+    return stack.settings
 
 
 def test_mapping_bisects_retries_finitely_and_reports_to_the_module_queue(
-    deployed: dict[str, Any], aws_client: Callable[[str], Any]
+    deployed: dict[str, Any], settings: dict[str, Any], aws_client: Callable[[str], Any]
 ) -> None:
     mapping = aws_client("lambda").get_event_source_mapping(UUID=deployed["event_source_mapping_uuid"])
 
     assert mapping["BisectBatchOnFunctionError"] is True
-    assert mapping["MaximumRetryAttempts"] == MAXIMUM_RETRY_ATTEMPTS
-    assert mapping["MaximumRecordAgeInSeconds"] == MAXIMUM_RECORD_AGE_S
+    assert mapping["MaximumRetryAttempts"] == settings["maximum_retry_attempts"]
+    assert mapping["MaximumRecordAgeInSeconds"] == settings["maximum_record_age_in_seconds"]
     assert mapping["DestinationConfig"]["OnFailure"]["Destination"] == deployed["failure_queue_arn"]
     assert "ReportBatchItemFailures" in mapping["FunctionResponseTypes"]
     assert mapping["FunctionArn"] == deployed["function_arn"]
@@ -95,12 +47,12 @@ def test_mapping_bisects_retries_finitely_and_reports_to_the_module_queue(
 
 
 def test_function_is_wired_to_the_queue_the_bucket_and_the_metrics_namespace(
-    deployed: dict[str, Any], aws_client: Callable[[str], Any]
+    deployed: dict[str, Any], settings: dict[str, Any], aws_client: Callable[[str], Any]
 ) -> None:
     function = aws_client("lambda").get_function_configuration(FunctionName=deployed["function_name"])
 
     assert function["Runtime"] == RUNTIME
-    assert function["Handler"] == "handler.lambda_handler"
+    assert function["Handler"] == settings["handler"]
     assert function["TracingConfig"]["Mode"] == "Active"
     assert function["Role"] == deployed["role_arn"]
     assert function["Environment"]["Variables"] == {

@@ -153,6 +153,8 @@ def _environment(paths: Paths, port: int) -> dict[str, str]:
             "TMPDIR": str(paths.filesystem / "tmp"),
             "LAMBDA_RUNTIME_EXECUTOR": "process",
             "DNS_ADDRESS": "0",
+            # Queue URLs on 127.0.0.1 (path style), not *.localhost.localstack.cloud, which needs DNS.
+            "SQS_ENDPOINT_STRATEGY": "path",
             "DISABLE_EVENTS": "1",
             "LOCALSTACK_TELEMETRY_DISABLED": "1",
             "EAGER_SERVICE_LOADING": "0",
