@@ -29,6 +29,6 @@ def lambda_handler(event: Any, context: Any) -> Any:
             print(f"{CRASH_LOG_LINE} (sequence number {record['kinesis'].get('sequenceNumber')})", flush=True)
             sys.stderr.flush()
             os._exit(70)
-    import handler  # the template at the zip root (imported here so the demo tooling can read this module)
+    import handler  # type: ignore[import-not-found]  # the template at the zip root (imported here so the demo tooling can read this module)
 
     return handler.lambda_handler(event, context)

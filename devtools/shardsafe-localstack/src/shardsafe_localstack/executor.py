@@ -147,7 +147,11 @@ class ProcessRuntimeExecutor(RuntimeExecutor):
             body = {"errorType": "Runtime.InvalidRuntime", "errorMessage": str(error)}
             raise StatusErrorException(str(error), payload=json.dumps(body).encode()) from error
 
-        code_dir = str(self.function_version.config.code.get_unzipped_code_location())
+        code = self.function_version.config.code
+        if code is None:
+            body = {"errorType": "Runtime.InvalidEntrypoint", "errorMessage": "Only zip functions run here."}
+            raise StatusErrorException("no code", payload=json.dumps(body).encode())
+        code_dir = str(code.get_unzipped_code_location())
         python_version = runtime.removeprefix("python")
         env = {key: str(value) for key, value in env_vars.items()}
         env.update(

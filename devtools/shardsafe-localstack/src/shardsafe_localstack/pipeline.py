@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import boto3
+import boto3  # type: ignore[import-untyped]
 
 from shardsafe_localstack import demo_handler
 from shardsafe_localstack.accounting import Collector, FailureBatch, ManifestRecord, Reconciliation, reconcile

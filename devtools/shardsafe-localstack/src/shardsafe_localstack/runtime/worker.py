@@ -161,11 +161,10 @@ def main() -> None:
     _configure_logging()
     try:
         handler = load_handler()
-    except InitError as error:
-        body = error.body
-        print(f"[ERROR] {body['errorType']}: {body['errorMessage']}", file=sys.stderr)
+    except InitError as init_error:
+        print(f"[ERROR] {init_error.body['errorType']}: {init_error.body['errorMessage']}", file=sys.stderr)
         end_of_output("init")
-        send({"type": "init_error", "error": body})
+        send({"type": "init_error", "error": init_error.body})
         return
     end_of_output("init")
     send({"type": "ready"})
@@ -189,11 +188,13 @@ def main() -> None:
                 )
         except Exception as exc:  # every handler error is reported, as AWS does
             kind = "error"
-            error = _exception_body(exc)
-            error["requestId"] = request_id
-            body = json.dumps(error)
+            failure = _exception_body(exc)
+            failure["requestId"] = request_id
+            body = json.dumps(failure)
             trace = "".join(traceback.format_exception(exc))
-            print(f"[ERROR] {error['errorType']}: {error['errorMessage']}\n{trace}", end="", file=sys.stdout)
+            print(
+                f"[ERROR] {failure['errorType']}: {failure['errorMessage']}\n{trace}", end="", file=sys.stdout
+            )
         end_of_output(request_id)
         send({"type": kind, "body": body, "maxRssKb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss})
 
