@@ -27,11 +27,22 @@ POISON_FRACTION = 0.1  # 40 poison records: every kind at least five times
 DEADLINE_S = 240
 
 
+_DEPLOY_FAILURES: list[str] = []
+
+
 @pytest.fixture(scope="session")
 def deployment(localstack_endpoint: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
+    # pytest would run a failed session fixture again for every test that uses it: fail once.
+    if _DEPLOY_FAILURES:
+        pytest.fail(f"examples/complete did not deploy (see the first error): {_DEPLOY_FAILURES[0]}")
     deployment = Deployment(localstack_endpoint, tmp_path_factory.mktemp("complete"), shard_count=SHARDS)
     try:
         deployment.deploy()
+    except Exception as error:
+        _DEPLOY_FAILURES.append(str(error).splitlines()[0])
+        deployment.destroy()
+        raise
+    try:
         yield deployment
     finally:
         deployment.destroy()

@@ -153,8 +153,10 @@ def _environment(paths: Paths, port: int) -> dict[str, str]:
             "TMPDIR": str(paths.filesystem / "tmp"),
             "LAMBDA_RUNTIME_EXECUTOR": "process",
             "DNS_ADDRESS": "0",
-            # Queue URLs on 127.0.0.1 (path style), not *.localhost.localstack.cloud, which needs DNS.
-            "SQS_ENDPOINT_STRATEGY": "path",
+            # URLs LocalStack hands out (queue URLs among them) name 127.0.0.1, not
+            # *.localhost.localstack.cloud, which needs a DNS lookup this machine may not have.
+            "LOCALSTACK_HOST": f"127.0.0.1:{port}",
+            "SQS_ENDPOINT_STRATEGY": "off",
             "DISABLE_EVENTS": "1",
             "LOCALSTACK_TELEMETRY_DISABLED": "1",
             "EAGER_SERVICE_LOADING": "0",
