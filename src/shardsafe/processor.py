@@ -214,14 +214,23 @@ class StreamProcessor:
     # --- entry points ---
 
     def __call__(self, event: object, context: object = None) -> BatchResponse:
-        """The Lambda handler: ``lambda_handler = StreamProcessor(...)`` works as it is."""
-        return self.process(event, context).response
+        """The Lambda handler: ``lambda_handler = StreamProcessor(...)`` works as it is.
+
+        Only the response leaves this call, so without a batch handler a record's decoded data is
+        let go once the record handler returns, instead of being held to the end of the batch (which
+        cost as much time as the decoding, and memory several times the payload). :meth:`process`
+        keeps every record in ``BatchResult.processed``.
+        """
+        return self._run(event, context, keep_records=self.batch_handler is not None).response
 
     def process(self, event: object, context: object = None) -> BatchResult:
         """Process one event and say what happened to every record. Never raises."""
+        return self._run(event, context, keep_records=True)
+
+    def _run(self, event: object, context: object, *, keep_records: bool) -> BatchResult:
         started = time.perf_counter()
         result = BatchResult()
-        run = _Invocation(self, result, context)
+        run = _Invocation(self, result, context, keep_records)
         try:
             run.process(event)
         except Exception as error:
@@ -262,10 +271,13 @@ class StreamProcessor:
 class _Invocation:
     """One call of the processor: the state of one batch while it is processed."""
 
-    def __init__(self, processor: StreamProcessor, result: BatchResult, context: object) -> None:
+    def __init__(
+        self, processor: StreamProcessor, result: BatchResult, context: object, keep_records: bool = True
+    ) -> None:
         self.processor = processor
         self.result = result
         self.context = context
+        self.keep_records = keep_records  # False: processed records are kept without their data
         self.records: list[Any] = []
         self.source: Source | None = None
         self.cursor = 0  # records before this index are accounted for (processed, quarantined or retried)
@@ -319,6 +331,7 @@ class _Invocation:
         make = source.record_class
         processed = self.result.processed
         deadline = self.deadline
+        keep = self.keep_records
         for index, raw in enumerate(self.records):
             self.cursor = index
             payload = None
@@ -347,7 +360,8 @@ class _Invocation:
                     if self.retry_or_reject(index, raw, record, error):
                         continue
                     return
-            processed.append(record)
+            # A stand-in without data or payload keeps the count and the raw record for accounting.
+            processed.append(record if keep else make(raw, None, None))
             if deadline is not None and time.monotonic() > deadline:
                 self.retry_from(index + 1, "the invocation is about to time out")
                 return
