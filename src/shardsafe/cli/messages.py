@@ -24,6 +24,7 @@ __all__ = [
     "UnreadableMessage",
     "parse_failure_message",
     "parse_time",
+    "stream_arn_of",
 ]
 
 
@@ -174,6 +175,15 @@ def parse_time(value: object) -> datetime | None:
     return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
 
 
+def stream_arn_of(arn: str) -> str:
+    """The stream's ARN, also when given an enhanced fan-out consumer's (``.../stream/S/consumer/C:T``).
+
+    A mapping that reads through a consumer may name the consumer where the stream is meant (LocalStack
+    does, in on-failure messages); GetRecords and PutRecords need the stream.
+    """
+    return arn.split("/consumer/", 1)[0]
+
+
 def _failed_batch(message: ReceivedMessage, body: dict[str, Any]) -> FailedBatch:
     info = body["KinesisBatchInfo"]
     request = body.get("requestContext") or {}
@@ -182,7 +192,7 @@ def _failed_batch(message: ReceivedMessage, body: dict[str, Any]) -> FailedBatch
         raise ValueError(f"startSequenceNumber {start} is after endSequenceNumber {end}")
     return FailedBatch(
         message=message,
-        stream_arn=str(info["streamArn"]),
+        stream_arn=stream_arn_of(str(info["streamArn"])),
         shard_id=str(info["shardId"]),
         start_sequence_number=start,
         end_sequence_number=end,
@@ -205,7 +215,7 @@ def _quarantined_record(message: ReceivedMessage, envelope: Envelope) -> Failure
         return QuarantinedRecord(
             message=message,
             reason=envelope.reason,
-            stream_arn=str(record["eventSourceArn"]),
+            stream_arn=stream_arn_of(str(record["eventSourceArn"])),
             shard_id=str(record["shardId"]),
             sequence_number=str(record["sequenceNumber"]),
             partition_key=str(record["partitionKey"]),

@@ -15,6 +15,7 @@ from shardsafe.cli.messages import (
     UnreadableMessage,
     parse_failure_message,
     parse_time,
+    stream_arn_of,
 )
 
 
@@ -34,6 +35,21 @@ def test_aws_on_failure_record_names_the_batch(on_failure_body):
     assert parsed.reason == "RetryAttemptsExhausted"
     assert parsed.first_arrival == datetime(2026, 1, 1, tzinfo=UTC)
     assert parsed.failed_at == datetime(2026, 1, 1, 0, 5, tzinfo=UTC)
+
+
+def test_a_batch_read_through_a_fan_out_consumer_names_the_stream(on_failure_body):
+    body = on_failure_body(shard_id="shardId-000000000000", start="1", end="2", batch_size=2)
+    body["KinesisBatchInfo"]["streamArn"] = f"{STREAM_ARN}/consumer/ticks-efo:1795310694"
+
+    parsed = parse_failure_message(received(body))
+
+    assert isinstance(parsed, FailedBatch)
+    assert parsed.stream_arn == STREAM_ARN
+
+
+def test_stream_arn_of_leaves_a_stream_arn_alone():
+    assert stream_arn_of(STREAM_ARN) == STREAM_ARN
+    assert stream_arn_of(f"{STREAM_ARN}/consumer/c:1") == STREAM_ARN
 
 
 def test_localstack_age_expiry_record_without_request_context_is_understood(on_failure_body):
