@@ -102,6 +102,7 @@ def main(argv: list[str] | None = None) -> int:
             lambda_zip=args.lambda_zip,
             records=args.e2e_records or (300 if args.quick else 2000),
             repetitions=1 if args.quick else 2,
+            paced=60 if args.quick else 300,
             progress=say,
         )
     results["targets"] = report.targets(results)

@@ -6,10 +6,13 @@ deployed from the same zip, shardsafe's Lambda zip (``make package``) plus two f
 ``bench/functions``: an entry point that runs the handler under test and then logs the batch's
 sequence numbers and the time it finished, and the bare handler. The function is warmed up (a few
 records on every shard) so that no cold start is measured; then ``records`` records are put with
-``PutRecords`` as fast as LocalStack takes them, each put time kept by sequence number.
+``PutRecords`` as fast as LocalStack takes them (the burst), each put time kept by sequence number;
+then records are put at a steady rate well below what the stack can take (paced), so that their
+latency is the pipeline's and not the time spent queued behind the burst.
 
-- throughput: records / (last batch finished - first ``PutRecords`` call started);
-- latency of a record: its batch finished - its ``PutRecords`` call started; p50 and p99.
+- throughput (burst): records / (last batch finished - first ``PutRecords`` call started);
+- latency of a record: its batch finished - its ``PutRecords`` call started; p50 and p99 of the
+  paced records, and of the burst (mostly waiting in the queue) for comparison.
 
 LocalStack's poller reads one shard per poll interval (0.1 s, set by shardsafe-localstack's
 ``LAMBDA_EVENT_SOURCE_MAPPING_POLL_INTERVAL_SEC``) and invokes functions as local processes, so
@@ -170,6 +173,21 @@ def put_records(kinesis: Any, stream: str, payloads: Sequence[bytes], key_prefix
     return put_at
 
 
+def put_paced(
+    kinesis: Any, stream: str, payloads: Sequence[bytes], rate: float, key_prefix: str
+) -> dict[str, float]:
+    """Put the payloads at ``rate`` records per second, ten calls a second; sequence number -> put time."""
+    per_call = max(1, round(rate / 10))
+    put_at: dict[str, float] = {}
+    started = time.monotonic()
+    for call, start in enumerate(range(0, len(payloads), per_call)):
+        time.sleep(max(0.0, started + call / 10 - time.monotonic()))
+        put_at.update(
+            put_records(kinesis, stream, payloads[start : start + per_call], f"{key_prefix}-{call}")
+        )
+    return put_at
+
+
 def done_lines(logs: Any, function: str) -> list[dict[str, Any]]:
     """Every ``BENCH-DONE`` line the function has logged so far."""
     group = f"/aws/lambda/{function}"
@@ -226,8 +244,10 @@ def run_one(
     record_size: int,
     batch_size: int,
     deadline_s: float,
+    paced: int,
+    paced_rate: float,
 ) -> dict[str, Any]:
-    """One contender on a stream of ``shards`` shards: warm up, put ``records``, wait, measure."""
+    """One contender on a stream of ``shards`` shards: warm up, a burst of ``records``, then ``paced`` records."""
     name = f"{stack.prefix}-{contender}-{shards}-{uuid.uuid4().hex[:4]}"
     function = stack.function(
         name,
@@ -247,16 +267,24 @@ def run_one(
 
     put_at = put_records(stack["kinesis"], name, [payloads[n % 16] for n in range(records)], "load")
     finished = wait_for(stack["logs"], function, set(put_at), deadline_s)
-    latencies = sorted(finished[sequence] - put_at[sequence] for sequence in put_at)
+    burst = sorted(finished[sequence] - put_at[sequence] for sequence in put_at)
     elapsed = max(finished.values()) - min(put_at.values())
+
+    paced_at = put_paced(
+        stack["kinesis"], name, [payloads[n % 16] for n in range(paced)], paced_rate, "paced"
+    )
+    paced_finished = wait_for(stack["logs"], function, set(paced_at), deadline_s)
+    steady = sorted(paced_finished[sequence] - paced_at[sequence] for sequence in paced_at)
     return {
         "contender": contender,
         "shards": shards,
         "records": records,
         "seconds": elapsed,
         "records_per_second": records / elapsed,
-        "p50_ms": _percentile(latencies, 50) * 1000,
-        "p99_ms": _percentile(latencies, 99) * 1000,
+        "p50_ms": _percentile(steady, 50) * 1000,
+        "p99_ms": _percentile(steady, 99) * 1000,
+        "burst_p50_ms": _percentile(burst, 50) * 1000,
+        "burst_p99_ms": _percentile(burst, 99) * 1000,
     }
 
 
@@ -275,6 +303,8 @@ def measure(
     record_size: int = 1024,
     batch_size: int = 100,
     repetitions: int = 2,
+    paced: int = 300,
+    paced_rate: float = 50.0,
     deadline_s: float = 180.0,
     progress: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
@@ -301,14 +331,16 @@ def measure(
                         record_size=record_size,
                         batch_size=batch_size,
                         deadline_s=deadline_s,
+                        paced=paced,
+                        paced_rate=paced_rate,
                     )
                 finally:
                     stack.clean()
                 runs.append(run)
                 if progress is not None:
                     progress(
-                        f"{contender:<10} {shards} shard(s): {run['records_per_second']:7.0f} records/s, "
-                        f"p50 {run['p50_ms']:6.0f} ms, p99 {run['p99_ms']:6.0f} ms"
+                        f"{contender:<10} {shards} shard(s): burst {run['records_per_second']:5.0f} records/s; "
+                        f"paced {paced_rate:.0f}/s: p50 {run['p50_ms']:5.0f} ms, p99 {run['p99_ms']:5.0f} ms"
                     )
     summary = []
     for shards in shard_counts:
@@ -321,6 +353,8 @@ def measure(
                     "records_per_second": statistics.median(run["records_per_second"] for run in mine),
                     "p50_ms": statistics.median(run["p50_ms"] for run in mine),
                     "p99_ms": statistics.median(run["p99_ms"] for run in mine),
+                    "burst_p50_ms": statistics.median(run["burst_p50_ms"] for run in mine),
+                    "burst_p99_ms": statistics.median(run["burst_p99_ms"] for run in mine),
                 }
             )
     return {
@@ -328,6 +362,8 @@ def measure(
         "record_size": record_size,
         "batch_size": batch_size,
         "repetitions": repetitions,
+        "paced": paced,
+        "paced_rate": paced_rate,
         "poll_interval_s": "0.1 (LAMBDA_EVENT_SOURCE_MAPPING_POLL_INTERVAL_SEC, set by shardsafe-localstack)",
         "summary": summary,
         "runs": runs,

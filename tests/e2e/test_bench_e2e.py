@@ -23,6 +23,7 @@ def test_the_end_to_end_benchmark_measures_both_handlers(localstack_endpoint: st
         shard_counts=(1,),
         records=30,
         repetitions=1,
+        paced=10,
         deadline_s=120,
     )
 
@@ -30,3 +31,4 @@ def test_the_end_to_end_benchmark_measures_both_handlers(localstack_endpoint: st
     for row in result["summary"]:
         assert row["records_per_second"] > 0
         assert 0 < row["p50_ms"] <= row["p99_ms"]
+        assert 0 < row["burst_p50_ms"] <= row["burst_p99_ms"]

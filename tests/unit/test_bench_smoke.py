@@ -90,6 +90,26 @@ def test_the_report_has_a_chart_a_table_and_the_targets(tmp_path: Path, cold: di
         "handler_cost": handler_cost.measure((100,), (10, 20), (0.0, 0.1), repetitions=1, min_records=10),
         "cold_start": cold,
         "memory": memory.measure(10, 100, names=("shardsafe",)),
+        "e2e": {  # the end-to-end part needs LocalStack: tests/e2e/test_bench_e2e.py runs it
+            "records": 30,
+            "record_size": 1024,
+            "batch_size": 100,
+            "repetitions": 1,
+            "paced": 10,
+            "paced_rate": 50.0,
+            "summary": [
+                {
+                    "contender": name,
+                    "shards": 1,
+                    "records_per_second": 100.0,
+                    "p50_ms": 150.0,
+                    "p99_ms": 300.0,
+                    "burst_p50_ms": 200.0,
+                    "burst_p99_ms": 400.0,
+                }
+                for name in ("bare", "shardsafe")
+            ],
+        },
     }
     results["targets"] = report.targets(results)
 
@@ -105,6 +125,7 @@ def test_the_report_has_a_chart_a_table_and_the_targets(tmp_path: Path, cold: di
     ]
     assert "| 100 B | 20 | 10% |" in table
     assert "shardsafe (tracing on)" in table
+    assert "| 1 | shardsafe | 100 | 150 ms | 300 ms | 200 ms | 400 ms |" in table
 
 
 def test_the_readme_table_is_replaced_between_its_markers(tmp_path: Path) -> None:
