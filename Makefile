@@ -30,6 +30,8 @@ else
 unexport TF_CLI_CONFIG_FILE
 endif
 export TF_PLUGIN_CACHE_DIR := $(CURDIR)/.terraform-cache
+# Terraform refuses a plugin cache folder that does not exist yet.
+$(shell mkdir -p $(TF_PLUGIN_CACHE_DIR))
 export TF_IN_AUTOMATION := 1
 
 # Targets owned by each part of the project (Terraform module, Python package, ...) live in mk/*.mk

@@ -136,3 +136,15 @@ def test_the_executor_is_registered_as_a_localstack_plugin() -> None:
     names = {ep.name: ep.value for ep in entry_points(group="localstack.lambda.runtime_executor")}
     assert names.get("process") == "shardsafe_localstack.plugin:ProcessRuntimeExecutorPlugin"
     assert os.path.exists(Path(ctl.__file__).parent / "runtime" / "bootstrap.py")
+
+
+def test_run_passes_everything_after_the_double_dash_to_the_command(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[tuple[int, list[str]]] = []
+    monkeypatch.setattr(ctl, "run", lambda paths, port, command: calls.append((port, command)) or 0)
+    assert ctl.main(["run", "--port", "4599", "--", "pytest", "-m", "e2e", "--port", "x"]) == 0
+    assert calls == [(4599, ["pytest", "-m", "e2e", "--port", "x"])]
+
+
+def test_run_without_a_command_is_a_clear_error(paths: ctl.Paths, capsys: pytest.CaptureFixture[str]) -> None:
+    assert ctl.main(["run", "--dir", str(paths.root)]) == 1
+    assert "run needs a command" in capsys.readouterr().err

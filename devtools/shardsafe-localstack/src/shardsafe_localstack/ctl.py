@@ -292,8 +292,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("command", choices=["up", "down", "status", "run"])
     parser.add_argument("--dir", type=Path, default=None, help="state and log folder (default ./.localstack)")
     parser.add_argument("--port", type=int, default=int(os.environ.get("LOCALSTACK_PORT", DEFAULT_PORT)))
-    parser.add_argument("argv", nargs=argparse.REMAINDER, help="with run: -- COMMAND ...")
-    args = parser.parse_args(argv)
+    parser.epilog = "run: shardsafe-localstack run [--port N] -- COMMAND [ARG ...]"
+    argv = sys.argv[1:] if argv is None else argv
+    # Everything after "--" is the command for `run`, options and all.
+    own, command = (argv[: argv.index("--")], argv[argv.index("--") + 1 :]) if "--" in argv else (argv, [])
+    args = parser.parse_args(own)
     paths = Paths((args.dir or default_state_dir()).resolve())
     try:
         if args.command == "up":
@@ -303,7 +306,6 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "down":
             print("LocalStack stopped" if down(paths) else "LocalStack was not running (nothing to stop)")
         elif args.command == "run":
-            command = args.argv[1:] if args.argv[:1] == ["--"] else args.argv
             return run(paths, args.port, command)
         else:
             endpoint = external_endpoint() or endpoint_for_port(args.port)
