@@ -34,19 +34,15 @@ def quiet_stdout() -> Iterator[None]:
         yield
 
 
-def failures(name: str, response: dict[str, Any], handler: Any) -> int:
-    """How many records a contender set aside: batch-item failures, or quarantined for shardsafe."""
-    if name == "shardsafe":
-        return int(handler._quarantine._client.messages)
-    return len(response["batchItemFailures"])
-
-
-def _check_same_work(event: dict[str, Any], handlers: dict[str, Any], expected: int) -> None:
-    """Run each contender once (the warm-up) and make sure each found exactly the poison records."""
+def _check_same_work(
+    event: dict[str, Any], handlers: dict[str, Any], quarantine: contenders.MemorySqsClient, expected: int
+) -> None:
+    """Run each contender once (the warm-up) and make sure each set aside exactly the poison records."""
     context = contenders.LambdaContext()
     for name, handler in handlers.items():
         response = handler(event, context)
-        found = failures(name, response, handler)
+        # shardsafe quarantines poison and answers success; the others return batch-item failures.
+        found = quarantine.messages if name == "shardsafe" else len(response["batchItemFailures"])
         if found != expected:
             raise RuntimeError(f"{name} set aside {found} records of a batch with {expected} poison ones")
 
@@ -63,14 +59,18 @@ def measure_case(
     """One cell of the grid: µs per record for each contender, and the ratios between them."""
     event = events.kinesis_event(batch_size, record_size, poison_rate)
     poison = len(events.poison_indices(batch_size, poison_rate))
-    handlers = {name: contenders.make(name) for name in names}
+    quarantine = contenders.MemorySqsClient()
+    handlers = {
+        name: contenders.shardsafe(quarantine) if name == "shardsafe" else contenders.make(name)
+        for name in names
+    }
     context = contenders.LambdaContext()
     calls = max(1, -(-min_records // batch_size))
     wall: dict[str, list[float]] = {name: [] for name in names}
     cpu: dict[str, list[float]] = {name: [] for name in names}
     records = calls * batch_size
     with quiet_stdout():
-        _check_same_work(event, handlers, poison)
+        _check_same_work(event, handlers, quarantine, poison)
         for repetition in range(repetitions):
             shift = repetition % len(names)
             for name in [*names[shift:], *names[:shift]]:

@@ -6,5 +6,5 @@ BENCH_ARGS ?=
 .PHONY: bench
 
 bench: $(BIN)/.synced $(LAMBDA_ZIP) ## benchmarks: per-record cost, cold start, memory, end to end on LocalStack (build/bench/)
-	$(BIN)/shardsafe-localstack --port $(LOCALSTACK_PORT) run -- \
+	$(BIN)/shardsafe-localstack run --port $(LOCALSTACK_PORT) -- \
 		$(BIN)/python -m bench --lambda-zip $(LAMBDA_ZIP) --output build/bench $(BENCH_ARGS)
