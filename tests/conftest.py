@@ -27,7 +27,7 @@ def localstack_endpoint() -> Iterator[str]:
         return
     paths = ctl.Paths(ctl.default_state_dir())
     port = int(os.environ.get("LOCALSTACK_PORT", ctl.DEFAULT_PORT))
-    already = ctl.health(ctl.endpoint_for_port(port)) is not None
+    already = ctl.running(paths)
     endpoint = ctl.up(paths, port)
     yield endpoint
     if not already:

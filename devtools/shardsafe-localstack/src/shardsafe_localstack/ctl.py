@@ -27,6 +27,7 @@ DEFAULT_PORT = 4566
 SERVICES = "kinesis,lambda,sqs,s3,iam,sts,logs,cloudwatch,kms"
 START_DEADLINE_S = 120.0
 STOP_DEADLINE_S = 15.0
+HEALTHY_AGAIN_S = 20.0
 
 
 class LocalStackError(RuntimeError):
@@ -182,10 +183,10 @@ def up(paths: Paths, port: int = DEFAULT_PORT, deadline_s: float = START_DEADLIN
             )
         return endpoint
     endpoint = endpoint_for_port(port)
-    pid = _read_pid(paths)
-    if pid is not None and _alive(pid) and health(endpoint) is not None:
-        return endpoint
-    if pid is not None and _alive(pid):
+    if running(paths):
+        # Ours is up; on a loaded machine its health check can take a while to answer.
+        if _wait_healthy(endpoint, HEALTHY_AGAIN_S):
+            return endpoint
         down(paths)
     if _port_taken(port):
         raise LocalStackError(
@@ -222,6 +223,21 @@ def up(paths: Paths, port: int = DEFAULT_PORT, deadline_s: float = START_DEADLIN
     raise LocalStackError(
         f"LocalStack {state}. Last lines of {paths.log_file}:\n{tail}\nLikely cause: {_diagnose(tail, port)}"
     )
+
+
+def running(paths: Paths) -> bool:
+    """Whether the LocalStack this state folder started is still running."""
+    pid = _read_pid(paths)
+    return pid is not None and _alive(pid)
+
+
+def _wait_healthy(endpoint: str, deadline_s: float) -> bool:
+    give_up = time.monotonic() + deadline_s
+    while time.monotonic() < give_up:
+        if health(endpoint) is not None:
+            return True
+        time.sleep(0.5)
+    return False
 
 
 def _services_ready(document: dict[str, object]) -> bool:
@@ -277,7 +293,7 @@ def run(paths: Paths, port: int, command: list[str]) -> int:
     """Run COMMAND with LocalStack up; stop it afterwards only if this call started it."""
     if not command:
         raise LocalStackError("run needs a command: shardsafe-localstack run -- pytest -m e2e")
-    already = external_endpoint() is not None or health(endpoint_for_port(port)) is not None
+    already = external_endpoint() is not None or running(paths)
     endpoint = up(paths, port)
     env = dict(os.environ, LOCALSTACK_ENDPOINT=endpoint, SHARDSAFE_LOCALSTACK_MANAGED="1")
     try:

@@ -140,7 +140,7 @@ def main(argv: list[str] | None = None) -> int:
     paths = ctl.Paths(ctl.default_state_dir())
     port = int(os.environ.get("LOCALSTACK_PORT", ctl.DEFAULT_PORT))
     external = ctl.external_endpoint()
-    started_here = external is None and ctl.health(ctl.endpoint_for_port(port)) is None
+    started_here = external is None and not ctl.running(paths)
     try:
         endpoint = ctl.up(paths, port)
         if started_here:
