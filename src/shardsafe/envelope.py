@@ -60,6 +60,7 @@ import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from typing import Any, Final, Literal
 
 from shardsafe import reasons
@@ -82,7 +83,11 @@ _LAMBDA_FAILURE_KEYS: Final = ("KinesisBatchInfo", "DDBStreamBatchInfo", "SQSBat
 
 @dataclass(frozen=True)
 class Envelope:
-    """One quarantined record: why, where it came from, and its payload."""
+    """One quarantined record: why, where it came from, and its payload.
+
+    The body is serialised once, on first use, and reused for the size check, for grouping
+    into ``SendMessageBatch`` calls and for sending: an envelope is not to be changed after.
+    """
 
     reason: str
     error_type: str
@@ -126,6 +131,10 @@ class Envelope:
 
     def to_body(self) -> str:
         """The SQS message body: compact JSON."""
+        return self._body
+
+    @cached_property
+    def _body(self) -> str:
         return json.dumps(self.to_dict(), separators=(",", ":"), ensure_ascii=False)
 
     def message_attributes(self) -> dict[str, dict[str, str]]:
@@ -137,7 +146,12 @@ class Envelope:
 
     def message_size(self) -> int:
         """Bytes SQS counts against its limit: the body plus every attribute name, type and value."""
-        size = len(self.to_body().encode())
+        return self._message_size
+
+    @cached_property
+    def _message_size(self) -> int:
+        body = self._body
+        size = len(body) if body.isascii() else len(body.encode())
         for name, attribute in self.message_attributes().items():
             size += len(name) + len(attribute["DataType"]) + len(attribute["StringValue"].encode())
         return size
@@ -153,19 +167,28 @@ def build_envelope(
     function_name: str | None = None,
     request_id: str | None = None,
     max_message_bytes: int = SQS_MESSAGE_LIMIT,
+    payload_sha256: str | None = None,
+    payload_base64: str | None = None,
+    quarantined_at: str | None = None,
 ) -> Envelope:
-    """An envelope for ``payload``; the payload is left out (``truncated``) if it would not fit."""
+    """An envelope for ``payload``; the payload is left out (``truncated``) if it would not fit.
+
+    ``payload_sha256`` and ``payload_base64``, if given, must be those of ``payload`` (the
+    processor has them from the poison log line); ``quarantined_at`` defaults to now.
+    """
+    if payload_base64 is None:
+        payload_base64 = base64.b64encode(payload).decode("ascii")
     envelope = Envelope(
         reason=reason,
         error_type=error_type,
         error_message=error_message,
         record=record,
         payload_size=len(payload),
-        payload_sha256=hashlib.sha256(payload).hexdigest(),
-        payload_base64=base64.b64encode(payload).decode("ascii"),
+        payload_sha256=payload_sha256 or hashlib.sha256(payload).hexdigest(),
+        payload_base64=payload_base64,
         function_name=function_name,
         request_id=request_id,
-        quarantined_at=iso_utc(),
+        quarantined_at=quarantined_at or iso_utc(),
     )
     if envelope.message_size() <= max_message_bytes:
         return envelope
