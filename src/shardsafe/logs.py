@@ -39,11 +39,15 @@ METRICS_LOGGER = "shardsafe.metrics"
 
 _logger: logging.Logger | None = None
 _metrics_logger: logging.Logger | None = None
+_stdout_handler: logging.Handler | None = None  # the handler shardsafe attaches, once configured
+
+# json.dumps(line, ensure_ascii=False, default=repr, separators=(",", ":")) without a new encoder per line.
+_encode = json.JSONEncoder(ensure_ascii=False, default=repr, separators=(",", ":")).encode
 
 
 def _configure() -> logging.Logger:
     """The events logger; both shardsafe loggers get a bare-JSON stdout handler unless the application set one."""
-    global _logger, _metrics_logger  # noqa: PLW0603 - configured once per process, on first use
+    global _logger, _metrics_logger, _stdout_handler  # noqa: PLW0603 - configured once per process, on first use
     import logging  # lazy: Lambda's runtime has it loaded already; elsewhere it waits for the first line
 
     class StdoutJsonLines(logging.Handler):
@@ -67,6 +71,7 @@ def _configure() -> logging.Logger:
             configured.propagate = False
     logger = logging.getLogger(EVENTS_LOGGER)
     _metrics_logger = logging.getLogger(METRICS_LOGGER)
+    _stdout_handler = handler
     _logger = logger
     return logger
 
@@ -78,9 +83,28 @@ def emit(level: int, event: str, fields: dict[str, Any]) -> None:
         return
     line = {"level": _LEVEL_NAMES.get(level, str(level)), "event": event, "timestamp": iso_utc(), **fields}
     try:
-        text = json.dumps(line, ensure_ascii=False, default=repr, separators=(",", ":"))
+        text = _encode(line)
     except (TypeError, ValueError, RecursionError):
         text = json.dumps({k: repr(v) for k, v in line.items()}, separators=(",", ":"))
+    handler = _stdout_handler
+    handlers = logger.handlers
+    if (
+        len(handlers) == 1
+        and handlers[0] is handler
+        and handler is not None
+        and not (logger.filters or handler.filters or logger.propagate or logger.disabled)
+        and handler.level <= level
+    ):
+        # Only shardsafe's own handler would see the line: write it as that handler does, without
+        # a LogRecord (a stack walk, thread and process lookups) that nothing would read.
+        with handler.lock:  # type: ignore[union-attr]  # created with the handler
+            try:
+                stream = sys.stdout
+                stream.write(text + "\n")
+                stream.flush()
+            except Exception:
+                handler.handleError(logger.makeRecord(logger.name, level, __file__, 0, "%s", (text,), None))
+        return
     logger.log(level, "%s", text)
 
 
@@ -100,4 +124,13 @@ def iso_utc(seconds: float | None = None) -> str:
     """ISO 8601 UTC with milliseconds and a Z (``2024-01-01T00:00:00.123Z``): every shardsafe timestamp."""
     millis = round((time.time() if seconds is None else seconds) * 1000)
     whole, fraction = divmod(millis, 1000)
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole)) + f".{fraction:03d}Z"
+    prefix = _second_prefixes.get(whole)
+    if prefix is None:
+        if len(_second_prefixes) >= 256:
+            _second_prefixes.clear()
+        prefix = _second_prefixes[whole] = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole))
+    return f"{prefix}.{fraction:03d}Z"
+
+
+# Whole seconds already formatted: a batch's lines and envelopes share a few of them.
+_second_prefixes: dict[int, str] = {}

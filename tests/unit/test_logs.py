@@ -1,0 +1,66 @@
+"""Log lines: the same JSON line on stdout whether or not the application added handlers or filters."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterator
+
+import pytest
+
+from shardsafe import logs
+
+
+@pytest.fixture
+def events_logger() -> Iterator[logging.Logger]:
+    """The configured ``shardsafe.events`` logger; handlers and filters added by a test are removed after."""
+    logs.emit(logs.INFO, "test.configure", {})
+    logger = logging.getLogger(logs.EVENTS_LOGGER)
+    handlers, filters = list(logger.handlers), list(logger.filters)
+    yield logger
+    logger.handlers[:], logger.filters[:] = handlers, filters
+
+
+def test_a_line_is_one_compact_json_object_with_stable_keys(
+    events_logger: logging.Logger, capsys: pytest.CaptureFixture[str]
+) -> None:
+    capsys.readouterr()
+    logs.emit(logs.ERROR, logs.POISON, {"reason": "invalid_json", "text": "é", "raw": b"\x00"})
+    out = capsys.readouterr().out
+    assert out.count("\n") == 1
+    line = json.loads(out)
+    assert list(line)[:3] == ["level", "event", "timestamp"]
+    assert line["level"] == "ERROR" and line["event"] == logs.POISON and line["text"] == "é"
+    assert line["raw"] == repr(b"\x00")  # what JSON cannot encode is written as its repr
+    assert out == json.dumps(line, ensure_ascii=False, separators=(",", ":")) + "\n"
+
+
+def test_an_application_handler_gets_the_same_line_as_stdout(
+    events_logger: logging.Logger, capsys: pytest.CaptureFixture[str]
+) -> None:
+    seen: list[str] = []
+
+    class Collect(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            seen.append(record.getMessage())
+
+    events_logger.addHandler(Collect())
+    capsys.readouterr()
+    logs.emit(logs.ERROR, logs.POISON, {"reason": "invalid_json"})
+    assert [line + "\n" for line in seen] == [capsys.readouterr().out]
+
+
+def test_a_filter_on_the_logger_still_drops_lines(
+    events_logger: logging.Logger, capsys: pytest.CaptureFixture[str]
+) -> None:
+    events_logger.addFilter(lambda record: False)
+    capsys.readouterr()
+    logs.emit(logs.ERROR, logs.POISON, {"reason": "invalid_json"})
+    assert capsys.readouterr().out == ""
+
+
+def test_timestamps_are_iso_utc_with_milliseconds() -> None:
+    assert logs.iso_utc(1704067200.4567) == "2024-01-01T00:00:00.457Z"
+    assert logs.iso_utc(1704067200.9996) == "2024-01-01T00:00:01.000Z"
+    assert logs.iso_utc(0) == "1970-01-01T00:00:00.000Z"
+    assert logs.iso_utc(1704067200.4567) == "2024-01-01T00:00:00.457Z"  # from the cache, the same
