@@ -62,9 +62,24 @@ _OFF = frozenset({"false", "0", "no", "off"})
 
 
 class QuarantinedRecord:
-    """A poison record: where it was in the batch, why it failed, and its original bytes."""
+    """A poison record: where it was in the batch, why it failed, and its original bytes.
 
-    __slots__ = ("_payload", "error_message", "error_type", "index", "raw", "reason", "source")
+    Its coordinates, sha256 and base64 are worked out once and shared by the poison log line
+    and the envelope.
+    """
+
+    __slots__ = (
+        "_base64",
+        "_coordinates",
+        "_payload",
+        "_sha256",
+        "error_message",
+        "error_type",
+        "index",
+        "raw",
+        "reason",
+        "source",
+    )
 
     def __init__(
         self,
@@ -83,6 +98,9 @@ class QuarantinedRecord:
         self.error_type = error_type
         self.error_message = error_message
         self._payload = payload
+        self._coordinates: dict[str, Any] | None = None
+        self._sha256: str | None = None
+        self._base64: str | None = None
 
     @property
     def payload(self) -> bytes:
@@ -90,8 +108,24 @@ class QuarantinedRecord:
             self._payload = self.source.raw_payload(self.raw)
         return self._payload
 
+    @property
+    def payload_sha256(self) -> str:
+        if self._sha256 is None:
+            import hashlib  # poison path only
+
+            self._sha256 = hashlib.sha256(self.payload).hexdigest()
+        return self._sha256
+
+    @property
+    def payload_base64(self) -> str:
+        if self._base64 is None:
+            self._base64 = _base64(self.payload)
+        return self._base64
+
     def describe(self) -> dict[str, Any]:
-        return self.source.describe(self.raw)
+        if self._coordinates is None:
+            self._coordinates = self.source.describe(self.raw)
+        return self._coordinates
 
     def __repr__(self) -> str:
         return f"<QuarantinedRecord #{self.index} {self.reason}: {self.error_message[:60]!r}>"
@@ -523,6 +557,7 @@ class _Invocation:
 
         envelopes: list[Envelope] = []
         undelivered: list[tuple[Envelope, str]] = []
+        quarantined_at = logs.iso_utc()  # one clock read for the envelopes built together here
         try:
             sink = self.processor._sink()
             limit = int(getattr(sink, "max_message_bytes", 0)) or 262_144
@@ -541,6 +576,9 @@ class _Invocation:
                         function_name=self.function_name,
                         request_id=self.request_id,
                         max_message_bytes=limit,
+                        payload_sha256=quarantined.payload_sha256,
+                        payload_base64=quarantined.payload_base64,
+                        quarantined_at=quarantined_at,
                     )
                 )
             except Exception as error:
@@ -662,13 +700,16 @@ class _Invocation:
 
     def log_poison(self, quarantined: QuarantinedRecord) -> None:
         """``shardsafe.poison``: reason, error, coordinates, size, sha256 and (unless off) a base64 preview."""
-        import base64  # poison path only
-        import hashlib
-
         payload = quarantined.payload
         coordinates = quarantined.describe()
         arrival = coordinates.get("approximateArrivalTimestamp")
-        preview = base64.b64encode(payload[:PREVIEW_BYTES]).decode("ascii") if self.preview else None
+        preview = None
+        if self.preview:  # the whole payload's base64 when it is short enough: the envelope needs it too
+            preview = (
+                quarantined.payload_base64
+                if len(payload) <= PREVIEW_BYTES
+                else _base64(payload[:PREVIEW_BYTES])
+            )
         logs.emit(
             logs.ERROR,
             logs.POISON,
@@ -685,7 +726,7 @@ class _Invocation:
                 "arrival_time": _iso(arrival),
                 "batch_index": quarantined.index,
                 "size": len(payload),
-                "payload_sha256": hashlib.sha256(payload).hexdigest(),
+                "payload_sha256": quarantined.payload_sha256,
                 "payload_preview": preview,
                 "payload_preview_truncated": self.preview and len(payload) > PREVIEW_BYTES,
                 "function_name": self.function_name,
@@ -776,6 +817,13 @@ def _iso(seconds: object) -> str | None:
         return logs.iso_utc(seconds)
     except (OverflowError, ValueError, OSError):
         return None
+
+
+def _base64(data: bytes) -> str:
+    """``base64.b64encode(data)`` as text, without importing base64 for it."""
+    import binascii  # poison path only
+
+    return binascii.b2a_base64(data, newline=False).decode("ascii")
 
 
 def _name_of(function: object) -> str:
