@@ -78,6 +78,8 @@ SQS_MESSAGE_LIMIT: Final = 262_144
 REASONS: Final = reasons.ALL
 
 MessageKind = Literal["quarantine", "lambda_on_failure", "unknown"]
+# json.dumps(body, separators=(",", ":"), ensure_ascii=False) without a new encoder per envelope.
+_encode_body = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 _LAMBDA_FAILURE_KEYS: Final = ("KinesisBatchInfo", "DDBStreamBatchInfo", "SQSBatchInfo")
 
 
@@ -135,7 +137,7 @@ class Envelope:
 
     @cached_property
     def _body(self) -> str:
-        return json.dumps(self.to_dict(), separators=(",", ":"), ensure_ascii=False)
+        return _encode_body(self.to_dict())
 
     def message_attributes(self) -> dict[str, dict[str, str]]:
         """The SQS message attributes, in the shape SendMessage takes."""
