@@ -46,14 +46,15 @@ def run_demo(endpoint: str, count: int, poison: float, shards: int, deadline_s: 
             produced = manifest_records(result.records)
             reconciliation, waited = wait_until_accounted(stack, produced, deadline_s)
             elapsed = result.elapsed_s + waited
-            print(report(stack, reconciliation, elapsed, result.failed))
-            if reconciliation.failure_batches:
-                print(recovery_report(stack, reconciliation, out))
+            recovery = recovery_report(stack, reconciliation, out) if reconciliation.failure_batches else None
+            print(report(stack, reconciliation, elapsed, result.failed, recovery))
             print("Destroying the stack ...", flush=True)
         return reconciliation.sound and result.failed == 0
 
 
-def report(stack: Stack, result: Reconciliation, elapsed_s: float, not_put: int) -> str:
+def report(
+    stack: Stack, result: Reconciliation, elapsed_s: float, not_put: int, recovery: str | None = None
+) -> str:
     kinds = Counter(record.kind for record in result.produced)
     good = kinds.pop("good", 0)
     crash = kinds.pop("crash", 0)
@@ -80,6 +81,8 @@ def report(stack: Stack, result: Reconciliation, elapsed_s: float, not_put: int)
             f"              {batch.shard_id} {batch.start}..{batch.end}: {batch.size} records, "
             f"{batch.condition} after {batch.attempts} attempts"
         )
+    if recovery:
+        lines.append(recovery)
     throughput = len(result.produced) / elapsed_s if elapsed_s > 0 else 0.0
     lines += [
         f"unaccounted   {len(result.unaccounted):>6}",
