@@ -6,9 +6,13 @@ every kind, and one record that crashes the function, over two shards.
 
 from __future__ import annotations
 
+import base64
 import itertools
 import json
+import time
 from collections import defaultdict
+from pathlib import Path
+from typing import Any
 
 import pytest
 from pipeline_support import FedPipeline, json_lines, log_messages
@@ -16,6 +20,7 @@ from shardsafe_localstack.demo_handler import CRASH_LOG_LINE
 from shardsafe_localstack.pipeline import CRASH_KIND, Deployment, recover_failure_batches
 
 from shardsafe.cli.messages import stream_arn_of
+from shardsafe.cli.redrive import FileTarget, StreamTarget, redrive
 
 pytestmark = pytest.mark.e2e
 
@@ -137,6 +142,53 @@ def test_the_crashed_batch_is_recovered_from_the_stream_byte_identical(fed_pipel
     assert len(recovered) == sum(b.size for b in result.failure_batches)
     for record in recovered:
         assert record.data == fed_pipeline.data_at((record.shard_id, int(record.sequence_number)))
+
+
+def test_lambdas_real_on_failure_message_redrives_to_a_file_and_to_a_stream(
+    fed_pipeline: FedPipeline, tmp_path: Path
+) -> None:
+    """`redrive` end to end on the message Lambda itself wrote, on a queue and a stream of its own
+    (re-putting the crash record on the pipeline's stream would only crash the function again)."""
+    stack = fed_pipeline.stack
+    sqs, kinesis = stack.client("sqs"), stack.client("kinesis")
+    (batch,) = fed_pipeline.reconciliation.failure_batches
+    expected = {(r.shard_id, int(r.sequence_number)) for r in fed_pipeline.reconciliation.in_failure_batches}
+    queue_url = sqs.create_queue(QueueName=f"{stack.settings['name_prefix']}-redrive")["QueueUrl"]
+    target_stream = f"{stack.settings['name_prefix']}-redriven"
+    kinesis.create_stream(StreamName=target_stream, ShardCount=1)
+    try:
+        kinesis.get_waiter("stream_exists").wait(StreamName=target_stream, WaiterConfig={"Delay": 1})
+        sqs.send_message(QueueUrl=queue_url, MessageBody=json.dumps(batch.body))
+        to_file = redrive(sqs, kinesis, queue_url, FileTarget(tmp_path / "failed.jsonl"), wait_time_s=0)
+        lines = [json.loads(line) for line in (tmp_path / "failed.jsonl").read_text().splitlines()]
+
+        assert to_file.records_written == batch.size == len(lines)
+        assert {(line["shardId"], int(line["sequenceNumber"])) for line in lines} == expected
+        for line in lines:
+            data = base64.b64decode(line["data"])
+            assert data == fed_pipeline.data_at((line["shardId"], int(line["sequenceNumber"])))
+        assert to_file.messages_deleted == 1
+
+        sqs.send_message(QueueUrl=queue_url, MessageBody=json.dumps(batch.body))
+        to_stream = redrive(
+            sqs, kinesis, queue_url, StreamTarget(kinesis, stream=target_stream), wait_time_s=0
+        )
+        assert to_stream.records_reput == batch.size
+        shard = kinesis.list_shards(StreamName=target_stream)["Shards"][0]["ShardId"]
+        iterator = kinesis.get_shard_iterator(
+            StreamName=target_stream, ShardId=shard, ShardIteratorType="TRIM_HORIZON"
+        )["ShardIterator"]
+        reput: list[dict[str, Any]] = []
+        deadline = time.monotonic() + 30
+        while len(reput) < batch.size and time.monotonic() < deadline:
+            page = kinesis.get_records(ShardIterator=iterator, Limit=1000)
+            reput += page["Records"]
+            iterator = page["NextShardIterator"]
+        assert sorted(r["Data"] for r in reput) == sorted(base64.b64decode(line["data"]) for line in lines)
+    finally:
+        sqs.delete_queue(QueueUrl=queue_url)
+        kinesis.delete_stream(StreamName=target_stream, EnforceConsumerDeletion=True)
+        kinesis.get_waiter("stream_not_exists").wait(StreamName=target_stream, WaiterConfig={"Delay": 1})
 
 
 @pytest.mark.destroys_shared_stack
