@@ -32,6 +32,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from shardsafe_localstack.cloudwatch_logs import log_messages
+
 from bench import events
 
 REPO = Path(__file__).resolve().parents[1]
@@ -190,28 +192,11 @@ def put_paced(
 
 def done_lines(logs: Any, function: str) -> list[dict[str, Any]]:
     """Every ``BENCH-DONE`` line the function has logged so far."""
-    group = f"/aws/lambda/{function}"
     lines = []
-    try:
-        pages = list(logs.get_paginator("describe_log_streams").paginate(logGroupName=group))
-    except logs.exceptions.ResourceNotFoundException:
-        return []
-    for page in pages:
-        for log_stream in page["logStreams"]:
-            kwargs = {
-                "logGroupName": group,
-                "logStreamName": log_stream["logStreamName"],
-                "startFromHead": True,
-            }
-            while True:
-                response = logs.get_log_events(**kwargs)
-                for event in response["events"]:
-                    message = event["message"].strip()
-                    if message.startswith(DONE_MARK):
-                        lines.append(json.loads(message.removeprefix(DONE_MARK)))
-                if not response["events"] or response["nextForwardToken"] == kwargs.get("nextToken"):
-                    break
-                kwargs["nextToken"] = response["nextForwardToken"]
+    for message in log_messages(logs, f"/aws/lambda/{function}"):
+        line = message.strip()
+        if line.startswith(DONE_MARK):
+            lines.append(json.loads(line.removeprefix(DONE_MARK)))
     return lines
 
 

@@ -6,6 +6,7 @@ import json
 from dataclasses import dataclass
 
 from shardsafe_localstack.accounting import Coordinates, ManifestRecord, Reconciliation
+from shardsafe_localstack.cloudwatch_logs import log_messages as read_log_group
 from shardsafe_localstack.pipeline import Stack
 
 from shardsafe.cli.generate import ProducerRecord
@@ -31,23 +32,7 @@ class FedPipeline:
 
 def log_messages(stack: Stack) -> list[str]:
     """Every message in the function's log group, in order."""
-    logs = stack.client("logs")
-    group = stack.outputs["log_group_name"]
-    messages: list[str] = []
-    for page in logs.get_paginator("describe_log_streams").paginate(logGroupName=group):
-        for log_stream in page["logStreams"]:
-            kwargs = {
-                "logGroupName": group,
-                "logStreamName": log_stream["logStreamName"],
-                "startFromHead": True,
-            }
-            while True:
-                response = logs.get_log_events(**kwargs)
-                messages += [event["message"] for event in response["events"]]
-                if not response["events"] or response["nextForwardToken"] == kwargs.get("nextToken"):
-                    break
-                kwargs["nextToken"] = response["nextForwardToken"]
-    return messages
+    return read_log_group(stack.client("logs"), stack.outputs["log_group_name"])
 
 
 def json_lines(messages: list[str]) -> list[dict[str, object]]:

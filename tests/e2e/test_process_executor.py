@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from shardsafe_localstack.cloudwatch_logs import wait_for_message
 
 pytestmark = pytest.mark.e2e
 
@@ -110,21 +111,7 @@ def test_print_output_reaches_cloudwatch_logs(deploy: Deploy, lambda_client: Any
     assert error is None
     assert f"hello {marker}" in tail
 
-    logs = aws_client("logs")
-    deadline = time.monotonic() + 15
-    messages: list[str] = []
-    while time.monotonic() < deadline:
-        streams = logs.describe_log_streams(logGroupName=f"/aws/lambda/{name}").get("logStreams", [])
-        messages = [
-            event["message"]
-            for stream in streams
-            for event in logs.get_log_events(
-                logGroupName=f"/aws/lambda/{name}", logStreamName=stream["logStreamName"]
-            )["events"]
-        ]
-        if any(marker in m for m in messages):
-            break
-        time.sleep(0.2)
+    messages = wait_for_message(aws_client("logs"), f"/aws/lambda/{name}", marker, deadline_s=15)
     assert any(f"hello {marker}" in m for m in messages), messages
     assert any(m.startswith("START RequestId:") for m in messages)
     assert any(m.startswith("REPORT RequestId:") for m in messages)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import time
 import uuid
 import zipfile
 from collections.abc import Callable
@@ -13,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from shardsafe_localstack.cloudwatch_logs import wait_for_message
 from shardsafe_localstack.terraform import Terraform
 
 pytestmark = pytest.mark.e2e
@@ -44,7 +44,7 @@ def test_a_record_put_on_the_stream_reaches_the_function(
         aws_client("kinesis").put_record(
             StreamName=outputs["stream_name"], Data=json.dumps({"marker": marker}).encode(), PartitionKey="k"
         )
-        messages = _wait_for_log(aws_client("logs"), f"/aws/lambda/{outputs['function_name']}", marker)
+        messages = wait_for_message(aws_client("logs"), f"/aws/lambda/{outputs['function_name']}", marker)
         assert any(f'saw {{"marker": "{marker}"}}' in m for m in messages), messages
     finally:
         terraform.destroy()
@@ -53,24 +53,3 @@ def test_a_record_put_on_the_stream_reaches_the_function(
     assert name not in aws_client("kinesis").list_streams()["StreamNames"]
     functions = aws_client("lambda").list_functions()["Functions"]
     assert name not in [f["FunctionName"] for f in functions]
-
-
-def _wait_for_log(logs: Any, group: str, needle: str, deadline_s: float = 60) -> list[str]:
-    deadline = time.monotonic() + deadline_s
-    messages: list[str] = []
-    while time.monotonic() < deadline:
-        try:
-            streams = logs.describe_log_streams(logGroupName=group)["logStreams"]
-        except logs.exceptions.ResourceNotFoundException:
-            streams = []
-        messages = [
-            event["message"]
-            for stream in streams
-            for event in logs.get_log_events(logGroupName=group, logStreamName=stream["logStreamName"])[
-                "events"
-            ]
-        ]
-        if any(needle in m for m in messages):
-            return messages
-        time.sleep(0.25)
-    raise AssertionError(f"{needle!r} not in the logs of {group} after {deadline_s} s: {messages[-20:]}")
