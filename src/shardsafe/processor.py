@@ -596,10 +596,7 @@ class _Invocation:
 
     def malformed_event(self, event: object, why: str) -> None:
         """Log an event shardsafe cannot read, in full (it is the only copy), and answer success."""
-        try:
-            text = json_bytes(event).decode("utf-8", "replace")
-        except Exception:
-            text = repr(event)
+        text = _as_log_text(event)
         logs.emit(
             logs.ERROR,
             logs.MALFORMED_EVENT,
@@ -755,10 +752,7 @@ class _Invocation:
 
     def log_lost(self, raw: Any, error: Exception) -> None:
         """Last resort: the raw record itself, as JSON, in the log."""
-        try:
-            text = json_bytes(raw).decode("utf-8", "replace")
-        except Exception:
-            text = repr(raw)
+        text = _as_log_text(raw)
         logs.emit(
             logs.ERROR,
             logs.QUARANTINE_FALLBACK,
@@ -828,3 +822,11 @@ def _base64(data: bytes) -> str:
 
 def _name_of(function: object) -> str:
     return getattr(function, "__qualname__", None) or type(function).__name__
+
+
+def _as_log_text(value: object) -> str:
+    """``value`` as JSON text for the log, or its repr when it is not JSON-serialisable."""
+    try:
+        return json_bytes(value).decode("utf-8", "replace")
+    except Exception:
+        return repr(value)
