@@ -8,6 +8,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from factories import (  # noqa: F401 - factory fixtures for every suite, found by name
+    context,
+    dynamodb_event_fixture,
+    kinesis_event_fixture,
+    kinesis_record_fixture,
+    log_lines,
+    metrics,
+    quarantine,
+    sqs_event_fixture,
+)
 from hypothesis import settings
 
 REPO = Path(__file__).resolve().parents[1]
