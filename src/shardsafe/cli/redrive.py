@@ -470,42 +470,31 @@ def _recover_inline(record: QuarantinedRecord, recovery: Recovery) -> None:
 
 
 def _reread_quarantined(kinesis: Any, record: QuarantinedRecord, recovery: Recovery) -> None:
-    message_id, seq = record.message.message_id, record.sequence_number
+    seq = record.sequence_number
+
+    def unrecoverable(reason: str, detail: str) -> None:
+        recovery.unrecoverable.append(
+            Unrecoverable(record.message.message_id, record.shard_id, seq, seq, reason, detail, 1)
+        )
+
     try:
         read = read_sequence_range(kinesis, record.stream_arn, record.shard_id, seq, seq)
     except Exception as exc:
         if error_code(exc) is None:
             raise
-        recovery.unrecoverable.append(
-            Unrecoverable(message_id, record.shard_id, seq, seq, "read_error", f"{error_code(exc)}: {exc}", 1)
-        )
+        unrecoverable("read_error", f"{error_code(exc)}: {exc}")
         return
     if not read.records:
         missing = read.missing[0] if read.missing else None
-        recovery.unrecoverable.append(
-            Unrecoverable(
-                message_id,
-                record.shard_id,
-                seq,
-                seq,
-                missing.reason if missing else "not_found",
-                missing.detail if missing else "the stream returned no record at this sequence number",
-                1,
-            )
-        )
+        if missing is not None:
+            unrecoverable(missing.reason, missing.detail)
+        else:
+            unrecoverable("not_found", "the stream returned no record at this sequence number")
         return
     data = read.records[0].data
     if hashlib.sha256(data).hexdigest() != record.sha256:
-        recovery.unrecoverable.append(
-            Unrecoverable(
-                message_id,
-                record.shard_id,
-                seq,
-                seq,
-                "sha256_mismatch",
-                "the record read from the stream does not match the envelope's sha256",
-                1,
-            )
+        unrecoverable(
+            "sha256_mismatch", "the record read from the stream does not match the envelope's sha256"
         )
         return
     recovery.records.append(_from_quarantine(record, data))
