@@ -19,8 +19,6 @@ import json
 import os
 import shutil
 import statistics
-import subprocess
-import sys
 import tempfile
 import zipfile
 from collections.abc import Callable, Sequence
@@ -28,9 +26,9 @@ from pathlib import Path
 from typing import Any
 
 from bench import events
+from bench.child import RESULT_MARK, run_python
 
 REPO = Path(__file__).resolve().parents[1]
-RESULT_MARK = "BENCH-RESULT "
 IMPORT_MARK = "BENCH-IMPORT\n"  # written to stderr, so that -X importtime lines can be told apart by phase
 BATCH_MARK = "BENCH-FIRST-BATCH\n"
 
@@ -143,22 +141,17 @@ def _child_code(name: str) -> str:
 
 def run_once(name: str, root: Path, event_file: Path, *, importtime: bool = False) -> dict[str, Any]:
     """One fresh interpreter for one contender; with ``importtime``, also its ``-X importtime`` report."""
-    command = [sys.executable, *(["-X", "importtime"] if importtime else []), "-c", _child_code(name)]
-    done = subprocess.run(
-        [*command, str(event_file)],
+    result, stderr = run_python(
+        _child_code(name),
+        [str(event_file)],
+        what=f"cold start of {name!r}",
+        timeout_s=120,
+        interpreter_flags=("-X", "importtime") if importtime else (),
         env=lambda_environment(root, traced=name in TRACED),
         cwd=root,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
     )
-    lines = [line for line in done.stdout.splitlines() if line.startswith(RESULT_MARK)]
-    if done.returncode != 0 or not lines:
-        raise RuntimeError(f"cold start of {name!r} failed (exit {done.returncode}):\n{done.stderr[-3000:]}")
-    result: dict[str, Any] = json.loads(lines[-1].removeprefix(RESULT_MARK))
     if importtime:
-        result["importtime"] = parse_importtime(done.stderr)
+        result["importtime"] = parse_importtime(stderr)
     return result
 
 

@@ -12,17 +12,14 @@ decoded bytes of every record.
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from bench import contenders
+from bench.child import RESULT_MARK, run_python
 
 REPO = Path(__file__).resolve().parents[1]
-RESULT_MARK = "BENCH-RESULT "
 
 CHILD = """
 import gc, json, sys, tracemalloc
@@ -69,25 +66,12 @@ print({mark!r} + json.dumps(result))
 
 
 def run_child(name: str, batch_size: int, record_size: int, *, traced: bool) -> dict[str, Any]:
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            CHILD.format(repo=str(REPO), mark=RESULT_MARK),
-            name,
-            str(batch_size),
-            str(record_size),
-            "1" if traced else "0",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
+    result, _ = run_python(
+        CHILD.format(repo=str(REPO), mark=RESULT_MARK),
+        [name, str(batch_size), str(record_size), "1" if traced else "0"],
+        what=f"memory run of {name!r}",
+        timeout_s=600,
     )
-    lines = [line for line in done.stdout.splitlines() if line.startswith(RESULT_MARK)]
-    if done.returncode != 0 or not lines:
-        raise RuntimeError(f"memory run of {name!r} failed (exit {done.returncode}):\n{done.stderr[-3000:]}")
-    result: dict[str, Any] = json.loads(lines[-1].removeprefix(RESULT_MARK))
     return result
 
 
