@@ -40,7 +40,11 @@ def deploy(lambda_client: Any) -> Iterator[Deploy]:
     created: list[str] = []
 
     def make(
-        files: dict[str, str], handler: str = "app.handler", runtime: str = "python3.13", timeout: int = 5
+        files: dict[str, str],
+        handler: str = "app.handler",
+        runtime: str = "python3.13",
+        timeout: int = 5,
+        layers: list[str] | None = None,
     ) -> str:
         name = f"exec-{uuid.uuid4().hex[:10]}"
         lambda_client.create_function(
@@ -50,6 +54,7 @@ def deploy(lambda_client: Any) -> Iterator[Deploy]:
             Handler=handler,
             Code={"ZipFile": zip_of(files)},
             Timeout=timeout,
+            Layers=layers or [],
         )
         created.append(name)
         lambda_client.get_waiter("function_active_v2").wait(FunctionName=name, WaiterConfig={"Delay": 0.5})
@@ -229,6 +234,26 @@ def test_a_boto3_in_the_zip_comes_before_the_runtimes(deploy: Deploy, lambda_cli
     error, body, _ = invoke(lambda_client, name)
     assert error is None
     assert body == "from the zip"
+
+
+def test_a_layers_python_folder_is_importable(deploy: Deploy, lambda_client: Any) -> None:
+    layer = lambda_client.publish_layer_version(
+        LayerName=f"lib-{uuid.uuid4().hex[:8]}",
+        Content={"ZipFile": zip_of({"python/shared_lib.py": "ANSWER = 42\n"})},
+        CompatibleRuntimes=["python3.13"],
+    )
+    try:
+        name = deploy(
+            {"app.py": "import shared_lib\ndef handler(event, context):\n    return shared_lib.ANSWER\n"},
+            layers=[layer["LayerVersionArn"]],
+        )
+        error, body, _ = invoke(lambda_client, name)
+        assert error is None
+        assert body == 42
+    finally:
+        lambda_client.delete_layer_version(
+            LayerName=layer["LayerArn"].rsplit(":", 1)[1], VersionNumber=layer["Version"]
+        )
 
 
 def test_python312_runs_on_a_312_interpreter(deploy: Deploy, lambda_client: Any) -> None:
