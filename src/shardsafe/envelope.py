@@ -63,7 +63,7 @@ from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Any, Final, Literal
 
-from shardsafe import reasons
+from shardsafe import jsontext, reasons
 from shardsafe.logs import iso_utc
 
 ENVELOPE_KIND: Final = "quarantine"
@@ -79,8 +79,11 @@ REASONS: Final = reasons.ALL
 
 MessageKind = Literal["quarantine", "lambda_on_failure", "unknown"]
 # json.dumps(body, separators=(",", ":"), ensure_ascii=False) without a new encoder per envelope.
-_encode_body = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+_encode_body = jsontext.encoder()
 _LAMBDA_FAILURE_KEYS: Final = ("KinesisBatchInfo", "DDBStreamBatchInfo", "SQSBatchInfo")
+_FIXED_ATTRIBUTE_BYTES: Final = (
+    len(KIND_ATTRIBUTE) + len(REASON_ATTRIBUTE) + 2 * len("String") + len(ENVELOPE_KIND)
+)
 
 
 @dataclass(frozen=True)
@@ -137,7 +140,10 @@ class Envelope:
 
     @cached_property
     def _body(self) -> str:
-        return _encode_body(self.to_dict())
+        if self.extra:  # keys a newer version added: the generic encoder keeps them where to_dict puts them
+            return jsontext.escape(_encode_body(self.to_dict()), jsontext.NOT_XML)
+        encoded = self.payload_base64
+        return _render_body(self, None if encoded is None else jsontext.value(encoded))
 
     def message_attributes(self) -> dict[str, dict[str, str]]:
         """The SQS message attributes, in the shape SendMessage takes."""
@@ -154,9 +160,41 @@ class Envelope:
     def _message_size(self) -> int:
         body = self._body
         size = len(body) if body.isascii() else len(body.encode())
-        for name, attribute in self.message_attributes().items():
-            size += len(name) + len(attribute["DataType"]) + len(attribute["StringValue"].encode())
-        return size
+        # the two attributes' names, "String" twice, and their values (see message_attributes)
+        reason = self.reason
+        return size + _FIXED_ATTRIBUTE_BYTES + (len(reason) if reason.isascii() else len(reason.encode()))
+
+
+def _render_body(envelope: Envelope, payload_base64_json: str | None) -> str:
+    """``to_dict()`` of an envelope without ``extra``, as the message body.
+
+    The body is the same text as ``_encode_body`` writes, except for the characters SQS refuses
+    (lone surrogates, U+FFFE, U+FFFF: an error message can hold them), which it escapes. It is a
+    template, because one envelope per poison record is much of what poison costs and
+    ``json.dumps`` takes twice as long; tests/unit/test_envelope.py checks the texts are equal.
+    """
+    return jsontext.escape(_render_json(envelope, payload_base64_json), jsontext.NOT_XML)
+
+
+def _render_json(envelope: Envelope, payload_base64_json: str | None) -> str:
+    string, value = jsontext.string, jsontext.value
+    try:
+        sha256 = string(envelope.payload_sha256)
+        if payload_base64_json is None:
+            payload = f'{{"size":{value(envelope.payload_size)},"sha256":{sha256},"truncated":true}}'
+        else:
+            payload = (
+                f'{{"size":{value(envelope.payload_size)},"sha256":{sha256},"base64":{payload_base64_json}}}'
+            )
+        return (
+            f'{{"shardsafe":"{ENVELOPE_KIND}","version":{value(envelope.version)},"reason":{string(envelope.reason)},'
+            f'"error":{{"type":{string(envelope.error_type)},"message":{string(envelope.error_message)}}},'
+            f'"record":{_encode_body(dict(envelope.record))},"payload":{payload},'
+            f'"function":{{"name":{value(envelope.function_name)},"requestId":{value(envelope.request_id)}}},'
+            f'"quarantinedAt":{string(envelope.quarantined_at)}}}'
+        )
+    except TypeError:  # a field that is not the str it should be: the encoder says what it can
+        return _encode_body(envelope.to_dict())
 
 
 def build_envelope(
@@ -176,11 +214,16 @@ def build_envelope(
     """An envelope for ``payload``; the payload is left out (``truncated``) if it would not fit.
 
     ``payload_sha256`` and ``payload_base64``, if given, must be those of ``payload`` (the
-    processor has them from the poison log line); ``quarantined_at`` defaults to now.
+    processor has them from the poison log line): ``payload_base64`` is standard base64, only
+    its alphabet, as ``binascii.b2a_base64`` writes it or a strict decoder accepts it, and so is
+    written into the body as it is. ``quarantined_at`` defaults to now.
     """
     if payload_base64 is None:
         payload_base64 = base64.b64encode(payload).decode("ascii")
-    envelope = Envelope(
+    # Envelope(...) as its generated __init__ would make it (tests/unit/test_envelope.py checks),
+    # without a frozen dataclass's object.__setattr__ per field: a third of an envelope's cost.
+    envelope = object.__new__(Envelope)
+    envelope.__dict__.update(
         reason=reason,
         error_type=error_type,
         error_message=error_message,
@@ -191,7 +234,10 @@ def build_envelope(
         function_name=function_name,
         request_id=request_id,
         quarantined_at=quarantined_at or iso_utc(),
+        version=ENVELOPE_VERSION,
+        extra={},
     )
+    envelope.__dict__["_body"] = _render_body(envelope, f'"{payload_base64}"')  # base64 needs no escapes
     if envelope.message_size() <= max_message_bytes:
         return envelope
     return replace(envelope, payload_base64=None)

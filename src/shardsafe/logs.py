@@ -15,9 +15,12 @@ import json
 import sys
 import time
 
+from shardsafe import jsontext
+
 TYPE_CHECKING = False  # typing is not imported at run time: it would cost the cold start
 if TYPE_CHECKING:
     import logging
+    from collections.abc import Sequence
     from typing import Any
 
 # The logging levels, so that callers need not import logging (about 10 ms) before the first line.
@@ -41,8 +44,9 @@ _logger: logging.Logger | None = None
 _metrics_logger: logging.Logger | None = None
 _stdout_handler: logging.Handler | None = None  # the handler shardsafe attaches, once configured
 
-# json.dumps(line, ensure_ascii=False, default=repr, separators=(",", ":")) without a new encoder per line.
-_encode = json.JSONEncoder(ensure_ascii=False, default=repr, separators=(",", ":")).encode
+# json.dumps(value, ensure_ascii=False, default=repr, separators=(",", ":")) without a new encoder per line:
+# how a field's value is written.
+encode_field = jsontext.encoder(default=repr)
 
 
 def _configure() -> logging.Logger:
@@ -76,16 +80,47 @@ def _configure() -> logging.Logger:
     return logger
 
 
+def enabled(level: int) -> bool:
+    """Whether a line at ``level`` would be written: check before building an expensive one."""
+    return (_logger or _configure()).isEnabledFor(level)
+
+
 def emit(level: int, event: str, fields: dict[str, Any]) -> None:
-    """Write one JSON line; never raises (a field JSON cannot encode is written as its repr)."""
+    """Write one JSON line; never raises (a field JSON cannot encode is written as its repr).
+
+    The line is ``level``, ``event`` and ``timestamp``, then ``fields`` in their order; fields
+    must not use those three keys.
+    """
     logger = _logger or _configure()
-    if not logger.isEnabledFor(level):
-        return
-    line = {"level": _LEVEL_NAMES.get(level, str(level)), "event": event, "timestamp": iso_utc(), **fields}
+    if logger.isEnabledFor(level):
+        _write(logger, level, event, (encode_members(fields),))
+
+
+def emit_members(level: int, event: str, lines: Sequence[str]) -> None:
+    """Write one line per item of ``lines``, each the JSON members of its fields (``"a":1,"b":"x"``).
+
+    The lines are what :func:`emit` would write for each, with one timestamp, and through
+    shardsafe's own handler in one write.
+    """
+    logger = _logger or _configure()
+    if lines and logger.isEnabledFor(level):
+        _write(logger, level, event, lines)
+
+
+def encode_members(fields: dict[str, Any]) -> str:
+    """``fields`` as the members of a JSON object, as a line has them; never raises."""
     try:
-        text = _encode(line)
+        return encode_field(fields)[1:-1]
     except (TypeError, ValueError, RecursionError):
-        text = json.dumps({k: repr(v) for k, v in line.items()}, separators=(",", ":"))
+        return jsontext.members({key: repr(value) for key, value in fields.items()})
+
+
+def _write(logger: logging.Logger, level: int, event: str, lines: Sequence[str]) -> None:
+    name = _LEVEL_NAMES.get(level) or str(level)
+    head = f'{{"level":"{name}","event":{jsontext.string(event)},"timestamp":"{iso_utc()}"'
+    escape, not_utf8 = jsontext.escape, jsontext.NOT_UTF8
+    # a lone surrogate (from a record or an exception) would make the write to stdout fail: escape it
+    texts = [escape(f"{head},{members}}}" if members else f"{head}}}", not_utf8) for members in lines]
     handler = _stdout_handler
     handlers = logger.handlers
     if (
@@ -95,17 +130,21 @@ def emit(level: int, event: str, fields: dict[str, Any]) -> None:
         and not (logger.filters or handler.filters or logger.propagate or logger.disabled)
         and handler.level <= level
     ):
-        # Only shardsafe's own handler would see the line: write it as that handler does, without
-        # a LogRecord (a stack walk, thread and process lookups) that nothing would read.
+        # Only shardsafe's own handler would see the lines: write them as that handler does, without
+        # a LogRecord each (a stack walk, thread and process lookups) that nothing would read.
         with handler.lock:  # type: ignore[union-attr]  # created with the handler
             try:
                 stream = sys.stdout
-                stream.write(text + "\n")
+                stream.write("\n".join(texts) + "\n")
                 stream.flush()
             except Exception:
-                handler.handleError(logger.makeRecord(logger.name, level, __file__, 0, "%s", (text,), None))
+                for text in texts:
+                    handler.handleError(
+                        logger.makeRecord(logger.name, level, __file__, 0, "%s", (text,), None)
+                    )
         return
-    logger.log(level, "%s", text)
+    for text in texts:
+        logger.log(level, "%s", text)
 
 
 def emit_document(document: dict[str, Any]) -> None:

@@ -37,7 +37,7 @@ from __future__ import annotations
 import os
 import time
 
-from shardsafe import logs, reasons, tracing
+from shardsafe import jsontext, logs, reasons, tracing
 from shardsafe.decoding import DECODERS, Rejection, custom_decoder, qualified_name, safe_str
 from shardsafe.errors import ConfigurationError, RetryableError
 from shardsafe.records import SOURCES, Record, Source, json_bytes
@@ -90,7 +90,9 @@ class QuarantinedRecord:
         error_type: str,
         error_message: str,
         payload: bytes | None = None,
+        payload_base64: str | None = None,
     ) -> None:
+        """``payload`` and ``payload_base64``, if given, must be the record's bytes and their base64."""
         self.source = source
         self.index = index
         self.raw = raw
@@ -100,7 +102,7 @@ class QuarantinedRecord:
         self._payload = payload
         self._coordinates: dict[str, Any] | None = None
         self._sha256: str | None = None
-        self._base64: str | None = None
+        self._base64 = payload_base64
 
     @property
     def payload(self) -> bytes:
@@ -118,6 +120,7 @@ class QuarantinedRecord:
 
     @property
     def payload_base64(self) -> str:
+        """The payload in standard base64: only the alphabet, so JSON needs no escapes for it."""
         if self._base64 is None:
             self._base64 = _base64(self.payload)
         return self._base64
@@ -378,8 +381,17 @@ class _Invocation:
                 if validate is not None:
                     validate(data)
             except Rejection as rejection:
+                # Only shardsafe's decoder and the validator (which sees the data, not raw) ran since
+                # extract(): a payload carried in base64 (Kinesis) is still the text it came from.
+                encoded = source.encoded_payload if payload is not None else None
                 self.reject(
-                    index, raw, rejection.reason, rejection.error_type, rejection.error_message, payload
+                    index,
+                    raw,
+                    rejection.reason,
+                    rejection.error_type,
+                    rejection.error_message,
+                    payload,
+                    encoded(raw) if encoded is not None else None,
                 )
                 continue
             except Exception as error:  # a retryable exception from the validator
@@ -524,12 +536,15 @@ class _Invocation:
         error_type: str,
         error_message: str,
         payload: bytes | None = None,
+        payload_base64: str | None = None,
     ) -> None:
-        """Quarantine a record and write its poison log line."""
+        """Quarantine a record; :meth:`flush` writes its poison log line and sends its envelope."""
         assert self.source is not None
-        quarantined = QuarantinedRecord(self.source, index, raw, reason, error_type, error_message, payload)
-        self.result.quarantined.append(quarantined)
-        self.log_poison(quarantined)
+        self.result.quarantined.append(
+            QuarantinedRecord(
+                self.source, index, raw, reason, error_type, error_message, payload, payload_base64
+            )
+        )
 
     def retry_from(self, index: int, why: str) -> None:
         """Return this record and every later one as batch-item failures, so Lambda retries in order."""
@@ -548,13 +563,18 @@ class _Invocation:
             )
 
     def flush(self) -> None:
-        """Send new quarantined records to the sink; whatever it does not take goes to the log in full."""
+        """Log and quarantine the records rejected since the last flush.
+
+        Their poison lines go first, in one write; then their envelopes go to the sink, and
+        whatever it does not take goes to the log in full.
+        """
         pending = self.result.quarantined[self.flushed :]
         self.flushed = len(self.result.quarantined)
         if not pending:
             return
         from shardsafe.envelope import build_envelope  # only once there is poison
 
+        self.log_poison(pending)
         envelopes: list[Envelope] = []
         undelivered: list[tuple[Envelope, str]] = []
         quarantined_at = logs.iso_utc()  # one clock read for the envelopes built together here
@@ -564,6 +584,7 @@ class _Invocation:
         except Exception as error:
             sink, limit = None, 262_144
             sink_error = f"quarantine sink unavailable: {error!r}"
+        function_name, request_id = self.function_name, self.request_id
         for quarantined in pending:
             try:
                 envelopes.append(
@@ -573,8 +594,8 @@ class _Invocation:
                         record=quarantined.describe(),
                         error_type=quarantined.error_type,
                         error_message=quarantined.error_message,
-                        function_name=self.function_name,
-                        request_id=self.request_id,
+                        function_name=function_name,
+                        request_id=request_id,
                         max_message_bytes=limit,
                         payload_sha256=quarantined.payload_sha256,
                         payload_base64=quarantined.payload_base64,
@@ -695,41 +716,60 @@ class _Invocation:
 
     # --- log lines ---
 
-    def log_poison(self, quarantined: QuarantinedRecord) -> None:
-        """``shardsafe.poison``: reason, error, coordinates, size, sha256 and (unless off) a base64 preview."""
-        payload = quarantined.payload
-        coordinates = quarantined.describe()
-        arrival = coordinates.get("approximateArrivalTimestamp")
-        preview = None
-        if self.preview:  # the whole payload's base64 when it is short enough: the envelope needs it too
-            preview = (
-                quarantined.payload_base64
-                if len(payload) <= PREVIEW_BYTES
-                else _base64(payload[:PREVIEW_BYTES])
-            )
-        logs.emit(
-            logs.ERROR,
-            logs.POISON,
-            {
-                "reason": quarantined.reason,
-                "error_type": quarantined.error_type,
-                "error_message": quarantined.error_message,
-                "event_source": coordinates.get("eventSource"),
-                "stream_arn": coordinates.get("eventSourceArn"),
-                "shard_id": coordinates.get("shardId"),
-                "sequence_number": coordinates.get("sequenceNumber"),
-                "partition_key": coordinates.get("partitionKey"),
-                "message_id": coordinates.get("messageId"),
-                "arrival_time": _iso(arrival),
-                "batch_index": quarantined.index,
-                "size": len(payload),
-                "payload_sha256": quarantined.payload_sha256,
-                "payload_preview": preview,
-                "payload_preview_truncated": self.preview and len(payload) > PREVIEW_BYTES,
-                "function_name": self.function_name,
-                "request_id": self.request_id,
-            },
-        )
+    def log_poison(self, pending: list[QuarantinedRecord]) -> None:
+        """``shardsafe.poison``, one line per record: reason, error, coordinates, size, sha256 and
+        (unless off) a base64 preview.
+
+        The fields are written as a template, the same text :func:`logs.emit` would make of them
+        (tests/unit/test_logs.py checks): a line per poison record is most of what poison costs.
+        """
+        if not logs.enabled(logs.ERROR):
+            return
+        value = jsontext.value
+        fallback = logs.encode_field
+        string = jsontext.string
+        preview_on = self.preview
+        tail = f'"function_name":{value(self.function_name)},"request_id":{value(self.request_id)}'
+        lines = []
+        for quarantined in pending:
+            try:
+                payload = quarantined.payload
+                size = len(payload)
+                get = quarantined.describe().get
+                preview, truncated = "null", "false"
+                if (
+                    preview_on
+                ):  # the whole payload's base64 when it is short enough: the envelope needs it too
+                    if size <= PREVIEW_BYTES:
+                        preview = f'"{quarantined.payload_base64}"'
+                    else:
+                        preview, truncated = f'"{_base64(payload[:PREVIEW_BYTES])}"', "true"
+                lines.append(
+                    f'"reason":{string(quarantined.reason)},"error_type":{string(quarantined.error_type)},'
+                    f'"error_message":{string(quarantined.error_message)},'
+                    f'"event_source":{value(get("eventSource"), fallback)},'
+                    f'"stream_arn":{value(get("eventSourceArn"), fallback)},'
+                    f'"shard_id":{value(get("shardId"), fallback)},'
+                    f'"sequence_number":{value(get("sequenceNumber"), fallback)},'
+                    f'"partition_key":{value(get("partitionKey"), fallback)},'
+                    f'"message_id":{value(get("messageId"), fallback)},'
+                    f'"arrival_time":{value(_iso(get("approximateArrivalTimestamp")))},'
+                    f'"batch_index":{quarantined.index},"size":{size},'
+                    f'"payload_sha256":"{quarantined.payload_sha256}",'
+                    f'"payload_preview":{preview},"payload_preview_truncated":{truncated},{tail}'
+                )
+            except Exception as error:  # a record this cannot describe still gets a line
+                lines.append(
+                    logs.encode_members(
+                        {
+                            "reason": quarantined.reason,
+                            "batch_index": quarantined.index,
+                            "describe_error": repr(error),
+                            "record": _as_log_text(quarantined.raw)[:MALFORMED_EVENT_LOG_CHARS],
+                        }
+                    )
+                )
+        logs.emit_members(logs.ERROR, logs.POISON, lines)
 
     def log_retryable(self, error: Exception, raws: list[Any]) -> None:
         assert self.source is not None

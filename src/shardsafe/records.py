@@ -120,7 +120,16 @@ class SqsRecord(Record):
 class Source:
     """How shardsafe reads one event source."""
 
-    __slots__ = ("decodes", "describe", "extract", "item_identifier", "name", "raw_payload", "record_class")
+    __slots__ = (
+        "decodes",
+        "describe",
+        "encoded_payload",
+        "extract",
+        "item_identifier",
+        "name",
+        "raw_payload",
+        "record_class",
+    )
 
     def __init__(
         self,
@@ -132,6 +141,7 @@ class Source:
         raw_payload: Callable[[Any], bytes],
         *,
         decodes: bool,
+        encoded_payload: Callable[[Any], str | None] | None = None,
     ) -> None:
         self.name = name
         self.record_class = record_class
@@ -140,6 +150,9 @@ class Source:
         self.item_identifier = item_identifier  # any raw record -> batch-item failure id, never raises
         self.raw_payload = raw_payload  # any raw record -> the bytes to quarantine, never raises
         self.decodes = decodes
+        # a raw record extract() just read -> its payload's base64 as the record carries it
+        # (Kinesis' data, which extract decoded strictly), or None: the bytes are encoded instead
+        self.encoded_payload = encoded_payload
 
 
 def _str_or_none(value: object) -> str | None:
@@ -189,6 +202,11 @@ def _kinesis_extract(raw: Any) -> bytes:
         return binascii.a2b_base64(data, strict_mode=True)
     except (binascii.Error, ValueError) as error:
         raise Rejection(reasons.BAD_BASE64, error) from None
+
+
+def _kinesis_encoded_payload(raw: Any) -> str | None:
+    data = raw["kinesis"]["data"]  # extract() read it and accepted it as strict base64: only the alphabet
+    return data if type(data) is str else None
 
 
 def _kinesis_describe(raw: Any) -> dict[str, Any]:
@@ -295,6 +313,7 @@ SOURCES: dict[str, Source] = {
         _kinesis_item_identifier,
         _kinesis_raw_payload,
         decodes=True,
+        encoded_payload=_kinesis_encoded_payload,
     ),
     DYNAMODB: Source(
         DYNAMODB,

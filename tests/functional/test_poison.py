@@ -5,13 +5,14 @@ from __future__ import annotations
 import base64
 import gzip
 import hashlib
+import json
 from collections.abc import Callable
 from typing import Any
 
 import factories
 import pytest
 
-from shardsafe import MemoryMetrics, MemoryQuarantine, StreamProcessor, reasons
+from shardsafe import MemoryMetrics, MemoryQuarantine, StreamProcessor, logs, parse_envelope, reasons
 
 POISON_LOG_KEYS = {
     "level",
@@ -188,3 +189,50 @@ def test_a_clean_batch_logs_only_its_summary(
     assert len(result.processed) == 50
     assert [line["event"] for line in log_lines()] == ["shardsafe.batch"]
     assert quarantine.envelopes == []
+
+
+def test_poison_lines_are_the_text_emit_writes_for_their_fields(
+    quarantine: MemoryQuarantine, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The poison line is written from a template; it must be what logs.emit makes of the same fields."""
+    records = [param.values[0] for param in POISON] + [
+        factories.kinesis_record(b"\x00" * 300, sequence=20),  # a preview cut at 256 bytes
+        factories.kinesis_record('{"TICKER": "é中\\"'.encode(), sequence=21),  # non-ASCII and escapes
+    ]
+    capsys.readouterr()
+    result = processor(quarantine).process({"Records": records}, factories.FakeContext())
+    lines = [line for line in capsys.readouterr().out.splitlines() if '"event":"shardsafe.poison"' in line]
+    assert len(lines) == len(result.quarantined) == len(records)
+    for text in lines:
+        fields = json.loads(text)
+        head = {key: fields.pop(key) for key in ("level", "event", "timestamp")}
+        logs.emit(logs.ERROR, head["event"], fields)
+        rewritten = capsys.readouterr().out.rstrip("\n")
+        written_at = json.loads(rewritten)["timestamp"]  # a moment later than the poison line
+        assert (
+            rewritten.replace(f'"timestamp":"{written_at}"', f'"timestamp":"{head["timestamp"]}"', 1) == text
+        )
+
+
+def test_a_kinesis_envelope_carries_the_records_own_base64(quarantine: MemoryQuarantine) -> None:
+    poison = factories.kinesis_record(b'{"TICKER": "AMZN", "PRI')
+    processor(quarantine).process(factories.kinesis_event([poison]))
+    [envelope] = quarantine.envelopes
+    assert envelope.payload_base64 == poison["kinesis"]["data"]
+    assert parse_envelope(envelope.to_body()) == envelope  # its sha256 matches the bytes
+
+
+def test_a_handler_that_changes_the_raw_record_does_not_change_what_is_quarantined(
+    quarantine: MemoryQuarantine,
+) -> None:
+    payload = json.dumps({**factories.tick(), "boom": 1}).encode()
+
+    def rewrite_then_fail(record: Any) -> None:
+        record.raw["kinesis"]["data"] = base64.b64encode(b"x" * len(payload)).decode()  # same length
+        raise ValueError("failed after rewriting raw")
+
+    StreamProcessor(rewrite_then_fail, quarantine=quarantine).process(factories.kinesis_event([payload]))
+    [envelope] = quarantine.envelopes
+    assert envelope.payload_bytes() == payload
+    assert envelope.payload_sha256 == hashlib.sha256(payload).hexdigest()
+    assert parse_envelope(envelope.to_body()) == envelope

@@ -5,11 +5,16 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import re
+from dataclasses import FrozenInstanceError, fields, replace
+from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from shardsafe import build_envelope, message_kind, parse_envelope, reasons
-from shardsafe.envelope import SQS_MESSAGE_LIMIT
+from shardsafe.envelope import SQS_MESSAGE_LIMIT, Envelope
 
 RECORD = {
     "eventSource": "aws:kinesis",
@@ -120,3 +125,114 @@ def test_message_kind_tells_envelopes_from_lambda_on_failure_messages() -> None:
     assert message_kind({"DDBStreamBatchInfo": {}}) == "lambda_on_failure"
     assert message_kind("{}") == "unknown"
     assert message_kind("garbage") == "unknown"
+
+
+# --- the body is written as a template; it must be the JSON of to_dict(), byte for byte ---
+
+TEXT = st.text(st.characters(exclude_categories=()), max_size=30)
+OPTIONAL_TEXT = st.none() | TEXT
+RECORDS = st.fixed_dictionaries(
+    {
+        "eventSource": st.sampled_from(["aws:kinesis", "aws:dynamodb", "aws:sqs"]),
+        "eventSourceArn": OPTIONAL_TEXT,
+        "shardId": OPTIONAL_TEXT,
+        "sequenceNumber": OPTIONAL_TEXT,
+        "partitionKey": OPTIONAL_TEXT,
+        "approximateArrivalTimestamp": st.none() | st.floats(allow_nan=False, allow_infinity=False),
+    },
+    optional={"messageId": OPTIONAL_TEXT, "keys": st.dictionaries(TEXT, st.dictionaries(TEXT, TEXT))},
+)
+
+
+def reference_body(envelope: Envelope) -> str:
+    """json.dumps of to_dict(), with what SQS refuses (lone surrogates, U+FFFE, U+FFFF) escaped."""
+    text = json.dumps(envelope.to_dict(), separators=(",", ":"), ensure_ascii=False)
+    return re.sub("[\ud800-\udfff\ufffe\uffff]", lambda match: f"\\u{ord(match.group()):04x}", text)
+
+
+def sqs_accepts(body: str) -> bool:
+    """SQS's rule for a message: #x9 | #xA | #xD | #x20 to #xD7FF | #xE000 to #xFFFD | #x10000 to #x10FFFF."""
+    return all(
+        char in "\t\n\r"
+        or 0x20 <= ord(char) <= 0xD7FF
+        or 0xE000 <= ord(char) <= 0xFFFD
+        or ord(char) >= 0x10000
+        for char in body
+    )
+
+
+@given(
+    payload=st.binary(max_size=300),
+    record=RECORDS,
+    reason=st.sampled_from(sorted(reasons.ALL)),
+    error_type=TEXT,
+    error_message=TEXT,
+    function_name=OPTIONAL_TEXT,
+    request_id=OPTIONAL_TEXT,
+    limit=st.sampled_from([SQS_MESSAGE_LIMIT, 700]),
+)
+def test_the_body_is_the_json_of_to_dict(
+    payload: bytes,
+    record: dict[str, Any],
+    reason: str,
+    error_type: str,
+    error_message: str,
+    function_name: str | None,
+    request_id: str | None,
+    limit: int,
+) -> None:
+    envelope = build_envelope(
+        reason=reason,
+        payload=payload,
+        record=record,
+        error_type=error_type,
+        error_message=error_message,
+        function_name=function_name,
+        request_id=request_id,
+        max_message_bytes=limit,
+    )
+    body = envelope.to_body()
+    assert body == reference_body(envelope)  # truncated or not
+    attributes = sum(
+        len(name) + len(attribute["DataType"]) + len(attribute["StringValue"])
+        for name, attribute in envelope.message_attributes().items()
+    )
+    assert sqs_accepts(body) and envelope.message_size() == len(body.encode()) + attributes
+    # Over the limit even without its payload (a long error message): SQS refuses it, and it is logged.
+    assert envelope.message_size() <= limit or envelope.truncated
+    made = Envelope(**{field.name: getattr(envelope, field.name) for field in fields(Envelope)})
+    assert made == envelope and made.to_body() == envelope.to_body()
+    assert parse_envelope(envelope.to_body()) == envelope
+
+
+def test_build_envelope_sets_every_field_the_constructor_would() -> None:
+    envelope = build_envelope(reason=reasons.EMPTY, payload=b"", record=RECORD, quarantined_at="t")
+    assert {field.name for field in fields(Envelope)} <= set(vars(envelope))
+    assert envelope == Envelope(
+        reason=reasons.EMPTY,
+        error_type="",
+        error_message="",
+        record=RECORD,
+        payload_size=0,
+        payload_sha256=hashlib.sha256(b"").hexdigest(),
+        payload_base64="",
+        quarantined_at="t",
+    )
+    with pytest.raises(FrozenInstanceError):
+        envelope.reason = "other"  # type: ignore[misc]
+
+
+def test_an_envelope_with_extra_keys_or_odd_field_types_is_still_valid_json() -> None:
+    extra = replace(build_envelope(reason=reasons.EMPTY, payload=b"a", record=RECORD), extra={"newKey": [1]})
+    assert json.loads(extra.to_body())["newKey"] == [1]
+    assert extra.to_body() == reference_body(extra)
+    odd = Envelope(
+        reason=reasons.EMPTY,
+        error_type=None,  # type: ignore[arg-type]
+        error_message=3,  # type: ignore[arg-type]
+        record=RECORD,
+        payload_size=1,
+        payload_sha256=hashlib.sha256(b"a").hexdigest(),
+        payload_base64='"not base64"',
+    )
+    assert odd.to_body() == reference_body(odd)

@@ -64,3 +64,32 @@ def test_timestamps_are_iso_utc_with_milliseconds() -> None:
     assert logs.iso_utc(1704067200.9996) == "2024-01-01T00:00:01.000Z"
     assert logs.iso_utc(0) == "1970-01-01T00:00:00.000Z"
     assert logs.iso_utc(1704067200.4567) == "2024-01-01T00:00:00.457Z"  # from the cache, the same
+
+
+def test_a_lone_surrogate_is_escaped_instead_of_failing_the_write(
+    events_logger: logging.Logger, capsys: pytest.CaptureFixture[str]
+) -> None:
+    capsys.readouterr()
+    logs.emit(logs.ERROR, logs.POISON, {"error_message": "bad \udcff byte", "text": "é"})
+    out = capsys.readouterr().out
+    out.encode("utf-8")  # what a UTF-8 stdout must be able to take
+    assert '"error_message":"bad \\udcff byte"' in out and '"text":"é"' in out
+    assert json.loads(out)["error_message"] == "bad \udcff byte"
+
+
+def test_lines_written_together_reach_an_application_handler_one_by_one(
+    events_logger: logging.Logger, capsys: pytest.CaptureFixture[str]
+) -> None:
+    seen: list[str] = []
+
+    class Collect(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            seen.append(record.getMessage())
+
+    capsys.readouterr()
+    logs.emit_members(logs.ERROR, logs.POISON, ['"n":1', '"n":2'])
+    together = capsys.readouterr().out.splitlines()
+    events_logger.addHandler(Collect())
+    logs.emit_members(logs.ERROR, logs.POISON, ['"n":1', '"n":2'])
+    assert [json.loads(line)["n"] for line in together] == [json.loads(line)["n"] for line in seen] == [1, 2]
+    assert capsys.readouterr().out.splitlines() == seen  # the stdout handler still writes them too
