@@ -56,7 +56,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="small sizes and few repetitions: a try-out")
     parser.add_argument("--output", type=Path, default=REPO / "build" / "bench")
     parser.add_argument("--lambda-zip", type=Path, default=None, help="shardsafe's Lambda zip (make package)")
-    parser.add_argument("--repetitions", type=int, default=None, help="per-record repetitions (default 7)")
+    parser.add_argument(
+        "--repetitions",
+        type=int,
+        default=None,
+        help="per-record repetitions, at least (default 7; more where samples are short)",
+    )
     parser.add_argument("--cold-samples", type=int, default=None, help="fresh interpreters each (default 21)")
     parser.add_argument(
         "--e2e-records", type=int, default=None, help="records per end-to-end run (default 2000)"
@@ -83,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
                 (100, 1000),
                 (0.0, 0.1),
                 repetitions=args.repetitions or 3,
-                min_records=1000,
+                min_total_records=3000,
                 progress=say,
             )
         else:

@@ -1,13 +1,16 @@
 """Per-record cost of the three contenders on synthetic Kinesis events, in one process and one run.
 
 For each record size, batch size and poison rate, one event is built and every contender is run
-on it: once to warm up (and to check that they agree on which records are poison), then
-``repetitions`` times, interleaved (the order rotates each repetition) so that a noisy moment on a
-shared machine hits all three alike. A sample is one or more calls on the same event, enough
-calls for ``min_records`` records, after a ``gc.collect()``; the garbage collector stays on while
-timing, as it is in Lambda. Wall time is ``time.perf_counter_ns``; the thread's CPU time is kept
-beside it, as a check on a busy machine. A ratio is the median of the per-repetition ratios: the
-three runs of a repetition are seconds apart, so a slow minute shows in each of them.
+on it: once to warm up (and to check that they agree on which records are poison), then in
+repetitions, interleaved (the order rotates each repetition) so that a noisy moment on a shared
+machine hits all three alike. A sample is one or more calls on the same event, enough calls for
+``min_records`` records, after a ``gc.collect()``; the garbage collector stays on while timing, as
+it is in Lambda. Samples are short (1,000 records: milliseconds on small records) so that the
+three of a repetition run close together, and there are at least ``repetitions`` of them and
+enough for ``min_total_records`` records per contender: dozens where samples are short. Wall time
+is ``time.perf_counter_ns``; the thread's CPU time is kept beside it, as a check on a busy machine.
+A ratio is the median of the per-repetition ratios, so that a slow second, which slows the three
+runs of a repetition alike, does not decide it.
 """
 
 from __future__ import annotations
@@ -53,7 +56,8 @@ def measure_case(
     poison_rate: float,
     *,
     repetitions: int = 7,
-    min_records: int = 5000,
+    min_records: int = 1000,
+    min_total_records: int = 0,
     names: Sequence[str] = contenders.CONTENDERS,
 ) -> dict[str, Any]:
     """One cell of the grid: µs per record for each contender, and the ratios between them."""
@@ -69,6 +73,7 @@ def measure_case(
     wall: dict[str, list[float]] = {name: [] for name in names}
     cpu: dict[str, list[float]] = {name: [] for name in names}
     records = calls * batch_size
+    repetitions = max(repetitions, -(-min_total_records // records))
     with quiet_stdout():
         _check_same_work(event, handlers, quarantine, poison)
         for repetition in range(repetitions):
@@ -117,7 +122,8 @@ def measure(
     poison_rates: Sequence[float] = POISON_RATES,
     *,
     repetitions: int = 7,
-    min_records: int = 5000,
+    min_records: int = 1000,
+    min_total_records: int = 30_000,
     progress: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
     """The whole grid; ``progress`` is told about each cell as it finishes."""
@@ -126,7 +132,12 @@ def measure(
         for batch_size in batch_sizes:
             for poison_rate in poison_rates:
                 case = measure_case(
-                    record_size, batch_size, poison_rate, repetitions=repetitions, min_records=min_records
+                    record_size,
+                    batch_size,
+                    poison_rate,
+                    repetitions=repetitions,
+                    min_records=min_records,
+                    min_total_records=min_total_records,
                 )
                 cases.append(case)
                 if progress is not None:
