@@ -178,6 +178,7 @@ def _render_body(envelope: Envelope, payload_base64_json: str | None) -> str:
 
 def _render_json(envelope: Envelope, payload_base64_json: str | None) -> str:
     string, value = jsontext.string, jsontext.value
+    record = envelope.record
     try:
         sha256 = string(envelope.payload_sha256)
         if payload_base64_json is None:
@@ -189,7 +190,7 @@ def _render_json(envelope: Envelope, payload_base64_json: str | None) -> str:
         return (
             f'{{"shardsafe":"{ENVELOPE_KIND}","version":{value(envelope.version)},"reason":{string(envelope.reason)},'
             f'"error":{{"type":{string(envelope.error_type)},"message":{string(envelope.error_message)}}},'
-            f'"record":{_encode_body(dict(envelope.record))},"payload":{payload},'
+            f'"record":{_encode_body(record if type(record) is dict else dict(record))},"payload":{payload},'
             f'"function":{{"name":{value(envelope.function_name)},"requestId":{value(envelope.request_id)}}},'
             f'"quarantinedAt":{string(envelope.quarantined_at)}}}'
         )

@@ -96,15 +96,15 @@ def emit(level: int, event: str, fields: dict[str, Any]) -> None:
         _write(logger, level, event, (encode_members(fields),))
 
 
-def emit_members(level: int, event: str, lines: Sequence[str]) -> None:
+def emit_members(level: int, event: str, lines: Sequence[str], timestamp: str | None = None) -> None:
     """Write one line per item of ``lines``, each the JSON members of its fields (``"a":1,"b":"x"``).
 
-    The lines are what :func:`emit` would write for each, with one timestamp, and through
-    shardsafe's own handler in one write.
+    The lines are what :func:`emit` would write for each, with one ``timestamp`` (an
+    :func:`iso_utc`, now by default), and through shardsafe's own handler in one write.
     """
     logger = _logger or _configure()
     if lines and logger.isEnabledFor(level):
-        _write(logger, level, event, lines)
+        _write(logger, level, event, lines, timestamp)
 
 
 def encode_members(fields: dict[str, Any]) -> str:
@@ -115,9 +115,11 @@ def encode_members(fields: dict[str, Any]) -> str:
         return jsontext.members({key: repr(value) for key, value in fields.items()})
 
 
-def _write(logger: logging.Logger, level: int, event: str, lines: Sequence[str]) -> None:
+def _write(
+    logger: logging.Logger, level: int, event: str, lines: Sequence[str], timestamp: str | None = None
+) -> None:
     name = _LEVEL_NAMES.get(level) or str(level)
-    head = f'{{"level":"{name}","event":{jsontext.string(event)},"timestamp":"{iso_utc()}"'
+    head = f'{{"level":"{name}","event":{jsontext.string(event)},"timestamp":"{timestamp or iso_utc()}"'
     escape, not_utf8 = jsontext.escape, jsontext.NOT_UTF8
     # a lone surrogate (from a record or an exception) would make the write to stdout fail: escape it
     texts = [escape(f"{head},{members}}}" if members else f"{head}}}", not_utf8) for members in lines]

@@ -113,9 +113,7 @@ class QuarantinedRecord:
     @property
     def payload_sha256(self) -> str:
         if self._sha256 is None:
-            import hashlib  # poison path only
-
-            self._sha256 = hashlib.sha256(self.payload).hexdigest()
+            self._sha256 = _sha256_hex(self.payload)
         return self._sha256
 
     @property
@@ -574,10 +572,10 @@ class _Invocation:
             return
         from shardsafe.envelope import build_envelope  # only once there is poison
 
-        self.log_poison(pending)
+        quarantined_at = logs.iso_utc()  # one clock read for the lines and envelopes written together here
+        self.log_poison(pending, quarantined_at)
         envelopes: list[Envelope] = []
         undelivered: list[tuple[Envelope, str]] = []
-        quarantined_at = logs.iso_utc()  # one clock read for the envelopes built together here
         try:
             sink = self.processor._sink()
             limit = int(getattr(sink, "max_message_bytes", 0)) or 262_144
@@ -716,7 +714,7 @@ class _Invocation:
 
     # --- log lines ---
 
-    def log_poison(self, pending: list[QuarantinedRecord]) -> None:
+    def log_poison(self, pending: list[QuarantinedRecord], timestamp: str | None = None) -> None:
         """``shardsafe.poison``, one line per record: reason, error, coordinates, size, sha256 and
         (unless off) a base64 preview.
 
@@ -769,7 +767,7 @@ class _Invocation:
                         }
                     )
                 )
-        logs.emit_members(logs.ERROR, logs.POISON, lines)
+        logs.emit_members(logs.ERROR, logs.POISON, lines, timestamp)
 
     def log_retryable(self, error: Exception, raws: list[Any]) -> None:
         assert self.source is not None
@@ -851,6 +849,18 @@ def _iso(seconds: object) -> str | None:
         return logs.iso_utc(seconds)
     except (OverflowError, ValueError, OSError):
         return None
+
+
+_sha256_new: Any = None  # hashlib.sha256, imported at the first poison record (OpenSSL: milliseconds)
+
+
+def _sha256_hex(data: bytes) -> str:
+    global _sha256_new  # noqa: PLW0603 - set once, on first use
+    if _sha256_new is None:
+        from hashlib import sha256
+
+        _sha256_new = sha256
+    return str(_sha256_new(data).hexdigest())
 
 
 def _base64(data: bytes) -> str:
