@@ -139,6 +139,7 @@ class BatchResult:
         "duration_ms",
         "event_source",
         "processed",
+        "processed_positions",
         "quarantined",
         "received",
         "retried",
@@ -149,15 +150,23 @@ class BatchResult:
         self.event_source: str | None = None
         self.received = 0
         self.processed: list[Record] = []
+        # Where the processed records not kept in ``processed`` were in the batch: the Lambda handler
+        # lets each record go once its handler returns, and ints are no work for the garbage collector.
+        self.processed_positions: list[int] = []
         self.quarantined: list[QuarantinedRecord] = []
         self.retried: list[str] = []  # item identifiers returned as batch-item failures
         self.undelivered = 0  # envelopes the quarantine sink did not take, written to the log instead
         self.duration_ms = 0.0
 
     @property
+    def processed_count(self) -> int:
+        """How many records were processed, kept in ``processed`` or not."""
+        return len(self.processed) + len(self.processed_positions)
+
+    @property
     def accounting_ok(self) -> bool:
         """received = processed + quarantined + retried."""
-        return self.received == len(self.processed) + len(self.quarantined) + len(self.retried)
+        return self.received == self.processed_count + len(self.quarantined) + len(self.retried)
 
     @property
     def response(self) -> BatchResponse:
@@ -165,7 +174,7 @@ class BatchResult:
 
     def __repr__(self) -> str:
         return (
-            f"<BatchResult received={self.received} processed={len(self.processed)} "
+            f"<BatchResult received={self.received} processed={self.processed_count} "
             f"quarantined={len(self.quarantined)} retried={len(self.retried)}>"
         )
 
@@ -312,7 +321,7 @@ class _Invocation:
         self.processor = processor
         self.result = result
         self.context = context
-        self.keep_records = keep_records  # False: processed records are kept without their data
+        self.keep_records = keep_records  # False: processed records are counted by position, not kept
         self.records: list[Any] = []
         self.source: Source | None = None
         self.cursor = 0  # records before this index are accounted for (processed, quarantined or retried)
@@ -365,6 +374,7 @@ class _Invocation:
         handle = processor.record_handler
         make = source.record_class
         processed = self.result.processed
+        positions = self.result.processed_positions
         deadline = self.deadline
         keep = self.keep_records
         for index, raw in enumerate(self.records):
@@ -404,8 +414,10 @@ class _Invocation:
                     if self.retry_or_reject(index, raw, record, error):
                         continue
                     return
-            # A stand-in without data or payload keeps the count and the raw record for accounting.
-            processed.append(record if keep else make(raw, None, None))
+            if keep:
+                processed.append(record)
+            else:  # its position is enough to account for it: the record and its data go now
+                positions.append(index)
             if deadline is not None and time.monotonic() > deadline:
                 self.retry_from(index + 1, "the invocation is about to time out")
                 return
@@ -649,6 +661,7 @@ class _Invocation:
                 self.malformed_event(event, "internal error before the batch was read")
                 return
             accounted = {id(record.raw) for record in self.result.processed}
+            accounted.update(id(self.records[index]) for index in self.result.processed_positions)
             accounted.update(id(quarantined.raw) for quarantined in self.result.quarantined)
             retried = set(self.result.retried)
             for index in range(self.cursor, len(self.records)):
@@ -665,7 +678,7 @@ class _Invocation:
         """Summary line, metrics and trace for the batch; none of them can fail the batch."""
         result = self.result
         result.duration_ms = (time.perf_counter() - started) * 1000.0
-        processed, quarantined, retried = len(result.processed), len(result.quarantined), len(result.retried)
+        processed, quarantined, retried = result.processed_count, len(result.quarantined), len(result.retried)
         ok = result.accounting_ok
         coordinates = self.source.describe(self.records[0]) if self.source and self.records else {}
         logs.emit(

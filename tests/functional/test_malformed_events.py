@@ -88,3 +88,27 @@ def test_a_bug_in_shardsafe_is_logged_with_every_unaccounted_record(
     assert [e.reason for e in quarantine.envelopes] == [reasons.INTERNAL_ERROR] * 3
     assert result.accounting_ok
     assert any(line["event"] == "shardsafe.internal_error" for line in log_lines())
+
+
+def test_a_bug_mid_batch_in_the_lambda_handler_quarantines_only_the_records_not_yet_processed(
+    quarantine: MemoryQuarantine,
+    monkeypatch: pytest.MonkeyPatch,
+    log_lines: Callable[[], list[dict[str, Any]]],
+) -> None:
+    """The Lambda handler counts processed records by position; a bug must not quarantine them again."""
+
+    def broken(self: Any, index: int, why: str) -> None:
+        raise RuntimeError("bug")
+
+    # No time left: after the first record the processor hands the rest back, and that step breaks.
+    monkeypatch.setattr("shardsafe.processor._Invocation.retry_from", broken)
+    event = factories.kinesis_event(count=5)
+    processor = StreamProcessor(
+        lambda record: None, quarantine=quarantine, metrics=False, report_batch_item_failures=True
+    )
+    assert processor(event, factories.FakeContext(remaining_ms=0)) == {"batchItemFailures": []}
+    sequence_numbers = [record["kinesis"]["sequenceNumber"] for record in event["Records"]]
+    assert [e.record["sequenceNumber"] for e in quarantine.envelopes] == sequence_numbers[1:]
+    assert {e.reason for e in quarantine.envelopes} == {reasons.INTERNAL_ERROR}
+    [summary] = [line for line in log_lines() if line["event"] == "shardsafe.batch"]
+    assert (summary["processed"], summary["quarantined"], summary["accounting_ok"]) == (1, 4, True)
