@@ -1,15 +1,18 @@
 """``python -m bench``: run the benchmarks, write build/bench/results.json and per_record.png, print the tables.
 
-    python -m bench                       # everything; the end-to-end part needs LOCALSTACK_ENDPOINT
+    python -m bench                       # everything
     python -m bench --only handler --quick
     python -m bench --update-readme       # also put the tables in README.md's Benchmarks section
 
-``make bench`` runs it with the Lambda zip and an embedded LocalStack.
+The end-to-end part runs on LOCALSTACK_ENDPOINT, or on an embedded LocalStack started for it alone
+and stopped after: LocalStack idling beside the in-process parts would be noise in them.
+``make bench`` runs it with the Lambda zip.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime
 import importlib.metadata
 import os
@@ -17,6 +20,7 @@ import platform
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +32,27 @@ PARTS = ("handler", "cold", "memory", "e2e")
 
 def say(message: str) -> None:
     print(message, flush=True)
+
+
+@contextlib.contextmanager
+def localstack() -> Iterator[str]:
+    """LOCALSTACK_ENDPOINT, or the embedded LocalStack, started if it is not running and then stopped."""
+    if endpoint := os.environ.get("LOCALSTACK_ENDPOINT"):
+        yield endpoint
+        return
+    from shardsafe_localstack import ctl
+
+    paths = ctl.Paths(ctl.default_state_dir())
+    already = ctl.running(paths)
+    say(
+        "starting the embedded LocalStack" if not already else "using the embedded LocalStack already running"
+    )
+    endpoint = ctl.up(paths, int(os.environ.get("LOCALSTACK_PORT") or ctl.DEFAULT_PORT))
+    try:
+        yield endpoint
+    finally:
+        if not already:
+            ctl.down(paths)
 
 
 def meta() -> dict[str, Any]:
@@ -73,10 +98,6 @@ def main(argv: list[str] | None = None) -> int:
     parts = [part for part in (args.only or PARTS) if part not in args.skip]
     if args.lambda_zip is not None and not args.lambda_zip.is_file():
         parser.error(f"--lambda-zip {args.lambda_zip} does not exist: build it with `make package`")
-    if "e2e" in parts and not os.environ.get("LOCALSTACK_ENDPOINT"):
-        parser.error(
-            "the end-to-end part needs LocalStack: run `make bench`, or set LOCALSTACK_ENDPOINT, or pass --skip e2e"
-        )
 
     results: dict[str, Any] = {"meta": meta()}
     started = time.monotonic()
@@ -103,13 +124,15 @@ def main(argv: list[str] | None = None) -> int:
         results["memory"] = memory.measure(batch, 10_240, progress=say)
     if "e2e" in parts:
         say("== end to end on LocalStack")
-        results["e2e"] = e2e_localstack.measure(
-            lambda_zip=args.lambda_zip,
-            records=args.e2e_records or (300 if args.quick else 2000),
-            repetitions=1 if args.quick else 2,
-            paced=60 if args.quick else 300,
-            progress=say,
-        )
+        with localstack() as endpoint:
+            results["e2e"] = e2e_localstack.measure(
+                endpoint,
+                lambda_zip=args.lambda_zip,
+                records=args.e2e_records or (300 if args.quick else 2000),
+                repetitions=1 if args.quick else 2,
+                paced=60 if args.quick else 300,
+                progress=say,
+            )
     results["targets"] = report.targets(results)
     results["meta"]["seconds"] = round(time.monotonic() - started, 1)
 

@@ -297,7 +297,7 @@ def measure(
     endpoint = endpoint or os.environ.get("LOCALSTACK_ENDPOINT")
     if not endpoint:
         raise BenchError(
-            "no LocalStack: set LOCALSTACK_ENDPOINT, or run under `shardsafe-localstack run -- ...` (make bench does)"
+            "no LocalStack: set LOCALSTACK_ENDPOINT, or run `python -m bench` (it starts the embedded one)"
         )
     stack = Stack(endpoint.rstrip("/"))
     code = bench_zip(lambda_zip)

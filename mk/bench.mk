@@ -5,6 +5,6 @@ BENCH_ARGS ?=
 
 .PHONY: bench
 
+# The embedded LocalStack is started by the end-to-end part alone: idling beside the others it is noise.
 bench: $(BIN)/.synced $(LAMBDA_ZIP) ## benchmarks: per-record cost, cold start, memory, end to end on LocalStack (build/bench/)
-	$(BIN)/shardsafe-localstack run --port $(LOCALSTACK_PORT) -- \
-		$(BIN)/python -m bench --lambda-zip $(LAMBDA_ZIP) --output build/bench $(BENCH_ARGS)
+	$(BIN)/python -m bench --lambda-zip $(LAMBDA_ZIP) --output build/bench $(BENCH_ARGS)
