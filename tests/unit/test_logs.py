@@ -11,6 +11,17 @@ import pytest
 from shardsafe import logs
 
 
+class Collect(logging.Handler):
+    """An application's own handler on the events logger: keeps each line it is given."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
 @pytest.fixture
 def events_logger() -> Iterator[logging.Logger]:
     """The configured ``shardsafe.events`` logger; handlers and filters added by a test are removed after."""
@@ -38,16 +49,11 @@ def test_a_line_is_one_compact_json_object_with_stable_keys(
 def test_an_application_handler_gets_the_same_line_as_stdout(
     events_logger: logging.Logger, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    seen: list[str] = []
-
-    class Collect(logging.Handler):
-        def emit(self, record: logging.LogRecord) -> None:
-            seen.append(record.getMessage())
-
-    events_logger.addHandler(Collect())
+    collect = Collect()
+    events_logger.addHandler(collect)
     capsys.readouterr()
     logs.emit(logs.ERROR, logs.POISON, {"reason": "invalid_json"})
-    assert [line + "\n" for line in seen] == [capsys.readouterr().out]
+    assert [line + "\n" for line in collect.messages] == [capsys.readouterr().out]
 
 
 def test_a_filter_on_the_logger_still_drops_lines(
@@ -80,16 +86,12 @@ def test_a_lone_surrogate_is_escaped_instead_of_failing_the_write(
 def test_lines_written_together_reach_an_application_handler_one_by_one(
     events_logger: logging.Logger, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    seen: list[str] = []
-
-    class Collect(logging.Handler):
-        def emit(self, record: logging.LogRecord) -> None:
-            seen.append(record.getMessage())
-
     capsys.readouterr()
     logs.emit_members(logs.ERROR, logs.POISON, ['"n":1', '"n":2'])
     together = capsys.readouterr().out.splitlines()
-    events_logger.addHandler(Collect())
+    collect = Collect()
+    events_logger.addHandler(collect)
     logs.emit_members(logs.ERROR, logs.POISON, ['"n":1', '"n":2'])
+    seen = collect.messages
     assert [json.loads(line)["n"] for line in together] == [json.loads(line)["n"] for line in seen] == [1, 2]
     assert capsys.readouterr().out.splitlines() == seen  # the stdout handler still writes them too
