@@ -12,7 +12,6 @@ and stopped after: LocalStack idling beside the in-process parts would be noise 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import datetime
 import importlib.metadata
 import os
@@ -20,7 +19,6 @@ import platform
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -32,27 +30,6 @@ PARTS = ("handler", "cold", "memory", "e2e")
 
 def say(message: str) -> None:
     print(message, flush=True)
-
-
-@contextlib.contextmanager
-def localstack() -> Iterator[str]:
-    """LOCALSTACK_ENDPOINT, or the embedded LocalStack, started if it is not running and then stopped."""
-    if endpoint := os.environ.get("LOCALSTACK_ENDPOINT"):
-        yield endpoint
-        return
-    from shardsafe_localstack import ctl
-
-    paths = ctl.Paths(ctl.default_state_dir())
-    already = ctl.running(paths)
-    say(
-        "starting the embedded LocalStack" if not already else "using the embedded LocalStack already running"
-    )
-    endpoint = ctl.up(paths, int(os.environ.get("LOCALSTACK_PORT") or ctl.DEFAULT_PORT))
-    try:
-        yield endpoint
-    finally:
-        if not already:
-            ctl.down(paths)
 
 
 def meta() -> dict[str, Any]:
@@ -124,9 +101,11 @@ def main(argv: list[str] | None = None) -> int:
         results["memory"] = memory.measure(batch, 10_240, progress=say)
     if "e2e" in parts:
         say("== end to end on LocalStack")
-        with localstack() as endpoint:
+        from shardsafe_localstack import ctl
+
+        with ctl.session() as localstack:
             results["e2e"] = e2e_localstack.measure(
-                endpoint,
+                localstack.endpoint,
                 lambda_zip=args.lambda_zip,
                 records=args.e2e_records or (300 if args.quick else 2000),
                 repetitions=1 if args.quick else 2,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -32,16 +31,8 @@ def localstack_endpoint() -> Iterator[str]:
     """The LocalStack to test against: LOCALSTACK_ENDPOINT, or an embedded one started here."""
     from shardsafe_localstack import ctl
 
-    if endpoint := os.environ.get("LOCALSTACK_ENDPOINT"):
-        yield endpoint.rstrip("/")
-        return
-    paths = ctl.Paths(ctl.default_state_dir())
-    port = int(os.environ.get("LOCALSTACK_PORT", ctl.DEFAULT_PORT))
-    already = ctl.running(paths)
-    endpoint = ctl.up(paths, port)
-    yield endpoint
-    if not already:
-        ctl.down(paths)
+    with ctl.session() as localstack:
+        yield localstack.endpoint
 
 
 @pytest.fixture(scope="session")

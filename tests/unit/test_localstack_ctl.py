@@ -148,3 +148,24 @@ def test_run_passes_everything_after_the_double_dash_to_the_command(monkeypatch:
 def test_run_without_a_command_is_a_clear_error(paths: ctl.Paths, capsys: pytest.CaptureFixture[str]) -> None:
     assert ctl.main(["run", "--dir", str(paths.root)]) == 1
     assert "run needs a command" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("external", "already_running", "stopped"),
+    [(False, False, True), (False, True, False), (True, False, False)],
+    ids=["started-here", "already-running", "external"],
+)
+def test_a_session_stops_only_the_localstack_it_started(
+    paths: ctl.Paths, monkeypatch: pytest.MonkeyPatch, external: bool, already_running: bool, stopped: bool
+) -> None:
+    if external:
+        monkeypatch.setenv("LOCALSTACK_ENDPOINT", "http://127.0.0.1:9")
+    downs: list[ctl.Paths] = []
+    monkeypatch.setattr(ctl, "running", lambda paths: already_running)
+    monkeypatch.setattr(ctl, "up", lambda paths, port: f"http://127.0.0.1:{port}")
+    monkeypatch.setattr(ctl, "down", lambda paths: downs.append(paths) or True)
+    with pytest.raises(RuntimeError, match="the work failed"), ctl.session(paths, 4599) as localstack:
+        assert localstack == ctl.Session("http://127.0.0.1:4599", started_here=stopped)
+        assert downs == []
+        raise RuntimeError("the work failed")  # stopped all the same
+    assert downs == ([paths] if stopped else [])

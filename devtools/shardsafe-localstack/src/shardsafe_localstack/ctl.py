@@ -20,6 +20,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -289,18 +290,38 @@ def _group_alive(pgid: int) -> bool:
     return False
 
 
+@dataclass(frozen=True)
+class Session:
+    endpoint: str
+    started_here: bool  # the embedded LocalStack was started for this session, and is stopped after it
+
+
+@contextlib.contextmanager
+def session(paths: Paths | None = None, port: int | None = None) -> Iterator[Session]:
+    """LocalStack for the length of a ``with``: LOCALSTACK_ENDPOINT's, or the embedded one.
+
+    The embedded one is started if it is not running, and then stopped afterwards; one that was
+    already running is left running. ``port`` defaults to LOCALSTACK_PORT, then 4566.
+    """
+    paths = paths or Paths(default_state_dir())
+    if port is None:
+        port = int(os.environ.get("LOCALSTACK_PORT") or DEFAULT_PORT)
+    started_here = external_endpoint() is None and not running(paths)
+    endpoint = up(paths, port)  # a start that fails stops what it started
+    try:
+        yield Session(endpoint, started_here)
+    finally:
+        if started_here:
+            down(paths)
+
+
 def run(paths: Paths, port: int, command: list[str]) -> int:
     """Run COMMAND with LocalStack up; stop it afterwards only if this call started it."""
     if not command:
         raise LocalStackError("run needs a command: shardsafe-localstack run -- pytest -m e2e")
-    already = external_endpoint() is not None or running(paths)
-    endpoint = up(paths, port)
-    env = dict(os.environ, LOCALSTACK_ENDPOINT=endpoint, SHARDSAFE_LOCALSTACK_MANAGED="1")
-    try:
+    with session(paths, port) as localstack:
+        env = dict(os.environ, LOCALSTACK_ENDPOINT=localstack.endpoint, SHARDSAFE_LOCALSTACK_MANAGED="1")
         return subprocess.call(command, env=env)
-    finally:
-        if not already:
-            down(paths)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import os
 import sys
 import tempfile
 import time
@@ -140,22 +139,18 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
 
-    paths = ctl.Paths(ctl.default_state_dir())
-    port = int(os.environ.get("LOCALSTACK_PORT", ctl.DEFAULT_PORT))
-    external = ctl.external_endpoint()
-    started_here = external is None and not ctl.running(paths)
     try:
-        endpoint = ctl.up(paths, port)
-        if started_here:
-            print(f"Started the embedded LocalStack at {endpoint}", flush=True)
-        ok = run_demo(endpoint, args.records, args.poison, args.shards, args.deadline, args.out)
+        with ctl.session() as localstack:
+            if localstack.started_here:
+                print(f"Started the embedded LocalStack at {localstack.endpoint}", flush=True)
+            ok = run_demo(
+                localstack.endpoint, args.records, args.poison, args.shards, args.deadline, args.out
+            )
     except ctl.LocalStackError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
-    finally:
-        if started_here:
-            ctl.down(paths)
-            print("Stopped the embedded LocalStack", flush=True)
+    if localstack.started_here:
+        print("Stopped the embedded LocalStack", flush=True)
     return 0 if ok else 1
 
 
