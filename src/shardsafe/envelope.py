@@ -140,8 +140,6 @@ class Envelope:
 
     @cached_property
     def _body(self) -> str:
-        if self.extra:  # keys a newer version added: the generic encoder keeps them where to_dict puts them
-            return jsontext.escape(_encode_body(self.to_dict()), jsontext.NOT_XML)
         encoded = self.payload_base64
         return _render_body(self, None if encoded is None else jsontext.value(encoded))
 
@@ -166,10 +164,10 @@ class Envelope:
 
 
 def _render_body(envelope: Envelope, payload_base64_json: str | None) -> str:
-    """``to_dict()`` of an envelope without ``extra``, as the message body.
+    """``to_dict()`` as the message body, given the payload's base64 as JSON text (or None).
 
-    The body is the same text as ``_encode_body`` writes, except for the characters SQS refuses
-    (lone surrogates, U+FFFE, U+FFFF: an error message can hold them), which it escapes. It is a
+    The body is the text ``_encode_body`` writes, except for the characters SQS refuses (lone
+    surrogates, U+FFFE, U+FFFF: an error message can hold them), which it escapes. It is a
     template, because one envelope per poison record is much of what poison costs and
     ``json.dumps`` takes twice as long; tests/unit/test_envelope.py checks the texts are equal.
     """
@@ -177,6 +175,8 @@ def _render_body(envelope: Envelope, payload_base64_json: str | None) -> str:
 
 
 def _render_json(envelope: Envelope, payload_base64_json: str | None) -> str:
+    if envelope.extra:  # keys a newer version added: the generic encoder puts them where to_dict does
+        return _encode_body(envelope.to_dict())
     string, value = jsontext.string, jsontext.value
     record = envelope.record
     try:

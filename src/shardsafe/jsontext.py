@@ -6,8 +6,8 @@ templates with each value encoded here. The text is the same, byte for byte, as
 ``json.dumps(value, separators=(",", ":"), ensure_ascii=False)`` (tests/unit/test_jsontext.py
 checks that on generated values); whatever is not a plain scalar goes to that encoder.
 
->>> members({"reason": "invalid_json", "size": 3, "sha256": None})
-'"reason":"invalid_json","size":3,"sha256":null'
+>>> f'{{"reason":{value("invalid_json")},"size":{value(3)},"sha256":{value(None)}}}'
+'{"reason":"invalid_json","size":3,"sha256":null}'
 """
 
 from __future__ import annotations
@@ -23,10 +23,10 @@ except ImportError:  # pragma: no cover - CPython always has it
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Callable, Mapping
+    from collections.abc import Callable
     from typing import Any
 
-__all__ = ["NOT_UTF8", "NOT_XML", "encoder", "escape", "members", "string", "value"]
+__all__ = ["NOT_UTF8", "NOT_XML", "encoder", "escape", "string", "value"]
 
 #: Lone surrogates: a str may hold them, UTF-8 cannot (writing such a line to stdout fails).
 NOT_UTF8 = re.compile("[\ud800-\udfff]")
@@ -73,14 +73,6 @@ def value(item: Any, fallback: Callable[[Any], str] = _strict) -> str:
     if kind is float and -_INFINITY < item < _INFINITY:
         return float.__repr__(item)
     return fallback(item)  # NaN, infinities, subclasses, containers: as json does them
-
-
-def members(pairs: Mapping[str, Any], fallback: Callable[[Any], str] = _strict) -> str:
-    """The members of a JSON object, without the braces: ``"a":1,"b":"x"``."""
-    try:
-        return ",".join([f"{string(key)}:{value(item, fallback)}" for key, item in pairs.items()])
-    except TypeError:  # a key that is not a string: json converts it (or says why it cannot)
-        return fallback(dict(pairs))[1:-1]
 
 
 def escape(text: str, characters: re.Pattern[str]) -> str:

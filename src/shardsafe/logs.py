@@ -112,7 +112,7 @@ def encode_members(fields: dict[str, Any]) -> str:
     try:
         return encode_field(fields)[1:-1]
     except (TypeError, ValueError, RecursionError):
-        return jsontext.members({key: repr(value) for key, value in fields.items()})
+        return encode_field({str(key): repr(value) for key, value in fields.items()})[1:-1]
 
 
 def _write(

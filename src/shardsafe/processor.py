@@ -113,7 +113,9 @@ class QuarantinedRecord:
     @property
     def payload_sha256(self) -> str:
         if self._sha256 is None:
-            self._sha256 = _sha256_hex(self.payload)
+            import hashlib  # poison path only: OpenSSL takes milliseconds to load
+
+            self._sha256 = hashlib.sha256(self.payload).hexdigest()
         return self._sha256
 
     @property
@@ -594,7 +596,6 @@ class _Invocation:
         except Exception as error:
             sink, limit = None, 262_144
             sink_error = f"quarantine sink unavailable: {error!r}"
-        function_name, request_id = self.function_name, self.request_id
         for quarantined in pending:
             try:
                 envelopes.append(
@@ -604,8 +605,8 @@ class _Invocation:
                         record=quarantined.describe(),
                         error_type=quarantined.error_type,
                         error_message=quarantined.error_message,
-                        function_name=function_name,
-                        request_id=request_id,
+                        function_name=self.function_name,
+                        request_id=self.request_id,
                         max_message_bytes=limit,
                         payload_sha256=quarantined.payload_sha256,
                         payload_base64=quarantined.payload_base64,
@@ -732,7 +733,7 @@ class _Invocation:
         (unless off) a base64 preview.
 
         The fields are written as a template, the same text :func:`logs.emit` would make of them
-        (tests/unit/test_logs.py checks): a line per poison record is most of what poison costs.
+        (tests/functional/test_poison.py checks): a line per poison record is much of what poison costs.
         """
         if not logs.enabled(logs.ERROR):
             return
@@ -748,9 +749,8 @@ class _Invocation:
                 size = len(payload)
                 get = quarantined.describe().get
                 preview, truncated = "null", "false"
-                if (
-                    preview_on
-                ):  # the whole payload's base64 when it is short enough: the envelope needs it too
+                # The preview is the whole payload's base64 when it is short enough: the envelope has it too.
+                if preview_on:
                     if size <= PREVIEW_BYTES:
                         preview = f'"{quarantined.payload_base64}"'
                     else:
@@ -862,18 +862,6 @@ def _iso(seconds: object) -> str | None:
         return logs.iso_utc(seconds)
     except (OverflowError, ValueError, OSError):
         return None
-
-
-_sha256_new: Any = None  # hashlib.sha256, imported at the first poison record (OpenSSL: milliseconds)
-
-
-def _sha256_hex(data: bytes) -> str:
-    global _sha256_new  # noqa: PLW0603 - set once, on first use
-    if _sha256_new is None:
-        from hashlib import sha256
-
-        _sha256_new = sha256
-    return str(_sha256_new(data).hexdigest())
 
 
 def _base64(data: bytes) -> str:

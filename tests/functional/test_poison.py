@@ -13,6 +13,7 @@ import factories
 import pytest
 
 from shardsafe import MemoryMetrics, MemoryQuarantine, StreamProcessor, logs, parse_envelope, reasons
+from shardsafe.records import SOURCES
 
 POISON_LOG_KEYS = {
     "level",
@@ -236,3 +237,25 @@ def test_a_handler_that_changes_the_raw_record_does_not_change_what_is_quarantin
     assert envelope.payload_bytes() == payload
     assert envelope.payload_sha256 == hashlib.sha256(payload).hexdigest()
     assert parse_envelope(envelope.to_body()) == envelope
+
+
+def test_a_poison_record_that_cannot_be_described_is_still_logged_in_full(
+    quarantine: MemoryQuarantine,
+    log_lines: Callable[[], list[dict[str, Any]]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def broken(raw: Any) -> dict[str, Any]:
+        raise RuntimeError("describe broke")
+
+    monkeypatch.setattr(SOURCES["aws:kinesis"], "describe", broken)
+    poison = factories.kinesis_record(b'{"TICKER": "AMZN", "PRI')
+    result = processor(quarantine).process(factories.kinesis_event([poison]))
+    lines = log_lines()
+    [line] = [line for line in lines if line["event"] == "shardsafe.poison"]
+    assert line["reason"] == reasons.INVALID_JSON and "describe broke" in line["describe_error"]
+    assert json.loads(line["record"]) == poison
+    [fallback] = [line for line in lines if line["event"] == "shardsafe.quarantine_fallback"]
+    assert (
+        json.loads(fallback["raw_record"]) == poison
+    )  # no envelope could be built: the record is in the log
+    assert len(result.quarantined) == 1 and quarantine.envelopes == []

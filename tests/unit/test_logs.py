@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -95,3 +96,14 @@ def test_lines_written_together_reach_an_application_handler_one_by_one(
     seen = collect.messages
     assert [json.loads(line)["n"] for line in together] == [json.loads(line)["n"] for line in seen] == [1, 2]
     assert capsys.readouterr().out.splitlines() == seen  # the stdout handler still writes them too
+
+
+def test_a_field_json_cannot_write_at_all_is_written_as_its_repr(
+    events_logger: logging.Logger, capsys: pytest.CaptureFixture[str]
+) -> None:
+    loop: list[Any] = []
+    loop.append(loop)
+    capsys.readouterr()
+    logs.emit(logs.ERROR, logs.POISON, {"loop": loop, (1, 2): "tuple key"})  # type: ignore[dict-item]
+    line = json.loads(capsys.readouterr().out)
+    assert line["loop"] == "[[...]]" and line["(1, 2)"] == "'tuple key'"
