@@ -55,9 +55,12 @@ locals {
 locals {
   # The module's variables come last so that they always win; the variable's validation rejects
   # user values for them rather than dropping them silently.
+  # Lambda reads the handler's batchItemFailures only when the mapping reports them; otherwise the
+  # handler must retry in process, or the records it hands back would be lost.
   function_environment = merge(var.environment_variables, {
-    SHARDSAFE_QUARANTINE_QUEUE_URL = local.failure_queue_url
-    SHARDSAFE_METRICS_NAMESPACE    = var.metrics_namespace
+    SHARDSAFE_QUARANTINE_QUEUE_URL       = local.failure_queue_url
+    SHARDSAFE_METRICS_NAMESPACE          = var.metrics_namespace
+    SHARDSAFE_REPORT_BATCH_ITEM_FAILURES = tostring(var.event_source_mapping.report_batch_item_failures)
   })
 }
 

@@ -209,14 +209,14 @@ variable "timeout" {
 }
 
 variable "environment_variables" {
-  description = "Environment variables of the function, merged with the ones the module sets (SHARDSAFE_QUARANTINE_QUEUE_URL, SHARDSAFE_METRICS_NAMESPACE), which cannot be overridden here."
+  description = "Environment variables of the function, merged with the ones the module sets (SHARDSAFE_QUARANTINE_QUEUE_URL, SHARDSAFE_METRICS_NAMESPACE, SHARDSAFE_REPORT_BATCH_ITEM_FAILURES), which cannot be overridden here."
   type        = map(string)
   default     = {}
   nullable    = false
 
   validation {
-    condition     = length(setintersection(keys(var.environment_variables), ["SHARDSAFE_QUARANTINE_QUEUE_URL", "SHARDSAFE_METRICS_NAMESPACE"])) == 0
-    error_message = "environment_variables must not set SHARDSAFE_QUARANTINE_QUEUE_URL or SHARDSAFE_METRICS_NAMESPACE: the module sets them from the failure queue and metrics_namespace."
+    condition     = length(setintersection(keys(var.environment_variables), ["SHARDSAFE_QUARANTINE_QUEUE_URL", "SHARDSAFE_METRICS_NAMESPACE", "SHARDSAFE_REPORT_BATCH_ITEM_FAILURES"])) == 0
+    error_message = "environment_variables must not set SHARDSAFE_QUARANTINE_QUEUE_URL, SHARDSAFE_METRICS_NAMESPACE or SHARDSAFE_REPORT_BATCH_ITEM_FAILURES (got ${jsonencode(sort(setintersection(keys(var.environment_variables), ["SHARDSAFE_QUARANTINE_QUEUE_URL", "SHARDSAFE_METRICS_NAMESPACE", "SHARDSAFE_REPORT_BATCH_ITEM_FAILURES"])))}): the module sets them from the failure queue, metrics_namespace and event_source_mapping.report_batch_item_failures; remove them."
   }
 }
 
@@ -400,6 +400,8 @@ variable "event_source_mapping" {
     - maximum_retry_attempts: retries of a failing batch (-1 is forever, 0..10000).
     - maximum_record_age_in_seconds: give up on records older than this (-1 is forever, 60..604800).
     - report_batch_item_failures: the function returns the records that failed (ReportBatchItemFailures).
+      The handler follows SHARDSAFE_REPORT_BATCH_ITEM_FAILURES, which the module sets to match
+      (true or false); with false it retries a retryable record in process, then quarantines it.
     - tumbling_window_in_seconds: aggregation window for stateful processing (0 is off, up to 900).
     - filter_patterns: up to 5 event filter patterns (JSON); records that match none are skipped.
   EOT

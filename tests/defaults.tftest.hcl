@@ -77,6 +77,15 @@ run "function_is_told_the_quarantine_queue_and_metrics_namespace" {
   }
 }
 
+run "function_is_told_that_batch_item_failures_are_reported" {
+  command = plan
+
+  assert {
+    condition     = aws_lambda_function.this.environment[0].variables["SHARDSAFE_REPORT_BATCH_ITEM_FAILURES"] == "true"
+    error_message = "The function's SHARDSAFE_REPORT_BATCH_ITEM_FAILURES must be \"true\" by default, like the mapping's ReportBatchItemFailures: the handler hands failed records back only when Lambda reads them."
+  }
+}
+
 run "user_environment_variables_are_merged_in" {
   command = plan
 
@@ -87,12 +96,13 @@ run "user_environment_variables_are_merged_in" {
 
   assert {
     condition = aws_lambda_function.this.environment[0].variables == tomap({
-      SHARDSAFE_OUTPUT_BUCKET        = "orders-out"
-      LOG_LEVEL                      = "DEBUG"
-      SHARDSAFE_QUARANTINE_QUEUE_URL = "https://sqs.eu-west-1.amazonaws.com/111122223333/orders-failures"
-      SHARDSAFE_METRICS_NAMESPACE    = "orders/pipeline"
+      SHARDSAFE_OUTPUT_BUCKET              = "orders-out"
+      LOG_LEVEL                            = "DEBUG"
+      SHARDSAFE_QUARANTINE_QUEUE_URL       = "https://sqs.eu-west-1.amazonaws.com/111122223333/orders-failures"
+      SHARDSAFE_METRICS_NAMESPACE          = "orders/pipeline"
+      SHARDSAFE_REPORT_BATCH_ITEM_FAILURES = "true"
     })
-    error_message = "The function's environment must be the user's variables plus the module's queue URL and metrics namespace."
+    error_message = "The function's environment must be the user's variables plus the module's queue URL, metrics namespace and batch-item failure setting."
   }
 }
 

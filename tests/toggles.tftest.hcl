@@ -340,6 +340,24 @@ run "mapping_settings_are_passed_through" {
   }
 }
 
+run "without_batch_item_failures_the_function_is_told_so" {
+  command = plan
+
+  variables {
+    event_source_mapping = { report_batch_item_failures = false }
+  }
+
+  assert {
+    condition     = length(aws_lambda_event_source_mapping.this.function_response_types) == 0
+    error_message = "With report_batch_item_failures = false the mapping must not ask for ReportBatchItemFailures (function_response_types empty)."
+  }
+
+  assert {
+    condition     = aws_lambda_function.this.environment[0].variables["SHARDSAFE_REPORT_BATCH_ITEM_FAILURES"] == "false"
+    error_message = "With report_batch_item_failures = false the function's SHARDSAFE_REPORT_BATCH_ITEM_FAILURES must be \"false\": Lambda ignores batchItemFailures then, so the handler must not hand records back."
+  }
+}
+
 run "no_filter_criteria_without_patterns" {
   command = plan
 

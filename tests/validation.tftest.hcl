@@ -172,6 +172,16 @@ run "environment_variables_must_not_override_the_module_s_own" {
   expect_failures = [var.environment_variables]
 }
 
+run "environment_variables_must_not_override_batch_item_failure_reporting" {
+  command = plan
+
+  variables {
+    environment_variables = { SHARDSAFE_REPORT_BATCH_ITEM_FAILURES = "true" }
+  }
+
+  expect_failures = [var.environment_variables]
+}
+
 run "layers_must_be_at_most_five" {
   command = plan
 

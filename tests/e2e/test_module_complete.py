@@ -59,6 +59,7 @@ def test_function_is_wired_to_the_queue_the_bucket_and_the_metrics_namespace(
         "SHARDSAFE_QUARANTINE_QUEUE_URL": deployed["failure_queue_url"],
         "SHARDSAFE_METRICS_NAMESPACE": "shardsafe",
         "SHARDSAFE_OUTPUT_BUCKET": deployed["output_bucket_name"],
+        "SHARDSAFE_REPORT_BATCH_ITEM_FAILURES": "true",
     }
 
 
