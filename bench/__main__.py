@@ -79,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
     results: dict[str, Any] = {"meta": meta()}
     started = time.monotonic()
     if "handler" in parts:
-        say("== per-record cost (µs/record: bare, shardsafe, powertools)")
+        say("== per-record cost (µs/record: floor, naive, shardsafe, powertools)")
         if args.quick:
             results["handler_cost"] = handler_cost.measure(
                 (100, 1024),
@@ -92,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
         else:
             results["handler_cost"] = handler_cost.measure(repetitions=args.repetitions or 7, progress=say)
     if "cold" in parts:
-        say("== cold start (fresh interpreters)")
+        say("== cold start and first poison record (fresh interpreters)")
         samples = args.cold_samples or (5 if args.quick else 21)
         results["cold_start"] = cold_start.measure(samples, zip_path=args.lambda_zip, progress=say)
     if "memory" in parts:

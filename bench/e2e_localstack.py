@@ -4,7 +4,7 @@ For each shard count and contender, a stream, a function and an event source map
 size 100, ``TRIM_HORIZON``, ``ReportBatchItemFailures``) are created with boto3. Both contenders are
 deployed from the same zip, shardsafe's Lambda zip (``make package``) plus two files from
 ``bench/functions``: an entry point that runs the handler under test and then logs the batch's
-sequence numbers and the time it finished, and the bare handler. The function is warmed up (a few
+sequence numbers and the time it finished, and the floor (the fastest plain loop, ``floor_handler.py``). The function is warmed up (a few
 records on every shard) so that no cold start is measured; then ``records`` records are put with
 ``PutRecords`` as fast as LocalStack takes them (the burst), each put time kept by sequence number;
 then records are put at a steady rate well below what the stack can take (paced), so that their
@@ -39,7 +39,7 @@ from bench import events
 REPO = Path(__file__).resolve().parents[1]
 FUNCTIONS = Path(__file__).resolve().parent / "functions"
 ROLE = "arn:aws:iam::000000000000:role/shardsafe-bench"
-HANDLER_MODULES = {"bare": "bare_handler", "shardsafe": "handler"}
+HANDLER_MODULES = {"floor": "floor_handler", "shardsafe": "handler"}
 DONE_MARK = "BENCH-DONE "
 PUT_RECORDS_LIMIT = 500
 WARM_UP_PER_SHARD = 5
@@ -50,7 +50,7 @@ class BenchError(RuntimeError):
 
 
 def bench_zip(lambda_zip: Path | None) -> bytes:
-    """shardsafe's Lambda zip plus the benchmark's entry point and bare handler (template + src without one)."""
+    """shardsafe's Lambda zip plus the benchmark's entry point and the floor (template + src without one)."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         if lambda_zip is not None and lambda_zip.is_file():
@@ -63,7 +63,7 @@ def bench_zip(lambda_zip: Path | None) -> bytes:
                 relative = path.relative_to(REPO / "src")
                 if "cli" not in relative.parts:
                     archive.write(path, str(relative))
-        for name in ("bench_entry.py", "bare_handler.py"):
+        for name in ("bench_entry.py", "floor_handler.py"):
             archive.write(FUNCTIONS / name, name)
     return buffer.getvalue()
 
@@ -304,7 +304,7 @@ def measure(
     runs: list[dict[str, Any]] = []
     for shards in shard_counts:
         for repetition in range(repetitions):
-            order = ("bare", "shardsafe") if repetition % 2 == 0 else ("shardsafe", "bare")
+            order = ("floor", "shardsafe") if repetition % 2 == 0 else ("shardsafe", "floor")
             for contender in order:
                 try:  # each run on its own stream and function, deleted before the next one starts
                     run = run_one(
@@ -329,7 +329,7 @@ def measure(
                     )
     summary = []
     for shards in shard_counts:
-        for contender in ("bare", "shardsafe"):
+        for contender in ("floor", "shardsafe"):
             mine = [run for run in runs if run["shards"] == shards and run["contender"] == contender]
             summary.append(
                 {

@@ -1,16 +1,17 @@
-"""Per-record cost of the three contenders on synthetic Kinesis events, in one process and one run.
+"""Per-record cost of the contenders on synthetic Kinesis events, in one process and one run.
 
 For each record size, batch size and poison rate, one event is built and every contender is run
 on it: once to warm up (and to check that they agree on which records are poison), then in
 repetitions, interleaved (the order rotates each repetition) so that a noisy moment on a shared
-machine hits all three alike. A sample is one or more calls on the same event, enough calls for
+machine hits them all alike. A sample is one or more calls on the same event, enough calls for
 ``min_records`` records, after a ``gc.collect()``; the garbage collector stays on while timing, as
 it is in Lambda. Samples are short (1,000 records: milliseconds on small records) so that the
-three of a repetition run close together, and there are at least ``repetitions`` of them and
+runs of a repetition are close together, and there are at least ``repetitions`` of them and
 enough for ``min_total_records`` records per contender: dozens where samples are short. Wall time
 is ``time.perf_counter_ns``; the thread's CPU time is kept beside it, as a check on a busy machine.
-A ratio is the median of the per-repetition ratios, so that a slow second, which slows the three
-runs of a repetition alike, does not decide it.
+A ratio is the median of the per-repetition ratios, so that a slow second, which slows every run
+of a repetition alike, does not decide it. The targets compare shardsafe with ``floor``, the
+fastest plain loop (see :mod:`bench.contenders`).
 """
 
 from __future__ import annotations

@@ -11,9 +11,11 @@ import re
 from pathlib import Path
 from typing import Any
 
+from bench import cold_start
+
 README_BEGIN = "<!-- bench:begin (written by python -m bench --update-readme) -->"
 README_END = "<!-- bench:end -->"
-MAX_VS_BARE = 1.15
+MAX_VS_FLOOR = 1.15
 MAX_COLD_IMPORT_MS = 30.0
 MAX_MEMORY_X_PAYLOAD = 2.0
 
@@ -56,7 +58,9 @@ def chart(handler_cost: dict[str, Any], path: Path) -> None:
             if row == len(sizes) - 1:
                 axis.set_xlabel("records per batch")
     axes[0][0].legend()
-    figure.suptitle("Per-record cost: shardsafe against a bare loop and Powertools' BatchProcessor")
+    figure.suptitle(
+        "Per-record cost: shardsafe against the floor, a naive loop and Powertools' BatchProcessor"
+    )
     figure.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(path, dpi=110)
@@ -69,13 +73,13 @@ def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
     handler_cost = results.get("handler_cost")
     if handler_cost:
         clean = [case for case in handler_cost["cases"] if case["poison_rate"] == 0]
-        worst = max(clean, key=lambda case: case["ratios"]["shardsafe/bare"])
+        worst = max(clean, key=lambda case: case["ratios"]["shardsafe/floor"])
         checks.append(
             {
-                "target": f"per record, 0 % poison: <= {MAX_VS_BARE}x the bare loop",
-                "measured": f"worst {worst['ratios']['shardsafe/bare']:.2f}x "
+                "target": f"per record, 0 % poison: <= {MAX_VS_FLOOR}x the floor (the fastest plain loop)",
+                "measured": f"worst {worst['ratios']['shardsafe/floor']:.2f}x "
                 f"({_size(worst['record_size'])} x {worst['batch_size']})",
-                "met": worst["ratios"]["shardsafe/bare"] <= MAX_VS_BARE,
+                "met": worst["ratios"]["shardsafe/floor"] <= MAX_VS_FLOOR,
             }
         )
         worst = max(handler_cost["cases"], key=lambda case: case["ratios"]["shardsafe/powertools"])
@@ -159,18 +163,21 @@ def _meta(meta: dict[str, Any]) -> str:
 
 def _handler_table(handler_cost: dict[str, Any]) -> str:
     rows = [
-        "Per record (µs, median of the repetitions; ratios are medians of per-repetition ratios):",
+        "Per record (µs, median of the repetitions; ratios are medians of per-repetition ratios). The floor "
+        "is the fastest plain loop doing the same work (the C base64 decoder and JSON scanner called "
+        "directly); naive is the same loop as most people write it (`json.loads(base64.b64decode(data))`):",
         "",
-        "| record | batch | poison | bare | shardsafe | Powertools | shardsafe / bare | shardsafe / Powertools |",
-        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| record | batch | poison | floor | naive | shardsafe | Powertools | shardsafe / floor "
+        "| shardsafe / Powertools |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for case in handler_cost["cases"]:
         us = case["us_per_record"]
         ratios = case["ratios"]
         rows.append(
             f"| {_size(case['record_size'])} | {case['batch_size']:,} | {case['poison_rate']:.0%} "
-            f"| {us['bare']:.2f} | {us['shardsafe']:.2f} | {us['powertools']:.2f} "
-            f"| {ratios['shardsafe/bare']:.2f}x | {ratios['shardsafe/powertools']:.2f}x |"
+            f"| {us['floor']:.2f} | {us['naive']:.2f} | {us['shardsafe']:.2f} | {us['powertools']:.2f} "
+            f"| {ratios['shardsafe/floor']:.2f}x | {ratios['shardsafe/powertools']:.2f}x |"
         )
     return "\n".join(rows)
 
@@ -188,6 +195,14 @@ def _cold_table(cold: dict[str, Any]) -> str:
             f"| {name} | {result['import_ms']:.1f} | {'—' if first is None else f'{first:.1f}'} "
             f"| {result['cold_ms']:.1f} |"
         )
+    poison = cold.get("first_poison")
+    if poison:
+        rows += [
+            "",
+            f"{cold_start.first_poison_line(poison)}: shardsafe's handler (tracing off) on a batch of "
+            f"{poison['batch']}, cold less warm, after a clean first batch; median of {cold['samples']} fresh "
+            "interpreters with only the packages Lambda's runtime has, SQS answering in memory (no network time).",
+        ]
     return "\n".join(rows)
 
 

@@ -2,7 +2,7 @@
 
 Both contenders of the end-to-end benchmark are deployed from the same zip with this entry point;
 ``BENCH_HANDLER_MODULE`` names the handler under test (``handler`` for shardsafe's template,
-``bare_handler`` for the floor). The line it writes carries the batch's sequence numbers, which the
+``floor_handler`` for the floor). The line it writes carries the batch's sequence numbers, which the
 benchmark matches with the times it put each record: no record is decoded twice.
 """
 

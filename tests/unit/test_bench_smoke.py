@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import sys
 from pathlib import Path
 from typing import Any
@@ -12,8 +13,9 @@ REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))  # bench/ lives at the root of the repository, beside src/
 
 from bench import cold_start, contenders, events, handler_cost, memory, report  # noqa: E402
+from bench.functions import floor_handler  # noqa: E402
 
-CONTENDERS = {"bare", "shardsafe", "powertools"}
+CONTENDERS = {"floor", "naive", "shardsafe", "powertools"}
 
 
 def test_synthetic_events_have_the_asked_sizes_and_poison_share() -> None:
@@ -31,14 +33,44 @@ def test_every_contender_sets_aside_exactly_the_poison_records() -> None:
     assert set(case["us_per_record"]) == CONTENDERS
     assert all(value > 0 for value in case["us_per_record"].values())
     assert all(value > 0 for value in case["cpu_us_per_record"].values())
-    assert set(case["ratios"]) == {"shardsafe/bare", "shardsafe/powertools"}
+    assert set(case["ratios"]) == {"shardsafe/floor", "shardsafe/naive", "shardsafe/powertools"}
     assert all(len(samples) == 2 for samples in case["samples_us_per_record"].values())
 
 
-def test_the_bare_contender_reports_poison_as_batch_item_failures() -> None:
+@pytest.mark.parametrize("name", ["floor", "naive"])
+def test_the_plain_loops_report_poison_as_batch_item_failures(name: str) -> None:
     event = events.kinesis_event(10, 100, poison_rate=0.2)
-    response = contenders.make("bare")(event, contenders.LambdaContext())
-    assert len(response["batchItemFailures"]) == 2
+    poison = sorted(events.poison_indices(10, 0.2))
+
+    response = contenders.make(name)(event, contenders.LambdaContext())
+
+    assert response["batchItemFailures"] == [
+        {"itemIdentifier": event["Records"][index]["kinesis"]["sequenceNumber"]} for index in poison
+    ]
+
+
+def test_the_floor_rejects_what_shardsafe_rejects_and_accepts_trailing_whitespace() -> None:
+    good = events.payload(100)
+    datas = {
+        "truncated": base64.b64encode(good[:-1]).decode(),
+        "bad base64": base64.b64encode(good).decode()[:-4] + "!!!!",
+        "invalid UTF-8": base64.b64encode(b'{"PRICE": "\xff"}').decode(),
+        "an array": base64.b64encode(b"[1, 2]").decode(),
+        "extra data": base64.b64encode(good + b"{}").decode(),
+        "good, trailing newline": base64.b64encode(good + b"\n").decode(),
+    }
+    event = {"Records": [{"kinesis": {"data": data, "sequenceNumber": name}} for name, data in datas.items()]}
+
+    accept_anything = floor_handler.make_handler(lambda value: None)  # the floor's checks, not business'
+    response = accept_anything(event, contenders.LambdaContext())
+
+    assert [failure["itemIdentifier"] for failure in response["batchItemFailures"]] == [
+        "truncated",
+        "bad base64",
+        "invalid UTF-8",
+        "an array",
+        "extra data",
+    ]
 
 
 def test_an_unknown_contender_is_named_in_the_error() -> None:
@@ -60,6 +92,20 @@ def test_cold_start_times_every_contender_in_a_fresh_interpreter(cold: dict[str,
     # Without a zip the handler is the template, and shardsafe comes from the task folder, not .venv.
     assert cold["handler"].startswith("templates/handler.py")
     assert Path(cold["shardsafe_loaded_from"]).parts[-3] == "task"
+
+
+def test_the_first_poison_record_is_timed_as_boto3_the_client_and_the_rest(cold: dict[str, Any]) -> None:
+    poison = cold["first_poison"]
+
+    assert poison["import_boto3_ms"] > 0
+    assert poison["client_ms"] > 0
+    assert poison["rest_ms"] > 0  # the first send and the envelope code
+    assert poison["ms"] == pytest.approx(poison["import_boto3_ms"] + poison["client_ms"] + poison["rest_ms"])
+    assert poison["cold_batch_ms"] > poison["warm_batch_ms"] > 0
+    # Only what Lambda's runtime provides is on the path: boto3 without awscrt.
+    modules = {row["module"] for row in poison["heaviest_modules"]}
+    assert modules
+    assert not any(module.startswith(("awscrt", "_awscrt", "OpenSSL")) for module in modules)
 
 
 def test_only_the_traced_cold_start_loads_xray(cold: dict[str, Any]) -> None:
@@ -109,7 +155,7 @@ def test_the_report_has_a_chart_a_table_and_the_targets(tmp_path: Path, cold: di
                     "burst_p50_ms": 200.0,
                     "burst_p99_ms": 400.0,
                 }
-                for name in ("bare", "shardsafe")
+                for name in ("floor", "shardsafe")
             ],
         },
     }
@@ -126,6 +172,8 @@ def test_the_report_has_a_chart_a_table_and_the_targets(tmp_path: Path, cold: di
         "memory, 10 x 100 B",
     ]
     assert "| 100 B | 20 | 10% |" in table
+    assert "| shardsafe / floor |" in table
+    assert "First poison record in a cold environment: " in table
     assert "shardsafe (tracing on)" in table
     assert "| 1 | shardsafe | 100 | 150 ms | 300 ms | 200 ms | 400 ms |" in table
 
