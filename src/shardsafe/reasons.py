@@ -7,13 +7,15 @@ BAD_BASE64 = "bad_base64"
 INVALID_UTF8 = "invalid_utf8"
 """Text or JSON decoding met bytes that are not UTF-8."""
 INVALID_JSON = "invalid_json"
-"""Not parseable JSON (truncated, garbage, trailing data)."""
+"""Not parseable JSON (truncated, garbage, trailing data), or what RFC 8259 forbids (NaN, lone surrogates)."""
 NOT_AN_OBJECT = "not_an_object"
 """Valid JSON, but not an object (an array, a string, a number...)."""
 EMPTY = "empty"
 """A record with no data at all."""
 BAD_COMPRESSION = "bad_compression"
-"""A gzip payload that does not inflate, or inflates beyond the limit."""
+"""A gzip payload that does not inflate (truncated, corrupt, trailing garbage)."""
+TOO_LARGE = "too_large"
+"""A payload that inflates, or decodes, past the record memory bound (a compression bomb included)."""
 DECODE_ERROR = "decode_error"
 """A user-supplied decoder raised."""
 VALIDATION_ERROR = "validation_error"
@@ -35,6 +37,7 @@ ALL = frozenset(
         NOT_AN_OBJECT,
         EMPTY,
         BAD_COMPRESSION,
+        TOO_LARGE,
         DECODE_ERROR,
         VALIDATION_ERROR,
         MALFORMED_RECORD,
