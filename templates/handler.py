@@ -30,8 +30,9 @@ class OutputUnavailable(RetryableError):
 def process(record: Record) -> object:
     """Business logic for one valid tick; ``record.data`` is the decoded JSON object.
 
-    Raise ``RetryableError`` (or a subclass) for a transient failure, such as a throttled
-    downstream: the record is retried. Any other exception quarantines this record only.
+    Connection errors, timeouts and AWS throttling are retried by themselves; raise
+    ``RetryableError`` (or a subclass) for any other transient failure. Any other exception
+    quarantines this record only. ``async def process`` works too.
     """
     tick = record.data
     # --- your business logic goes here ---
@@ -49,7 +50,11 @@ def write_batch(records: list[Record]) -> None:
     for shard_id, shard_records in by_shard.items():
         key = f"processed/{shard_id}/{shard_records[0].sequence_number}-{shard_records[-1].sequence_number}.jsonl"
         lines = (
-            json.dumps({"sequenceNumber": r.sequence_number, "partitionKey": r.partition_key, "data": r.data})
+            # allow_nan=False: strict readers reject NaN; a record whose handler made one fails here, alone
+            json.dumps(
+                {"sequenceNumber": r.sequence_number, "partitionKey": r.partition_key, "data": r.data},
+                allow_nan=False,
+            )
             for r in shard_records
         )
         body = ("\n".join(lines) + "\n").encode()

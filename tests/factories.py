@@ -17,6 +17,7 @@ from shardsafe import MemoryMetrics, MemoryQuarantine
 
 STREAM_ARN = "arn:aws:kinesis:us-east-1:000000000000:stream/ticks"
 QUEUE_ARN = "arn:aws:sqs:us-east-1:000000000000:input"
+FIFO_QUEUE_ARN = "arn:aws:sqs:us-east-1:000000000000:input.fifo"
 TABLE_STREAM_ARN = "arn:aws:dynamodb:us-east-1:000000000000:table/ticks/stream/2024-01-01T00:00:00.000"
 SHARD_ID = "shardId-000000000000"
 FIRST_SEQUENCE = 49590338271490256608559692538361571095921575989136588802
@@ -81,8 +82,9 @@ def kinesis_event(records: list[Any] | None = None, *, count: int | None = None)
 
 
 def sqs_record(
-    body: str | dict[str, Any] | None = None, *, index: int = 0, fifo: bool = False
+    body: str | dict[str, Any] | None = None, *, index: int = 0, fifo: bool = False, group: str = "AMZN"
 ) -> dict[str, Any]:
+    """An SQS message; ``fifo`` puts it on a FIFO queue (``.fifo`` ARN) in message group ``group``."""
     text = json.dumps(tick()) if body is None else body if isinstance(body, str) else json.dumps(body)
     attributes: dict[str, str] = {
         "ApproximateReceiveCount": "1",
@@ -91,7 +93,7 @@ def sqs_record(
         "ApproximateFirstReceiveTimestamp": str(1704067200223 + index),
     }
     if fifo:
-        attributes.update({"SequenceNumber": str(18849496460467696128 + index), "MessageGroupId": "AMZN"})
+        attributes.update({"SequenceNumber": str(18849496460467696128 + index), "MessageGroupId": group})
     return {
         "messageId": f"059f36b4-87a3-44ab-83d2-{index:012d}",
         "receiptHandle": f"handle-{index}",
@@ -100,13 +102,21 @@ def sqs_record(
         "messageAttributes": {},
         "md5OfBody": "",
         "eventSource": "aws:sqs",
-        "eventSourceARN": QUEUE_ARN,
+        "eventSourceARN": FIFO_QUEUE_ARN if fifo else QUEUE_ARN,
         "awsRegion": "us-east-1",
     }
 
 
-def sqs_event(bodies: list[str | dict[str, Any]], *, fifo: bool = False) -> dict[str, Any]:
-    return {"Records": [sqs_record(body, index=index, fifo=fifo) for index, body in enumerate(bodies)]}
+def sqs_event(
+    bodies: list[str | dict[str, Any]], *, fifo: bool = False, groups: list[str] | None = None
+) -> dict[str, Any]:
+    """An SQS event; for a FIFO queue, ``groups`` gives each message's group (default one group)."""
+    return {
+        "Records": [
+            sqs_record(body, index=index, fifo=fifo, group=groups[index] if groups else "AMZN")
+            for index, body in enumerate(bodies)
+        ]
+    }
 
 
 def dynamodb_record(

@@ -2,8 +2,8 @@
 
     from shardsafe import StreamProcessor
 
-    def handle(record):          # record.data: the decoded JSON object
-        ...                      # raise RetryableError to retry, anything else quarantines the record
+    def handle(record):          # record.data: the decoded JSON object (``async def`` works too)
+        ...                      # raise RetryableError (or time out) to retry; other errors quarantine it
 
     processor = StreamProcessor(handle, validate={"TICKER": str, "PRICE": float})
     lambda_handler = processor   # returns {"batchItemFailures": [...]}, never raises
@@ -15,9 +15,17 @@ Importing shardsafe loads neither boto3 nor aws-xray-sdk; the names that need he
 from __future__ import annotations
 
 from shardsafe import reasons
-from shardsafe.errors import ConfigurationError, RetryableError, ShardsafeError, ValidationError
-from shardsafe.processor import BatchResult, QuarantinedRecord, StreamProcessor
-from shardsafe.records import DynamoDBRecord, KinesisRecord, Record, SqsRecord
+from shardsafe.errors import (
+    BatchIncompleteError,
+    ConfigurationError,
+    RetryableError,
+    ShardsafeError,
+    ValidationError,
+)
+from shardsafe.outcomes import BatchResult, HandBack, QuarantinedRecord
+from shardsafe.processor import StreamProcessor
+from shardsafe.records import Record
+from shardsafe.sources import DynamoDBRecord, KinesisRecord, SqsRecord
 from shardsafe.validation import FieldSchema
 
 TYPE_CHECKING = False
@@ -30,6 +38,7 @@ if TYPE_CHECKING:
 __version__ = "0.1.0"
 
 __all__ = [
+    "BatchIncompleteError",
     "BatchItemFailure",
     "BatchResponse",
     "BatchResult",
@@ -38,6 +47,7 @@ __all__ = [
     "EmfMetrics",
     "Envelope",
     "FieldSchema",
+    "HandBack",
     "KinesisRecord",
     "MemoryMetrics",
     "MemoryQuarantine",

@@ -294,6 +294,23 @@ def parse_envelope(body: str | bytes | Mapping[str, Any]) -> Envelope | None:
         return None
 
 
+def parse_log_fallback(document: Mapping[str, Any]) -> Envelope | None:
+    """The envelope in a ``shardsafe.quarantine_fallback`` log line no quarantine store took.
+
+    Such a line carries the envelope without its payload and the payload's base64 beside it
+    (``payload_base64``); a long one is logged in parts: join them first with
+    :func:`shardsafe.logs.reassemble`. None when the line holds no envelope (a raw record).
+    """
+    envelope = document.get("envelope")
+    encoded = document.get("payload_base64")
+    if not isinstance(envelope, Mapping) or not isinstance(envelope.get("payload"), Mapping):
+        return None
+    payload = {key: value for key, value in envelope["payload"].items() if key != "truncated"}
+    if isinstance(encoded, str) and encoded:
+        payload["base64"] = encoded
+    return parse_envelope({**envelope, "payload": payload})
+
+
 def _load(body: str | bytes | Mapping[str, Any]) -> Mapping[str, Any] | None:
     if isinstance(body, Mapping):
         return body

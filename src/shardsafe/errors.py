@@ -1,4 +1,4 @@
-"""The package's exceptions: one base, and the two a user raises to classify a failure."""
+"""The package's exceptions: one base, the two a user raises to classify a failure, and the handler's one."""
 
 from __future__ import annotations
 
@@ -10,8 +10,9 @@ class ShardsafeError(Exception):
 class RetryableError(ShardsafeError):
     """Raise (or subclass) this from a handler when the failure is transient, e.g. a throttled downstream.
 
-    The record is retried instead of quarantined; see ``StreamProcessor(retryable=...)`` to mark
-    exception types you do not own (``botocore`` throttling errors, ``TimeoutError``).
+    The record is retried instead of quarantined. Connection errors, timeouts and AWS throttling
+    are retryable already (:mod:`shardsafe.transient`); ``StreamProcessor(retryable=...)`` marks
+    more exception types you do not own, and ``poison=`` marks types that never are.
     """
 
 
@@ -21,3 +22,8 @@ class ValidationError(ShardsafeError, ValueError):
 
 class ConfigurationError(ShardsafeError, ValueError):
     """A StreamProcessor argument is wrong; raised when the processor is built, never per record."""
+
+
+class BatchIncompleteError(ShardsafeError):
+    """Raised by the Lambda handler when records had to be handed back but the mapping does not report
+    batch-item failures: failing the invocation is the only way left to make Lambda retry them."""

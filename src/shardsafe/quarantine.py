@@ -21,6 +21,10 @@ if TYPE_CHECKING:
 QUEUE_URL_ENV = "SHARDSAFE_QUARANTINE_QUEUE_URL"
 BATCH_ENTRIES = 10  # SendMessageBatch takes at most 10 entries ...
 BATCH_BYTES = SQS_MESSAGE_LIMIT  # ... of at most 256 KiB together
+CONNECT_TIMEOUT = 1.0
+READ_TIMEOUT = 2.0
+#: The longest one SendMessageBatch call can take: a try starts only if this much time is left.
+CALL_SECONDS = CONNECT_TIMEOUT + READ_TIMEOUT
 
 
 class SqsQuarantine:
@@ -47,7 +51,10 @@ class SqsQuarantine:
         self.max_message_bytes = max_message_bytes
         self._client = client
 
-    def send(self, envelopes: Sequence[Envelope]) -> list[tuple[Envelope, str]]:
+    def send(
+        self, envelopes: Sequence[Envelope], deadline: float | None = None
+    ) -> list[tuple[Envelope, str]]:
+        """Send every envelope; give up on what is left when ``deadline`` (``time.monotonic()``) comes."""
         if not envelopes:
             return []
         queue_url = self.queue_url or os.environ.get(QUEUE_URL_ENV)
@@ -65,19 +72,24 @@ class SqsQuarantine:
             if unreachable:  # do not spend the invocation's time on a queue that just failed every attempt
                 undelivered.extend((envelope, unreachable) for envelope in group)
                 continue
-            failed = self._send_group(client, queue_url, group)
+            failed = self._send_group(client, queue_url, group, deadline)
             undelivered.extend(failed)
             if len(failed) == len(group) and failed[0][1].startswith("SendMessageBatch failed"):
                 unreachable = failed[0][1]
         return undelivered
 
-    def _send_group(self, client: Any, queue_url: str, group: list[Envelope]) -> list[tuple[Envelope, str]]:
+    def _send_group(
+        self, client: Any, queue_url: str, group: list[Envelope], deadline: float | None
+    ) -> list[tuple[Envelope, str]]:
         pending = {str(index): envelope for index, envelope in enumerate(group)}
-        errors: dict[str, str] = {}
+        errors: dict[str, str] = dict.fromkeys(pending, "the invocation had no time left to send it")
         undelivered: list[tuple[Envelope, str]] = []
         for attempt in range(self.max_attempts):
-            if attempt:
-                time.sleep(self.base_delay * 2 ** (attempt - 1) * (0.5 + random.random()))  # noqa: S311
+            delay = self.base_delay * 2 ** (attempt - 1) * (0.5 + random.random()) if attempt else 0.0  # noqa: S311
+            if deadline is not None and time.monotonic() + delay + CALL_SECONDS > deadline:
+                break  # a call may not finish in time: the processor logs what is left
+            if delay:
+                time.sleep(delay)
             entries = [
                 {
                     "Id": entry_id,
@@ -121,7 +133,12 @@ class SqsQuarantine:
         from botocore.config import Config  # type: ignore[import-untyped]
 
         region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or _region_of(queue_url)
-        config = Config(retries={"max_attempts": 2, "mode": "standard"}, connect_timeout=2, read_timeout=5)
+        # One try per call (send retries with backoff itself), bounded so it ends within CALL_SECONDS.
+        config = Config(
+            retries={"total_max_attempts": 1, "mode": "standard"},
+            connect_timeout=CONNECT_TIMEOUT,
+            read_timeout=READ_TIMEOUT,
+        )
         return boto3.client("sqs", region_name=region, config=config)
 
 
@@ -156,6 +173,8 @@ class MemoryQuarantine:
         self.max_message_bytes = max_message_bytes
         self.envelopes: list[Envelope] = []
 
-    def send(self, envelopes: Sequence[Envelope]) -> list[tuple[Envelope, str]]:
+    def send(
+        self, envelopes: Sequence[Envelope], deadline: float | None = None
+    ) -> list[tuple[Envelope, str]]:
         self.envelopes.extend(envelopes)
         return []

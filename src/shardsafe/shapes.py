@@ -57,11 +57,17 @@ class LambdaContext(Protocol):
 
 
 class QuarantineSink(Protocol):
-    """Where poison records go. ``send`` returns the envelopes it could not deliver, each with why."""
+    """Where poison records go. ``send`` returns the envelopes it could not deliver, each with why.
+
+    ``deadline`` is a ``time.monotonic()`` value by which ``send`` must return (None: no limit):
+    what it has not delivered by then it returns, and the processor writes it to the log.
+    """
 
     max_message_bytes: int
 
-    def send(self, envelopes: Sequence[Envelope]) -> list[tuple[Envelope, str]]: ...
+    def send(
+        self, envelopes: Sequence[Envelope], deadline: float | None = None
+    ) -> list[tuple[Envelope, str]]: ...
 
 
 class MetricsSink(Protocol):

@@ -79,10 +79,10 @@ def test_a_bug_in_shardsafe_is_logged_with_every_unaccounted_record(
     monkeypatch: pytest.MonkeyPatch,
     log_lines: Callable[[], list[dict[str, Any]]],
 ) -> None:
-    def broken(self: Any) -> None:
+    def broken(self: Any, *args: Any) -> None:
         raise RuntimeError("bug")
 
-    monkeypatch.setattr("shardsafe.processor._Invocation.run_records", broken)
+    monkeypatch.setattr("shardsafe.invocation.Invocation.run_records", broken)
     result = StreamProcessor(quarantine=quarantine, metrics=False).process(factories.kinesis_event(count=3))
     assert result.response == {"batchItemFailures": []}
     assert [e.reason for e in quarantine.envelopes] == [reasons.INTERNAL_ERROR] * 3
@@ -97,16 +97,19 @@ def test_a_bug_mid_batch_in_the_lambda_handler_quarantines_only_the_records_not_
 ) -> None:
     """The Lambda handler counts processed records by position; a bug must not quarantine them again."""
 
-    def broken(self: Any, index: int, why: str) -> None:
+    def broken(self: Any, *args: Any) -> None:
         raise RuntimeError("bug")
 
-    # No time left: after the first record the processor hands the rest back, and that step breaks.
-    monkeypatch.setattr("shardsafe.processor._Invocation.retry_from", broken)
+    # The second record fails retryably and handing it back breaks.
+    monkeypatch.setattr("shardsafe.invocation.Invocation.hand_back", broken)
     event = factories.kinesis_event(count=5)
-    processor = StreamProcessor(
-        lambda record: None, quarantine=quarantine, metrics=False, report_batch_item_failures=True
-    )
-    assert processor(event, factories.FakeContext(remaining_ms=0)) == {"batchItemFailures": []}
+
+    def handle(record: Any) -> None:
+        if record.sequence_number == event["Records"][1]["kinesis"]["sequenceNumber"]:
+            raise TimeoutError("downstream")
+
+    processor = StreamProcessor(handle, quarantine=quarantine, metrics=False, report_batch_item_failures=True)
+    assert processor(event, factories.FakeContext()) == {"batchItemFailures": []}
     sequence_numbers = [record["kinesis"]["sequenceNumber"] for record in event["Records"]]
     assert [e.record["sequenceNumber"] for e in quarantine.envelopes] == sequence_numbers[1:]
     assert {e.reason for e in quarantine.envelopes} == {reasons.INTERNAL_ERROR}

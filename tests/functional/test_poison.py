@@ -13,7 +13,7 @@ import factories
 import pytest
 
 from shardsafe import MemoryMetrics, MemoryQuarantine, StreamProcessor, logs, parse_envelope, reasons
-from shardsafe.records import SOURCES
+from shardsafe.sources import SOURCES
 
 POISON_LOG_KEYS = {
     "level",
@@ -244,10 +244,10 @@ def test_a_poison_record_that_cannot_be_described_is_still_logged_in_full(
     log_lines: Callable[[], list[dict[str, Any]]],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    def broken(raw: Any) -> dict[str, Any]:
+    def broken(self: Any, raw: Any) -> dict[str, Any]:
         raise RuntimeError("describe broke")
 
-    monkeypatch.setattr(SOURCES["aws:kinesis"], "describe", broken)
+    monkeypatch.setattr(type(SOURCES["aws:kinesis"]), "describe", broken)
     poison = factories.kinesis_record(b'{"TICKER": "AMZN", "PRI')
     result = processor(quarantine).process(factories.kinesis_event([poison]))
     lines = log_lines()

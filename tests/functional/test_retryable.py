@@ -7,7 +7,15 @@ from typing import Any
 import factories
 import pytest
 
-from shardsafe import MemoryQuarantine, Record, RetryableError, StreamProcessor, reasons
+from shardsafe import (
+    BatchIncompleteError,
+    ConfigurationError,
+    MemoryQuarantine,
+    Record,
+    RetryableError,
+    StreamProcessor,
+    reasons,
+)
 
 
 class Throttled(Exception):
@@ -76,7 +84,7 @@ def test_poison_before_a_retryable_record_is_quarantined_not_retried(quarantine:
 def test_without_report_batch_item_failures_a_record_is_retried_in_process(
     quarantine: MemoryQuarantine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("shardsafe.processor.time.sleep", lambda _: None)
+    monkeypatch.setattr("shardsafe.policy.time.sleep", lambda _: None)
     handler = Flaky(RetryableError(), {"B"}, failures=2)
     processor = StreamProcessor(
         handler, report_batch_item_failures=False, retry_attempts=2, quarantine=quarantine, metrics=False
@@ -91,7 +99,7 @@ def test_without_report_batch_item_failures_exhausted_retries_are_quarantined(
     quarantine: MemoryQuarantine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     sleeps: list[float] = []
-    monkeypatch.setattr("shardsafe.processor.time.sleep", sleeps.append)
+    monkeypatch.setattr("shardsafe.policy.time.sleep", sleeps.append)
     processor = StreamProcessor(
         Flaky(RetryableError("still throttled"), {"B"}),
         report_batch_item_failures=False,
@@ -108,14 +116,65 @@ def test_without_report_batch_item_failures_exhausted_retries_are_quarantined(
     assert (len(result.processed), len(result.quarantined), len(result.retried)) == (2, 1, 0)
 
 
-def test_in_process_retries_stop_when_the_invocation_is_out_of_time(
+def test_in_process_retries_stop_when_the_invocation_is_out_of_time_and_hand_the_record_back(
     quarantine: MemoryQuarantine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("shardsafe.processor.time.sleep", lambda _: pytest.fail("must not sleep"))
+    """No time for a retry is no reason to quarantine: the record goes back to Lambda."""
+    monkeypatch.setattr("shardsafe.policy.time.sleep", lambda _: pytest.fail("must not sleep"))
     processor = StreamProcessor(
         Flaky(RetryableError(), {"A"}), report_batch_item_failures=False, quarantine=quarantine, metrics=False
     )
-    processor.process(ticks("A"), factories.FakeContext(remaining_ms=1000))
+    result = processor.process(ticks("A", "B"), factories.FakeContext(remaining_ms=50))
+    assert quarantine.envelopes == []
+    # B goes back with A: a stream delivers again from the first record handed back
+    assert [(index, why.why) for index, why in result.handed_back] == [
+        (0, "out_of_time"),
+        (1, "after_earlier_failure"),
+    ]
+    assert result.incomplete
+
+
+def test_without_report_batch_item_failures_the_lambda_entry_raises_rather_than_lose_handed_back_records(
+    quarantine: MemoryQuarantine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Lambda ignores batchItemFailures on such a mapping: failing the invocation is the only hand-back."""
+    monkeypatch.setattr("shardsafe.policy.time.sleep", lambda _: pytest.fail("must not sleep"))
+    processor = StreamProcessor(
+        Flaky(RetryableError(), {"A"}), report_batch_item_failures=False, quarantine=quarantine, metrics=False
+    )
+    with pytest.raises(BatchIncompleteError, match="2 of 2 records"):
+        processor(ticks("A", "B"), factories.FakeContext(remaining_ms=50))
+    assert quarantine.envelopes == []
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"), [("true", True), ("false", False), ("FALSE", False), ("", True)]
+)
+def test_report_batch_item_failures_follows_the_environment_the_module_sets(
+    monkeypatch: pytest.MonkeyPatch, value: str, expected: bool
+) -> None:
+    monkeypatch.setenv("SHARDSAFE_REPORT_BATCH_ITEM_FAILURES", value)
+    assert StreamProcessor(metrics=False).report_batch_item_failures is expected
+    assert StreamProcessor(
+        metrics=False, report_batch_item_failures=not expected
+    ).report_batch_item_failures is (not expected)
+
+
+def test_an_unreadable_report_batch_item_failures_setting_is_a_clear_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("SHARDSAFE_REPORT_BATCH_ITEM_FAILURES", "maybe")
+    with pytest.raises(ConfigurationError, match="SHARDSAFE_REPORT_BATCH_ITEM_FAILURES='maybe'"):
+        StreamProcessor(metrics=False)
+
+
+def test_with_the_mapping_setting_off_a_retryable_record_is_never_left_to_the_ignored_response(
+    quarantine: MemoryQuarantine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SHARDSAFE_REPORT_BATCH_ITEM_FAILURES", "false")
+    monkeypatch.setattr("shardsafe.policy.time.sleep", lambda _: None)
+    processor = StreamProcessor(Flaky(RetryableError("busy"), {"B"}), quarantine=quarantine, metrics=False)
+    assert processor(ticks("A", "B", "C"), factories.FakeContext()) == {"batchItemFailures": []}
     assert [envelope.reason for envelope in quarantine.envelopes] == [reasons.RETRIES_EXHAUSTED]
 
 
@@ -132,7 +191,7 @@ def test_records_left_when_the_invocation_is_about_to_time_out_are_retried(
     quarantine: MemoryQuarantine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     clock = [1000.0]
-    monkeypatch.setattr("shardsafe.processor.time.monotonic", lambda: clock[0])
+    monkeypatch.setattr("shardsafe.policy.time.monotonic", lambda: clock[0])
 
     def one_second_each(record: Record) -> None:
         clock[0] += 1.0

@@ -7,7 +7,7 @@ from typing import Any
 import factories
 import pytest
 
-from shardsafe.records import SOURCES, DynamoDBRecord, KinesisRecord, SqsRecord
+from shardsafe.sources import SOURCES, DynamoDBRecord, KinesisRecord, SqsRecord
 
 
 def test_kinesis_record_reads_its_coordinates() -> None:

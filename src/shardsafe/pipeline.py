@@ -1,0 +1,136 @@
+"""The record pipeline: the stages one record goes through, built once per processor and source.
+
+    raw record → extract (the source) → decode → validate → handle → Record
+
+:func:`build_attempt` composes the configured stages into one function, ``attempt(raw)``, that
+returns the handled :class:`~shardsafe.Record` or raises: a :class:`~shardsafe.decoding.Rejection`
+(poison found by a stage, with the bytes read so far), a :class:`~shardsafe.policy.HandlerFailed`
+(the user's handler raised; it carries the record), or a retryable exception from the validator.
+The run loop (:mod:`shardsafe.invocation`) calls it for every record and again for an in-process
+retry, so there is one pipeline for every path. A stage that is not configured costs nothing.
+
+Room for what comes next: an *expand* stage (a KPL aggregate becoming several user records, each
+with a sub-position) goes before decode; a *deduplicate* stage (idempotency) before handle.
+
+Handlers may be ``async def``: they run to completion on one event loop per processor, one record
+at a time, so order within a shard or message group is kept. A plain function that returns an
+awaitable it did not await (a coroutine) has failed that record: nothing ran.
+"""
+
+from __future__ import annotations
+
+from shardsafe.decoding import Rejection
+from shardsafe.errors import RetryableError
+from shardsafe.policy import HANDLER_FAILURES, HandlerFailed
+
+TYPE_CHECKING = False  # typing is not imported at run time: it would cost the cold start
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Any
+
+    from shardsafe.records import Record
+    from shardsafe.sources.base import Source
+
+_CO_COROUTINE = 0x80  # inspect.CO_COROUTINE, without importing inspect (tens of ms) for it
+# Results that are never awaitable: the check after each handler call is one set lookup for them.
+_PLAIN_RESULTS = frozenset({type(None), bool, int, float, str, bytes, dict, list, tuple, set})
+
+
+def build_attempt(
+    source: Source,
+    decode: Callable[[bytes], Any] | None,
+    validate: Callable[[Any], None] | None,
+    handle: Callable[[Record], Any] | None,
+) -> Callable[[Any], Record]:
+    """``attempt(raw) -> Record``: every configured stage, in order, for one raw record."""
+    extract = source.extract
+    make = source.record_class
+    if not source.decodes:
+        decode = None
+
+    def attempt(raw: Any) -> Record:
+        payload = extract(raw)
+        if decode is not None:
+            try:
+                data = decode(payload)
+            except Rejection as rejection:
+                rejection.payload = payload  # the bytes as read: quarantined as they are, not read again
+                raise
+        else:
+            data, payload = payload, None
+        if validate is not None:
+            try:
+                validate(data)
+            except Rejection as rejection:
+                rejection.payload = payload
+                raise
+        record = make(raw, payload, data)
+        if handle is not None:
+            try:
+                result = handle(record)
+                if type(result) not in _PLAIN_RESULTS:
+                    not_awaited(result)
+            except HANDLER_FAILURES as error:
+                raise HandlerFailed(error, record) from None
+            record.result = result
+        return record
+
+    return attempt
+
+
+def not_awaited(result: object) -> None:
+    """Fail a record whose plain handler returned an awaitable: it never ran."""
+    if getattr(type(result), "__await__", None) is None:
+        return
+    close = getattr(result, "close", None)
+    if callable(close):
+        close()  # a coroutine nobody will await: close it rather than leave a warning for later
+    raise TypeError(
+        f"the handler returned {type(result).__name__} {result!r} without awaiting it, so the record was "
+        "not handled: declare the handler 'async def' (shardsafe awaits it) or await inside it"
+    )
+
+
+def is_async_callable(function: object) -> bool:
+    """Whether calling ``function`` gives a coroutine: ``async def`` functions, methods, partials and
+    objects whose ``__call__`` is ``async def``."""
+    import functools  # loaded already by json; a local name keeps the module's namespace small
+
+    while isinstance(function, functools.partial):
+        function = function.func
+    code = getattr(function, "__code__", None)
+    if code is None:
+        call = getattr(type(function), "__call__", None)  # noqa: B004 - the method itself: its code says async
+        code = getattr(call, "__code__", None)
+    return code is not None and bool(code.co_flags & _CO_COROUTINE)
+
+
+class EventLoop:
+    """One event loop per processor, kept across invocations (clients bound to it stay usable)."""
+
+    __slots__ = ("_loop",)
+
+    def __init__(self) -> None:
+        self._loop: Any = None
+
+    def wrap(self, function: Callable[[Any], Any]) -> Callable[[Any], Any]:
+        """``function`` (``async def``) as a plain callable that runs it to completion."""
+
+        def run(argument: Any) -> Any:
+            return self.run(function(argument))
+
+        return run
+
+    def run(self, coroutine: Any) -> Any:
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            import asyncio  # only for async handlers: asyncio takes tens of ms to import
+
+            loop = self._loop = asyncio.new_event_loop()
+        try:
+            return loop.run_until_complete(coroutine)
+        except BaseException as error:
+            if type(error).__name__ != "CancelledError":
+                raise
+            # a BaseException that would end the invocation: the record's task was cancelled, try it later
+            raise RetryableError(f"the handler's task was cancelled: {error!r}") from error
