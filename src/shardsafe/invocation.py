@@ -40,7 +40,7 @@ class Invocation:
         "cells",
         "collected",
         "deadline",
-        "flushed",
+        "unflushed",
         "keep",
         "observer",
         "policy",
@@ -62,7 +62,8 @@ class Invocation:
         self.cells: list[Any] = self.result.outcomes
         self.records: list[Any] = []
         self.source: Source | None = None
-        self.flushed: set[int] = set()  # positions whose quarantine was already flushed
+        #: Positions quarantined since the last flush: where the flush looks, instead of every cell.
+        self.unflushed: list[int] = []
 
     def begin(self, source: Source, records: list[Any]) -> None:
         self.source = source
@@ -80,14 +81,14 @@ class Invocation:
         keep = self.keep
         stop_at = self.deadline.stop_at
         monotonic = time.monotonic
-        for index in range(len(records)):
+        for index, raw in enumerate(records):
             if cells[index] is not None:  # settled already: handed back with an earlier record
                 continue
             if stop_at is not None and monotonic() > stop_at:
                 self.out_of_time()
                 return
             try:
-                record = attempt(records[index])
+                record = attempt(raw)
             except Rejection as rejection:
                 self.quarantine(
                     index,
@@ -171,6 +172,7 @@ class Invocation:
         ``raw`` by the source and no handler has seen ``raw`` since (so Kinesis' base64 is reused).
         """
         assert self.source is not None
+        self.unflushed.append(index)
         self.settle(
             index,
             QuarantinedRecord(

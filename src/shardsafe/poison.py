@@ -32,14 +32,10 @@ DEFAULT_MESSAGE_BYTES = 262_144
 
 def flush(run: Invocation, sink: Callable[[], QuarantineSink]) -> None:
     """Log and quarantine the records quarantined since the last flush."""
-    pending = [
-        cell
-        for index, cell in enumerate(run.cells)
-        if type(cell) is QuarantinedRecord and index not in run.flushed
-    ]
-    if not pending:
+    if not run.unflushed:
         return
-    run.flushed.update(quarantined.index for quarantined in pending)
+    pending: list[QuarantinedRecord] = [run.cells[index] for index in run.unflushed]
+    run.unflushed = []
     from shardsafe.envelope import build_envelope  # only once there is poison
 
     observer = run.observer

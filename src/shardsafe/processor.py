@@ -244,9 +244,9 @@ class StreamProcessor:
             run.settle_pending_after_error(error)
             flush(run, self._sink)
         except Exception as second:
+            unflushed = set(run.unflushed)
             for index, raw in enumerate(run.records):
-                cell = run.cells[index] if index < len(run.cells) else None
-                if cell is None or (type(cell) is QuarantinedRecord and index not in run.flushed):
+                if run.cells[index] is None or index in unflushed:
                     run.observer.lost(raw, f"internal error: {error!r}, then {second!r}")
 
     # --- set-up helpers ---
