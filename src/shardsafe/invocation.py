@@ -40,13 +40,13 @@ class Invocation:
         "cells",
         "collected",
         "deadline",
-        "unflushed",
         "keep",
         "observer",
         "policy",
         "records",
         "result",
         "source",
+        "unflushed",
     )
 
     def __init__(
