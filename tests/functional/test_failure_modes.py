@@ -21,7 +21,7 @@ import factories
 import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError
 
-from shardsafe import MemoryQuarantine, Record, StreamProcessor, logs, reasons
+from shardsafe import HandBack, MemoryQuarantine, Record, StreamProcessor, logs, reasons
 from shardsafe.envelope import Envelope
 
 
@@ -424,3 +424,40 @@ def test_a_big_poison_record_no_store_took_is_logged_in_parts_that_put_it_back_t
     [whole] = logs.reassemble(documents, "payload_base64")
     assert base64.b64decode(whole["payload_base64"]) == payload
     assert whole["envelope"]["payload"]["sha256"] == hashlib.sha256(payload).hexdigest()
+
+
+# --- the outcome table's own guards ---
+
+
+def test_a_record_handed_back_without_an_item_identifier_is_quarantined_not_lost(
+    quarantine: MemoryQuarantine,
+) -> None:
+    event = ticks("A", "B")
+    del event["Records"][0]["kinesis"]["sequenceNumber"]
+
+    def handle(record: Record) -> None:
+        raise TimeoutError("downstream")
+
+    result = StreamProcessor(handle, quarantine=quarantine, metrics=False).process(event)
+    # Lambda reads an empty itemIdentifier as "retry the whole batch": A is quarantined, B goes back
+    assert result.response == {"batchItemFailures": [{"itemIdentifier": sequence(1)}]}
+    assert [(e.reason, e.error_message) for e in quarantine.envelopes] == [
+        (reasons.MALFORMED_RECORD, "record has no item identifier")
+    ]
+    assert result.received == len(result.retried) + len(result.quarantined)
+
+
+def test_an_outcome_settled_twice_is_a_loud_bug_not_a_silent_overwrite() -> None:
+    """No public path settles a position twice; the table refuses it rather than lose the first outcome."""
+    from shardsafe.invocation import Invocation
+    from shardsafe.observe import Observer
+    from shardsafe.outcomes import PROCESSED
+    from shardsafe.policy import Policy
+    from shardsafe.sources import SOURCES
+
+    run = Invocation(Policy(), Observer(None, None), None, keep=False, collect=False)
+    run.begin(SOURCES["aws:kinesis"], ticks("A")["Records"])
+    run.settle(0, PROCESSED)
+    with pytest.raises(RuntimeError, match="settled twice"):
+        run.settle(0, HandBack(HandBack.RETRYABLE))
+    assert run.cells == [PROCESSED]
