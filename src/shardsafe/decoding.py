@@ -36,7 +36,7 @@ estimated with three ``str.count`` calls (0.8 ms per MiB each): 13 bytes a chara
 ``[``, 128 per ``{`` and 24 per ``,``. Of 52 shapes measured (the table's and more: wider objects,
 long lists, numbers, escapes, 4-byte characters), 42 cost at most 1/1.05 of that estimate; the 10
 whose objects' keys are all different cost up to 1.45x it (the scanner also keeps each new key in
-a memo). Ordinary records are estimated at 1.8-4.4x their cost, 25.6 bytes a character at most,
+a memo). Ordinary records are estimated at 1.6-4.4x their cost, 25.6 bytes a character at most,
 so a 1 MiB JSON record passes at 128 MB unless it is pathological.
 """
 
