@@ -59,8 +59,7 @@ def run_batch_handler(run: Invocation, batch_handler: Callable[[list[Record]], A
             if policy.report_batch_item_failures:
                 assert run.source is not None
                 run.observer.retryable(failure, run.source, [record.raw for record in records])
-                for index, _ in group:
-                    run.hand_back(index, why)
+                run.hand_back([index for index, _ in group], why)
                 return
             ok, outcome = policy.retry(lambda: call(records), failure, run.deadline)
             if ok:
@@ -68,8 +67,10 @@ def run_batch_handler(run: Invocation, batch_handler: Callable[[list[Record]], A
                     run.processed(index, record)
                 return
             if outcome is OUT_OF_TIME:
-                for index, _ in group:
-                    run.hand_back(index, HandBack(HandBack.OUT_OF_TIME, why.error_type, why.error_message))
+                run.hand_back(
+                    [index for index, _ in group],
+                    HandBack(HandBack.OUT_OF_TIME, why.error_type, why.error_message),
+                )
                 return
             failure = outcome
             if policy.is_retryable(failure):

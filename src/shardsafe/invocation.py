@@ -24,7 +24,7 @@ from shardsafe.policy import HANDLER_FAILURES, OUT_OF_TIME, Deadline, HandlerFai
 
 TYPE_CHECKING = False  # typing is not imported at run time: it would cost the cold start
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Sequence
     from typing import Any
 
     from shardsafe.observe import Observer
@@ -119,7 +119,9 @@ class Invocation:
         raw = self.records[index]
         if policy.report_batch_item_failures:
             self.observer.retryable(cause, self.source, [raw])
-            self.hand_back(index, HandBack(HandBack.RETRYABLE, qualified_name(type(cause)), safe_str(cause)))
+            self.hand_back(
+                (index,), HandBack(HandBack.RETRYABLE, qualified_name(type(cause)), safe_str(cause))
+            )
             return
         ok, outcome = policy.retry(lambda: attempt(raw), error, self.deadline)
         if ok:
@@ -129,7 +131,7 @@ class Invocation:
                 self.settle(index, outcome if self.keep else PROCESSED)
         elif outcome is OUT_OF_TIME:
             self.hand_back(
-                index, HandBack(HandBack.OUT_OF_TIME, qualified_name(type(cause)), safe_str(cause))
+                (index,), HandBack(HandBack.OUT_OF_TIME, qualified_name(type(cause)), safe_str(cause))
             )
         elif isinstance(outcome, Rejection):
             payload = outcome.payload
@@ -187,13 +189,19 @@ class Invocation:
             ),
         )
 
-    def hand_back(self, index: int, why: HandBack) -> None:
-        """Hand a record back to Lambda, with the later records its source says must go with it."""
+    def hand_back(self, indexes: Sequence[int], why: HandBack) -> None:
+        """Hand records back to Lambda (one, or a batch-handler group), each for ``why``, with the
+        later records their source says must go with them."""
         assert self.source is not None
         cells = self.cells
-        for position in self.source.hand_back(self.records, index, fifo_scope=self.policy.fifo_scope):
-            if cells[position] is None:
-                self._hand_back_one(position, why if position == index else HandBack(HandBack.AFTER_FAILURE))
+        for index in indexes:
+            if cells[index] is None:
+                self._hand_back_one(index, why)
+        after = HandBack(HandBack.AFTER_FAILURE)
+        for index in indexes:
+            for position in self.source.hand_back(self.records, index, fifo_scope=self.policy.fifo_scope):
+                if cells[position] is None:
+                    self._hand_back_one(position, after)
 
     def out_of_time(self) -> None:
         """The deadline came: every record not yet settled goes back to Lambda, none is quarantined for it."""

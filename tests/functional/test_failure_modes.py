@@ -461,3 +461,15 @@ def test_an_outcome_settled_twice_is_a_loud_bug_not_a_silent_overwrite() -> None
     with pytest.raises(RuntimeError, match="settled twice"):
         run.settle(0, HandBack(HandBack.RETRYABLE))
     assert run.cells == [PROCESSED]
+
+
+def test_a_batch_handler_outage_hands_the_whole_group_back_as_retryable(quarantine: MemoryQuarantine) -> None:
+    def write(records: list[Record]) -> None:
+        raise TimeoutError("the output bucket timed out")
+
+    result = StreamProcessor(batch_handler=write, quarantine=quarantine, metrics=False).process(
+        factories.kinesis_event([factories.tick("A"), b"bad", factories.tick("C")])
+    )
+    assert [(index, why.why) for index, why in result.handed_back] == [(0, "retryable"), (2, "retryable")]
+    assert result.retried == [sequence(0), sequence(2)]
+    assert [envelope.record["sequenceNumber"] for envelope in quarantine.envelopes] == [sequence(1)]
