@@ -17,7 +17,7 @@ from shardsafe import reasons
 from shardsafe.decoding import qualified_name, safe_str
 from shardsafe.outcomes import HandBack
 from shardsafe.pipeline import not_awaited
-from shardsafe.policy import HANDLER_FAILURES, OUT_OF_TIME
+from shardsafe.policy import NEVER_CAUGHT, OUT_OF_TIME
 
 TYPE_CHECKING = False  # typing is not imported at run time: it would cost the cold start
 if TYPE_CHECKING:
@@ -35,7 +35,8 @@ def run_batch_handler(run: Invocation, batch_handler: Callable[[list[Record]], A
     policy, cells = run.policy, run.cells
 
     def call(records: list[Record]) -> None:
-        not_awaited(batch_handler(records))
+        # a copy each time: a handler that changes its list must not change what a retry or a half gets
+        not_awaited(batch_handler(list(records)))
 
     def settle_group(group: Group) -> None:
         # Bisection is at most log2(batch) deep: recursion is the clearest way to keep halves in order.
@@ -48,7 +49,9 @@ def run_batch_handler(run: Invocation, batch_handler: Callable[[list[Record]], A
         records = [record for _, record in group]
         try:
             call(records)
-        except HANDLER_FAILURES as error:
+        except BaseException as error:
+            if isinstance(error, NEVER_CAUGHT):
+                raise
             failure: BaseException = error
         else:
             for index, record in group:

@@ -98,6 +98,15 @@ class Rejection(Exception):
         return self.error if isinstance(self.error, str) else safe_str(self.error)
 
 
+class PassThrough(Exception):
+    """Wraps a custom decoder's failure that is not the record's fault (a timeout): re-raised as it is,
+    not made poison; the processor's policy says which failures those are."""
+
+    def __init__(self, error: BaseException) -> None:
+        super().__init__(error)
+        self.error = error
+
+
 def qualified_name(kind: type) -> str:
     """``ValueError`` for built-ins, ``json.decoder.JSONDecodeError`` for everything else."""
     module = kind.__module__
@@ -108,7 +117,9 @@ def safe_str(error: BaseException, limit: int = 1024) -> str:
     """``str(error)`` cut to ``limit`` characters; an exception whose ``__str__`` fails still says something."""
     try:
         text = str(error)
-    except Exception:
+    except BaseException as broken:  # a __str__ that raises, even SystemExit, must not end the batch
+        if isinstance(broken, KeyboardInterrupt):
+            raise
         text = f"<unprintable {type(error).__name__}>"
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
@@ -320,6 +331,8 @@ def _custom_decoder(decode: Callable[[bytes], object], max_inflated: int) -> Cal
             return decode(payload)
         except Rejection:
             raise
+        except PassThrough as passing:
+            raise passing.error from None
         except Exception as error:
             raise Rejection(reasons.DECODE_ERROR, error) from None
 

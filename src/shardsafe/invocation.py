@@ -20,7 +20,7 @@ import time
 from shardsafe import reasons
 from shardsafe.decoding import Rejection, qualified_name, safe_str
 from shardsafe.outcomes import PROCESSED, BatchResult, HandBack, QuarantinedRecord
-from shardsafe.policy import HANDLER_FAILURES, OUT_OF_TIME, Deadline, HandlerFailed, unwrap
+from shardsafe.policy import NEVER_CAUGHT, OUT_OF_TIME, Deadline, HandlerFailed, unwrap
 
 TYPE_CHECKING = False  # typing is not imported at run time: it would cost the cold start
 if TYPE_CHECKING:
@@ -98,7 +98,9 @@ class Invocation:
                     payload := rejection.payload,
                     extracted=payload is not None,
                 )
-            except HANDLER_FAILURES as error:
+            except BaseException as error:
+                if isinstance(error, NEVER_CAUGHT):
+                    raise
                 self.failed(index, error, attempt)
             else:
                 if collected is not None:
@@ -212,7 +214,7 @@ class Invocation:
 
     def _hand_back_one(self, position: int, why: HandBack) -> None:
         assert self.source is not None
-        if self.source.item_identifier(self.records[position]) is None:
+        if not self.source.item_identifier(self.records[position]):
             # Lambda would read an empty id as "retry the whole batch": quarantine the record instead
             self.quarantine(
                 position, reasons.MALFORMED_RECORD, "shardsafe.Rejection", "record has no item identifier"

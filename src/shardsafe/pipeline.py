@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from shardsafe.decoding import Rejection
 from shardsafe.errors import RetryableError
-from shardsafe.policy import HANDLER_FAILURES, HandlerFailed
+from shardsafe.policy import NEVER_CAUGHT, HandlerFailed
 
 TYPE_CHECKING = False  # typing is not imported at run time: it would cost the cold start
 if TYPE_CHECKING:
@@ -31,7 +31,10 @@ if TYPE_CHECKING:
     from shardsafe.records import Record
     from shardsafe.sources.base import Source
 
-_CO_COROUTINE = 0x80  # inspect.CO_COROUTINE, without importing inspect (tens of ms) for it
+# inspect's CO_* flags, without importing inspect (tens of ms) for them
+_CO_GENERATOR = 0x20
+_CO_COROUTINE = 0x80
+_CO_ASYNC_GENERATOR = 0x200
 # Results that are never awaitable: the check after each handler call is one set lookup for them.
 _PLAIN_RESULTS = frozenset({type(None), bool, int, float, str, bytes, dict, list, tuple, set})
 
@@ -70,7 +73,9 @@ def build_attempt(
                 result = handle(record)
                 if type(result) not in _PLAIN_RESULTS:
                     not_awaited(result)
-            except HANDLER_FAILURES as error:
+            except BaseException as error:
+                if isinstance(error, NEVER_CAUGHT):
+                    raise
                 raise HandlerFailed(error, record) from None
             record.result = result
         return record
@@ -79,15 +84,20 @@ def build_attempt(
 
 
 def not_awaited(result: object) -> None:
-    """Fail a record whose plain handler returned an awaitable: it never ran."""
-    if getattr(type(result), "__await__", None) is None:
+    """Fail a record whose plain handler returned an awaitable, or a generator: its body never ran."""
+    kind = type(result)
+    if (
+        getattr(kind, "__await__", None) is None
+        and getattr(kind, "__anext__", None) is None  # an async generator
+        and getattr(kind, "gi_code", None) is None  # a generator
+    ):
         return
     close = getattr(result, "close", None)
     if callable(close):
         close()  # a coroutine nobody will await: close it rather than leave a warning for later
     raise TypeError(
-        f"the handler returned {type(result).__name__} {result!r} without awaiting it, so the record was "
-        "not handled: declare the handler 'async def' (shardsafe awaits it) or await inside it"
+        f"the handler returned {kind.__name__} {result!r} without running it, so the record was not "
+        "handled: declare the handler 'async def' without 'yield' (shardsafe awaits it), or await inside it"
     )
 
 
@@ -105,6 +115,26 @@ def is_async_callable(function: object) -> bool:
     return code is not None and bool(code.co_flags & _CO_COROUTINE)
 
 
+def is_generator_callable(function: object) -> bool:
+    """Whether ``function`` is a generator or async generator function: as a handler, its body never runs."""
+    import functools
+
+    while isinstance(function, functools.partial):
+        function = function.func
+    code = getattr(function, "__code__", None)
+    if code is None:
+        call = getattr(type(function), "__call__", None)  # noqa: B004 - the method itself: its code says
+        code = getattr(call, "__code__", None)
+    return code is not None and bool(code.co_flags & (_CO_GENERATOR | _CO_ASYNC_GENERATOR))
+
+
+def _running_loop() -> object:
+    import sys
+
+    asyncio = sys.modules.get("asyncio")  # no running loop without asyncio loaded
+    return None if asyncio is None else asyncio._get_running_loop()
+
+
 class EventLoop:
     """One event loop per processor, kept across invocations (clients bound to it stay usable)."""
 
@@ -117,6 +147,11 @@ class EventLoop:
         """``function`` (``async def``) as a plain callable that runs it to completion."""
 
         def run(argument: Any) -> Any:
+            if _running_loop() is not None:  # checked before the coroutine exists: none is left unawaited
+                raise RetryableError(
+                    "an async handler cannot run while an event loop is already running in this thread: "
+                    "call the processor from synchronous code, as Lambda does"
+                )
             return self.run(function(argument))
 
         return run

@@ -35,53 +35,68 @@ def flush(run: Invocation, sink: Callable[[], QuarantineSink]) -> None:
     if not run.unflushed:
         return
     pending: list[QuarantinedRecord] = [run.cells[index] for index in run.unflushed]
-    run.unflushed = []
     from shardsafe.envelope import build_envelope  # only once there is poison
 
     observer = run.observer
     quarantined_at = logs.iso_utc()  # one clock read for the lines and envelopes written together here
     log_poison(run, pending, quarantined_at)
-    envelopes: list[Envelope] = []
     try:
         target = sink()
         limit = int(getattr(target, "max_message_bytes", 0)) or DEFAULT_MESSAGE_BYTES
     except Exception as error:
         target, limit = None, DEFAULT_MESSAGE_BYTES
         sink_error = f"quarantine sink unavailable: {error!r}"
+    built: list[tuple[Envelope, QuarantinedRecord]] = []
     for quarantined in pending:
         try:
-            envelopes.append(
-                build_envelope(
-                    reason=quarantined.reason,
-                    payload=quarantined.payload,
-                    record=quarantined.describe(),
-                    error_type=quarantined.error_type,
-                    error_message=quarantined.error_message,
-                    function_name=observer.function_name,
-                    request_id=observer.request_id,
-                    max_message_bytes=limit,
-                    payload_sha256=quarantined.payload_sha256,
-                    payload_base64=quarantined.payload_base64,
-                    quarantined_at=quarantined_at,
-                )
+            envelope = build_envelope(
+                reason=quarantined.reason,
+                payload=quarantined.payload,
+                record=quarantined.describe(),
+                error_type=quarantined.error_type,
+                error_message=quarantined.error_message,
+                function_name=observer.function_name,
+                request_id=observer.request_id,
+                max_message_bytes=limit,
+                payload_sha256=quarantined.payload_sha256,
+                payload_base64=quarantined.payload_base64,
+                quarantined_at=quarantined_at,
             )
         except Exception as error:
             observer.lost(quarantined.raw, f"could not build an envelope: {error!r}")
-    undelivered: list[tuple[Envelope, str]]
+            continue
+        built.append((envelope, quarantined))
+    envelopes = [envelope for envelope, _ in built]
+    left_out: dict[int, str]
     if target is None:
-        undelivered = [(envelope, sink_error) for envelope in envelopes]
+        left_out = {id(envelope): sink_error for envelope in envelopes}
     else:
         try:
-            undelivered = list(target.send(envelopes, deadline=run.deadline.flush_at))
+            left_out = {
+                id(envelope): str(why)
+                for envelope, why in target.send(envelopes, deadline=run.deadline.flush_at)
+            }
         except Exception as error:
-            undelivered = [(envelope, f"quarantine sink raised {error!r}") for envelope in envelopes]
-    run.result.undelivered += len(undelivered)
-    by_sha = {quarantined.payload_sha256: quarantined for quarantined in pending}
-    for envelope, why in undelivered:
-        log_envelope(envelope, why, by_sha.get(envelope.payload_sha256))
+            left_out = {
+                id(envelope): f"quarantine sink raised or answered wrongly: {error!r}"
+                for envelope in envelopes
+            }
+    run.result.undelivered += len(left_out)
+    # In the log: what the sink did not take, and what it took without the payload (too big for a message).
+    for envelope, quarantined in built:
+        why = left_out.get(id(envelope))
+        if why is None and envelope.truncated:
+            why = "the payload did not fit a quarantine message: it is kept here in full"
+        if why is None:
+            continue
+        try:
+            log_envelope(envelope, why, quarantined)
+        except Exception as error:
+            observer.lost(quarantined.raw, f"{why}; then the envelope could not be logged: {error!r}")
+    run.unflushed = []  # only now: a flush that broke half-way is done again, not forgotten
 
 
-def log_envelope(envelope: Envelope, why: str, quarantined: QuarantinedRecord | None) -> None:
+def log_envelope(envelope: Envelope, why: str, quarantined: QuarantinedRecord) -> None:
     """An envelope no sink took, in the log: its fields, and the payload's base64 in parts that fit."""
     document = envelope.to_dict()
     payload = document.get("payload") or {}

@@ -31,9 +31,9 @@ DEADLINE_MARGIN_MS = 2000
 #: The quarantine flush stops this long before the invocation's end (at most 5 % of it), leaving
 #: time for the fallback log lines and the summary.
 FLUSH_RESERVE_MS = 300
-#: What a handler may raise and still be that record's failure: everything but KeyboardInterrupt
-#: and GeneratorExit, so ``sys.exit()`` in user code fails one record instead of the invocation.
-HANDLER_FAILURES: tuple[type[BaseException], ...] = (Exception, SystemExit)
+#: What user code may raise that is *not* that record's failure: everything else (``sys.exit()``,
+#: a cancelled task, a custom BaseException) fails one record instead of the invocation.
+NEVER_CAUGHT: tuple[type[BaseException], ...] = (KeyboardInterrupt, GeneratorExit)
 
 
 class Deadline:
@@ -98,6 +98,10 @@ class Policy:
             return False
         if isinstance(error, self.retryable):
             return True
+        if (
+            type(error).__name__ == "CancelledError"
+        ):  # asyncio's or concurrent.futures': a task stopped, not a bad record
+            return True
         if not self.transient:
             return False
         from shardsafe.transient import is_transient  # only once something failed
@@ -117,7 +121,9 @@ class Policy:
             time.sleep(delay)
             try:
                 return True, attempt()
-            except HANDLER_FAILURES as again:
+            except BaseException as again:
+                if isinstance(again, NEVER_CAUGHT):
+                    raise
                 error = again
             if not self.is_retryable(unwrap(error)):
                 return False, error

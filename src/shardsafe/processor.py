@@ -45,12 +45,12 @@ import time
 
 from shardsafe import logs, reasons
 from shardsafe.batch import run_batch_handler
-from shardsafe.decoding import Rejection, make_decoder
+from shardsafe.decoding import PassThrough, Rejection, make_decoder
 from shardsafe.errors import BatchIncompleteError, ConfigurationError
 from shardsafe.invocation import Invocation
 from shardsafe.observe import Observer
 from shardsafe.outcomes import BatchResult, QuarantinedRecord
-from shardsafe.pipeline import EventLoop, build_attempt, is_async_callable
+from shardsafe.pipeline import EventLoop, build_attempt, is_async_callable, is_generator_callable
 from shardsafe.poison import flush
 from shardsafe.policy import Policy
 from shardsafe.sources import SOURCES
@@ -136,6 +136,11 @@ class StreamProcessor:
         for name, handler in (("record_handler", record_handler), ("batch_handler", batch_handler)):
             if handler is not None and not callable(handler):
                 raise ConfigurationError(f"{name} must be callable, got {type(handler).__name__}")
+            if handler is not None and is_generator_callable(handler):
+                raise ConfigurationError(
+                    f"{name} {_name_of(handler)} is a generator function: calling it runs none of its body. "
+                    "Remove the 'yield' (an 'async def' handler is awaited)"
+                )
         for name, kinds in (("retryable", retryable), ("poison", poison)):
             for kind in kinds:
                 if not (isinstance(kind, type) and issubclass(kind, BaseException)):
@@ -146,7 +151,6 @@ class StreamProcessor:
             raise ConfigurationError(f"fifo_scope must be one of {list(FIFO_SCOPES)}, got {fifo_scope!r}")
         if report_batch_item_failures is None:
             report_batch_item_failures = _report_batch_item_failures_from_env()
-        self._decode = make_decoder(decode, strict_json=strict_json, limits=decode_limits)
         self._loop = EventLoop()
         self.record_handler = record_handler
         self.batch_handler = batch_handler
@@ -162,6 +166,9 @@ class StreamProcessor:
             fifo_scope=fifo_scope,
         )
         self._validate = self._wrap_validator(as_validator(validate))
+        if callable(decode):  # a decoder that calls out (a schema registry) may time out: not poison
+            decode = self._passing_retryable(decode)
+        self._decode = make_decoder(decode, strict_json=strict_json, limits=decode_limits)
         self.tracing = tracing
         self.payload_preview = payload_preview
         self._attempts: dict[str, Callable[[Any], Record]] = {}
@@ -264,6 +271,20 @@ class StreamProcessor:
         if handler is not None and is_async_callable(handler):
             return self._loop.wrap(handler)
         return handler
+
+    def _passing_retryable(self, decode: Callable[[bytes], object]) -> Callable[[bytes], object]:
+        """The user's decoder, with its retryable failures raised past the decode stage's poison rule."""
+        is_retryable = self.policy.is_retryable
+
+        def decode_or_retry(payload: bytes) -> object:
+            try:
+                return decode(payload)
+            except Exception as error:
+                if is_retryable(error):
+                    raise PassThrough(error) from None
+                raise
+
+        return decode_or_retry
 
     def _wrap_validator(self, validate: Validator | None) -> Callable[[Any], None] | None:
         if validate is None:

@@ -105,7 +105,7 @@ def test_a_plain_handler_returning_a_coroutine_fails_its_record_never_counts_it_
     assert result.processed == []
     [envelope] = quarantine.envelopes
     assert envelope.reason == reasons.HANDLER_ERROR
-    assert "without awaiting it" in envelope.error_message and "async def" in envelope.error_message
+    assert "without running it" in envelope.error_message and "async def" in envelope.error_message
 
 
 # --- transient failures are retryable by default ---
@@ -473,3 +473,169 @@ def test_a_batch_handler_outage_hands_the_whole_group_back_as_retryable(quaranti
     assert [(index, why.why) for index, why in result.handed_back] == [(0, "retryable"), (2, "retryable")]
     assert result.retried == [sequence(0), sequence(2)]
     assert [envelope.record["sequenceNumber"] for envelope in quarantine.envelopes] == [sequence(1)]
+
+
+# --- found by review: each of these lost a record or its bytes, or ended the invocation ---
+
+
+def test_a_poison_message_too_big_for_an_envelope_is_kept_whole_in_the_log(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """An SQS message cannot be read again once Lambda deletes it: its bytes must be somewhere."""
+    body = "{not json " + "y" * 200_000
+    quarantine = MemoryQuarantine()
+    StreamProcessor(quarantine=quarantine, metrics=False).process(factories.sqs_event([body]))
+    [envelope] = quarantine.envelopes
+    assert envelope.truncated
+    lines = [
+        json.loads(line)
+        for line in capsys.readouterr().out.splitlines()
+        if '"event":"shardsafe.quarantine_fallback"' in line
+    ]
+    [document] = logs.reassemble(lines, "payload_base64")
+    assert base64.b64decode(document["payload_base64"]) == body.encode()
+
+
+@pytest.mark.parametrize("kind", ["generator", "async generator"])
+def test_a_generator_handler_is_a_configuration_error_not_silent_success(kind: str) -> None:
+    if kind == "generator":
+
+        def handle(record: Record) -> Any:
+            yield record
+
+    else:
+
+        async def handle(record: Record) -> Any:  # type: ignore[misc]
+            yield record
+
+    with pytest.raises(ValueError, match="is a generator function"):
+        StreamProcessor(handle, metrics=False)
+    with pytest.raises(ValueError, match="is a generator function"):
+        StreamProcessor(batch_handler=handle, metrics=False)
+
+
+def test_a_plain_handler_returning_a_generator_fails_its_record(quarantine: MemoryQuarantine) -> None:
+    def lazily(record: Record) -> Any:
+        yield record.data
+
+    plain = lambda record: lazily(record)  # noqa: E731, PLW0108 - a plain function returning a generator
+    result = StreamProcessor(plain, quarantine=quarantine, metrics=False).process(ticks("A"))
+    assert result.processed == []
+    assert [envelope.reason for envelope in quarantine.envelopes] == [reasons.HANDLER_ERROR]
+
+
+def test_a_batch_handler_that_changes_its_list_does_not_change_what_its_retry_gets(
+    quarantine: MemoryQuarantine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("shardsafe.policy.time.sleep", lambda _: None)
+    calls: list[list[str]] = []
+
+    def write(records: list[Record]) -> None:
+        calls.append([record.data["TICKER"] for record in records])
+        if len(calls) == 1:
+            records.pop()  # a handler that consumes its list, then fails
+            raise TimeoutError("output timed out")
+
+    result = StreamProcessor(
+        batch_handler=write, report_batch_item_failures=False, quarantine=quarantine, metrics=False
+    ).process(ticks("A", "B", "C"))
+    assert calls == [["A", "B", "C"], ["A", "B", "C"]]
+    assert result.processed_count == 3
+
+
+def test_a_sink_that_answers_wrongly_still_leaves_every_payload_in_the_log(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    class Wrong(MemoryQuarantine):
+        def send(self, envelopes: Sequence[Envelope], deadline: float | None = None) -> Any:
+            return list(envelopes)  # envelopes, not (envelope, why) pairs
+
+    payloads = [b"bad-1", b"bad-2"]
+    StreamProcessor(quarantine=Wrong(), metrics=False).process(factories.kinesis_event(payloads))
+    lines = [
+        json.loads(line)
+        for line in capsys.readouterr().out.splitlines()
+        if '"event":"shardsafe.quarantine_fallback"' in line
+    ]
+    logged = [
+        base64.b64decode(document["payload_base64"]) for document in logs.reassemble(lines, "payload_base64")
+    ]
+    assert logged == payloads
+
+
+def test_an_empty_item_identifier_is_never_handed_back(quarantine: MemoryQuarantine) -> None:
+    event = factories.sqs_event(messages(2))
+    event["Records"][0]["messageId"] = ""
+    result = StreamProcessor(failing_on("0", "1"), quarantine=quarantine, metrics=False).process(event)
+    assert result.response == {"batchItemFailures": message_ids(event, [1])}
+    assert [envelope.reason for envelope in quarantine.envelopes] == [reasons.MALFORMED_RECORD]
+
+
+def test_an_async_handler_inside_a_running_event_loop_hands_its_records_back(
+    quarantine: MemoryQuarantine,
+) -> None:
+    async def handle(record: Record) -> None:
+        pytest.fail("must not run")
+
+    processor = StreamProcessor(handle, quarantine=quarantine, metrics=False)
+
+    async def main() -> Any:
+        return processor.process(ticks("A", "B"))
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        result = asyncio.run(main())
+    assert quarantine.envelopes == []
+    assert result.retried == [sequence(0), sequence(1)]
+    assert "already running" in result.handed_back[0][1].error_message
+
+
+def test_a_custom_decoder_that_times_out_hands_the_record_back(quarantine: MemoryQuarantine) -> None:
+    def decode(payload: bytes) -> object:
+        raise TimeoutError("schema registry timed out")
+
+    processor = StreamProcessor(lambda record: None, decode=decode, quarantine=quarantine, metrics=False)
+    assert processor(ticks("A")) == {"batchItemFailures": [{"itemIdentifier": sequence(0)}]}
+    assert quarantine.envelopes == []
+
+
+def test_a_custom_decoder_that_fails_on_the_record_still_quarantines_it(quarantine: MemoryQuarantine) -> None:
+    def decode(payload: bytes) -> object:
+        raise ValueError("not protobuf")
+
+    StreamProcessor(lambda record: None, decode=decode, quarantine=quarantine, metrics=False)(ticks("A"))
+    assert [envelope.reason for envelope in quarantine.envelopes] == [reasons.DECODE_ERROR]
+
+
+class Halt(BaseException):
+    """A BaseException of the user's own."""
+
+
+class Unprintable(Exception):
+    def __str__(self) -> str:
+        raise SystemExit("from __str__")
+
+
+@pytest.mark.parametrize(
+    ("error", "outcome"),
+    [
+        (asyncio.CancelledError(), "handed_back"),
+        (Halt("stop"), "quarantined"),
+        (Unprintable(), "quarantined"),
+    ],
+    ids=["cancelled", "custom-base-exception", "str-raises-system-exit"],
+)
+def test_no_exception_from_a_handler_escapes_the_processor(
+    quarantine: MemoryQuarantine, error: BaseException, outcome: str
+) -> None:
+    def handle(record: Record) -> None:
+        if record.data["TICKER"] == "B":
+            raise error
+
+    event = factories.kinesis_event([b"bad", factories.tick("B")])
+    result = StreamProcessor(handle, quarantine=quarantine, metrics=False).process(event)
+    assert quarantine.envelopes[0].record["sequenceNumber"] == sequence(0)  # the earlier poison was flushed
+    if outcome == "handed_back":
+        assert result.retried == [sequence(1)]
+    else:
+        assert [e.record["sequenceNumber"] for e in quarantine.envelopes] == [sequence(0), sequence(1)]
