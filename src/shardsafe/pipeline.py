@@ -104,20 +104,16 @@ def not_awaited(result: object) -> None:
 def is_async_callable(function: object) -> bool:
     """Whether calling ``function`` gives a coroutine: ``async def`` functions, methods, partials and
     objects whose ``__call__`` is ``async def``."""
-    import functools  # loaded already by json; a local name keeps the module's namespace small
-
-    while isinstance(function, functools.partial):
-        function = function.func
-    code = getattr(function, "__code__", None)
-    if code is None:
-        call = getattr(type(function), "__call__", None)  # noqa: B004 - the method itself: its code says async
-        code = getattr(call, "__code__", None)
-    return code is not None and bool(code.co_flags & _CO_COROUTINE)
+    return bool(_code_flags(function) & _CO_COROUTINE)
 
 
 def is_generator_callable(function: object) -> bool:
     """Whether ``function`` is a generator or async generator function: as a handler, its body never runs."""
-    import functools
+    return bool(_code_flags(function) & (_CO_GENERATOR | _CO_ASYNC_GENERATOR))
+
+
+def _code_flags(function: object) -> int:
+    import functools  # loaded already by json; a local name keeps the module's namespace small
 
     while isinstance(function, functools.partial):
         function = function.func
@@ -125,7 +121,7 @@ def is_generator_callable(function: object) -> bool:
     if code is None:
         call = getattr(type(function), "__call__", None)  # noqa: B004 - the method itself: its code says
         code = getattr(call, "__code__", None)
-    return code is not None and bool(code.co_flags & (_CO_GENERATOR | _CO_ASYNC_GENERATOR))
+    return int(getattr(code, "co_flags", 0))
 
 
 def _running_loop() -> object:
