@@ -205,11 +205,6 @@ class BatchResult:
         ]
 
     @property
-    def pending(self) -> list[int]:
-        """Positions with no outcome: always empty once a batch is done, unless shardsafe has a bug."""
-        return [index for index, cell in enumerate(self.outcomes) if cell is None]
-
-    @property
     def accounting_ok(self) -> bool:
         """Every record has exactly one outcome."""
         return self._all_processed_unkept() or None not in self.outcomes
