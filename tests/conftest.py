@@ -7,7 +7,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from factories import (  # noqa: F401 - factory fixtures for every suite, found by name
+from hypothesis import settings
+
+from tests.factories import (  # noqa: F401 - factory fixtures for every suite, found by name
     context,
     dynamodb_event_fixture,
     kinesis_event_fixture,
@@ -17,7 +19,6 @@ from factories import (  # noqa: F401 - factory fixtures for every suite, found 
     quarantine,
     sqs_event_fixture,
 )
-from hypothesis import settings
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from pipeline_support import FedPipeline
 from shardsafe_localstack.pipeline import (
     Deployment,
     Stack,
@@ -20,6 +19,7 @@ from shardsafe_localstack.pipeline import (
 
 from shardsafe.cli.generate import generate_records
 from shardsafe.cli.produce import produce
+from tests.e2e.pipeline_support import FedPipeline
 
 SHARDS = 2
 GOOD_AND_POISON = 400

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO))  # bench/ lives at the root of the repository, beside src/
+from bench import e2e_localstack
 
-from bench import e2e_localstack  # noqa: E402
+REPO = Path(__file__).resolve().parents[2]
+
 
 pytestmark = pytest.mark.e2e
 

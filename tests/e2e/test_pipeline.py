@@ -15,12 +15,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from pipeline_support import FedPipeline, json_lines, log_messages
 from shardsafe_localstack.demo_handler import CRASH_LOG_LINE
 from shardsafe_localstack.pipeline import CRASH_KIND, Deployment, recover_failure_batches
 
 from shardsafe.cli.messages import stream_arn_of
 from shardsafe.cli.redrive import FileTarget, StreamTarget, redrive
+from tests.e2e.pipeline_support import FedPipeline, json_lines, log_messages
 
 pytestmark = pytest.mark.e2e
 

@@ -9,10 +9,10 @@ import uuid
 from collections.abc import Iterator
 from typing import Any
 
-import factories
 import pytest
 
 from shardsafe import StreamProcessor, parse_envelope, reasons
+from tests import factories
 
 pytestmark = pytest.mark.e2e
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import factories
 import pytest
 
 from shardsafe import MemoryQuarantine, Record, RetryableError, StreamProcessor, reasons
+from tests import factories
 
 
 def sequence(index: int) -> str:

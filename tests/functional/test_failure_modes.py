@@ -17,12 +17,12 @@ import zlib
 from collections.abc import Callable, Sequence
 from typing import Any
 
-import factories
 import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError
 
 from shardsafe import HandBack, MemoryQuarantine, Record, StreamProcessor, logs, reasons
 from shardsafe.envelope import Envelope
+from tests import factories
 
 
 def sequence(index: int) -> str:

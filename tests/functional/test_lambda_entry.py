@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import weakref
 
-import factories
-
 from shardsafe import MemoryMetrics, MemoryQuarantine, Record, StreamProcessor
+from tests import factories
 
 
 class Tick:

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import factories
 import pytest
 
 from shardsafe import MemoryQuarantine, StreamProcessor, reasons
+from tests import factories
 
 
 @pytest.mark.parametrize(

@@ -15,7 +15,6 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-import factories
 import pytest
 from botocore.exceptions import ClientError
 from hypothesis import HealthCheck, given, settings
@@ -23,6 +22,7 @@ from hypothesis import strategies as st
 
 from shardsafe import HandBack, MemoryQuarantine, Record, RetryableError, StreamProcessor, reasons
 from shardsafe.outcomes import PROCESSED, QuarantinedRecord
+from tests import factories
 
 SETTINGS = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

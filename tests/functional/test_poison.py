@@ -9,11 +9,11 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-import factories
 import pytest
 
 from shardsafe import MemoryMetrics, MemoryQuarantine, StreamProcessor, logs, parse_envelope, reasons
 from shardsafe.sources import SOURCES
+from tests import factories
 
 POISON_LOG_KEYS = {
     "level",

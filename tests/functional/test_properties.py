@@ -5,11 +5,11 @@ from __future__ import annotations
 import base64
 from typing import Any
 
-import factories
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from shardsafe import MemoryMetrics, MemoryQuarantine, Record, RetryableError, StreamProcessor
+from tests import factories
 
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

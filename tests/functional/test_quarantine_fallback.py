@@ -7,11 +7,11 @@ import socket
 from collections.abc import Callable, Sequence
 from typing import Any
 
-import factories
 import pytest
 
 from shardsafe import SqsQuarantine, StreamProcessor, logs
 from shardsafe.envelope import Envelope, parse_log_fallback
+from tests import factories
 
 
 def fallback_payloads(lines: list[dict[str, Any]]) -> list[bytes]:

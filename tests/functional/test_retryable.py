@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import factories
 import pytest
 
 from shardsafe import (
@@ -16,6 +15,7 @@ from shardsafe import (
     StreamProcessor,
     reasons,
 )
+from tests import factories
 
 
 class Throttled(Exception):

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 
-import factories
-
 from shardsafe import (
     DynamoDBRecord,
     MemoryQuarantine,
@@ -15,6 +13,7 @@ from shardsafe import (
     StreamProcessor,
     reasons,
 )
+from tests import factories
 
 
 def test_sqs_poison_is_quarantined_and_retryable_messages_are_reported(quarantine: MemoryQuarantine) -> None:

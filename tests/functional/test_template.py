@@ -10,10 +10,10 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-import factories
 import pytest
 
 from shardsafe import MemoryQuarantine, reasons
+from tests import factories
 
 TEMPLATE = Path(__file__).resolve().parents[2] / "templates" / "handler.py"
 

@@ -10,15 +10,14 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import factories
+from tests import factories
 
-TESTS = Path(__file__).resolve().parents[1]
+TESTS = Path(factories.__file__).parent
 TRACE_ID = "1-5759e988-bd862e3fe1be46a994272793"
 
 RUN_ONE_BATCH = """
 import json, sys
-sys.path.insert(0, {tests!r})
-import factories
+from tests import factories
 from shardsafe import MemoryQuarantine, StreamProcessor
 processor = StreamProcessor(quarantine=MemoryQuarantine(), metrics=False)
 event = factories.kinesis_event([factories.tick(), b"bad", factories.tick()])
@@ -35,7 +34,7 @@ def run_batch(extra_env: dict[str, str]) -> tuple[dict[str, Any], bool]:
     }
     env.update(extra_env)
     completed = subprocess.run(
-        [sys.executable, "-c", RUN_ONE_BATCH.format(tests=str(TESTS))],
+        [sys.executable, "-c", RUN_ONE_BATCH],
         env=env,
         capture_output=True,
         text=True,

@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import base64
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO))  # bench/ lives at the root of the repository, beside src/
+from bench import cold_start, contenders, events, handler_cost, memory, report
+from bench.functions import floor_handler
 
-from bench import cold_start, contenders, events, handler_cost, memory, report  # noqa: E402
-from bench.functions import floor_handler  # noqa: E402
+REPO = Path(__file__).resolve().parents[2]
+
 
 CONTENDERS = {"floor", "naive", "shardsafe", "powertools"}
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import factories
 import pytest
 
 from shardsafe import EmfMetrics
+from tests import factories
 
 
 def test_emf_document_names_the_contract_metrics(

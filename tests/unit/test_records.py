@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-import factories
 import pytest
 
 from shardsafe.sources import SOURCES, DynamoDBRecord, KinesisRecord, SqsRecord
+from tests import factories
 
 
 def test_kinesis_record_reads_its_coordinates() -> None:

@@ -6,7 +6,8 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from cli_fakes import FakeKinesis, FakeSqs, make_on_failure_body, make_quarantine_body
+
+from tests.unit.cli.cli_fakes import FakeKinesis, FakeSqs, make_on_failure_body, make_quarantine_body
 
 
 @pytest.fixture

@@ -7,9 +7,9 @@ import subprocess
 import sys
 
 import pytest
-from cli_fakes import FakeKinesis, FakeSqs, make_on_failure_body
 
 from shardsafe.cli import main
+from tests.unit.cli.cli_fakes import FakeKinesis, FakeSqs, make_on_failure_body
 
 
 @pytest.fixture

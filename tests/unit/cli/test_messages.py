@@ -6,7 +6,6 @@ import json
 from datetime import UTC, datetime
 
 import pytest
-from cli_fakes import STREAM_ARN
 
 from shardsafe.cli.messages import (
     FailedBatch,
@@ -17,6 +16,7 @@ from shardsafe.cli.messages import (
     parse_time,
     stream_arn_of,
 )
+from tests.unit.cli.cli_fakes import STREAM_ARN
 
 
 def received(body: str | dict, **attributes: str) -> ReceivedMessage:

@@ -9,9 +9,8 @@ import logging
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from cli_fakes import QUEUE_URL, FakeKinesis, FakeSqs, client_error, make_on_failure_body
-
 from shardsafe.cli.redrive import FileTarget, RedriveFilter, StreamTarget, redrive
+from tests.unit.cli.cli_fakes import QUEUE_URL, FakeKinesis, FakeSqs, client_error, make_on_failure_body
 
 SHARD = "shardId-000000000000"
 NOW = datetime(2026, 1, 1, 1, 0, tzinfo=UTC)
