@@ -12,7 +12,7 @@ import sys
 from collections.abc import Sequence
 
 from shardsafe.cli import _produce_command, _redrive_command
-from shardsafe.cli._aws import make_client
+from shardsafe.aws import make_client
 from shardsafe.cli.errors import CliError
 
 __all__ = ["CliError", "main", "make_client"]

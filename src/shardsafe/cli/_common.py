@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from shardsafe.cli._aws import make_client
+from shardsafe.aws import make_client
 from shardsafe.cli.errors import CliError
 
 __all__ = ["add_aws_options", "aws_errors", "bounded_int", "client_factory", "point_in_time"]

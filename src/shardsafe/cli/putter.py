@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from shardsafe.cli._aws import stream_ref
+from shardsafe.aws import stream_ref
 
 __all__ = [
     "MAX_PARTITION_KEY_CHARS",

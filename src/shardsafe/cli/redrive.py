@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-from shardsafe.cli._aws import error_code, stream_ref
+from shardsafe.aws import error_code, stream_ref
 from shardsafe.cli.messages import (
     FailedBatch,
     FailureMessage,

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from shardsafe.cli._aws import error_code, stream_ref
+from shardsafe.aws import error_code, stream_ref
 
 __all__ = ["BatchRead", "MissingRange", "StreamRecord", "read_sequence_range"]
 

@@ -197,7 +197,7 @@ def test_missing_region_is_an_error_that_says_how_to_set_it(monkeypatch, tmp_pat
 
 
 def test_aws_region_variable_is_honoured(monkeypatch, tmp_path):
-    from shardsafe.cli._aws import make_client
+    from shardsafe.aws import make_client
 
     monkeypatch.delenv("AWS_DEFAULT_REGION", raising=False)
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))

@@ -1,4 +1,5 @@
-"""AWS plumbing shared by the tools: clients, stream references and error codes.
+"""AWS plumbing for the tools, the harness, the demo, the benchmarks and the tests: the one client
+factory, stream references and error codes.
 
 boto3 is imported inside `make_client` only, so importing the CLI (or the handler package)
 never pays for it.
@@ -12,9 +13,17 @@ from typing import Any
 __all__ = ["error_code", "make_client", "stream_name", "stream_ref"]
 
 
-def make_client(service: str, *, endpoint_url: str | None = None, region: str | None = None) -> Any:
-    """A boto3 client; endpoint and region default to the usual AWS environment variables
-    (AWS_ENDPOINT_URL, AWS_REGION, AWS_DEFAULT_REGION, the profile).
+def make_client(
+    service: str,
+    *,
+    endpoint_url: str | None = None,
+    region: str | None = None,
+    profile: str | None = None,
+    credentials: tuple[str, str] | None = None,
+) -> Any:
+    """A boto3 client; endpoint, region and credentials default to the usual AWS environment variables
+    (AWS_ENDPOINT_URL, AWS_REGION, AWS_DEFAULT_REGION, AWS_PROFILE). ``credentials`` is an access key
+    id and secret, for LocalStack (which takes any) when the environment may have none.
 
     Throttling on whole calls is retried by botocore's standard mode; partially failed
     PutRecords entries are retried by `shardsafe.cli.putter`.
@@ -24,7 +33,12 @@ def make_client(service: str, *, endpoint_url: str | None = None, region: str | 
 
     config = Config(retries={"mode": "standard", "max_attempts": 10})
     # botocore reads AWS_DEFAULT_REGION but not AWS_REGION, which the other SDKs and the CLI honour.
-    session = boto3.session.Session(region_name=region or os.environ.get("AWS_REGION") or None)
+    keys = (
+        {"aws_access_key_id": credentials[0], "aws_secret_access_key": credentials[1]} if credentials else {}
+    )
+    session = boto3.session.Session(
+        region_name=region or os.environ.get("AWS_REGION") or None, profile_name=profile, **keys
+    )
     return session.client(service, endpoint_url=endpoint_url, config=config)
 
 
