@@ -1,4 +1,4 @@
-"""``shardsafe redrive``: argument parsing and output around `shardsafe.cli.redrive.redrive`."""
+"""``shardsafe redrive``: argument parsing and output around `shardsafe.redrive.redrive`."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from shardsafe.cli._common import add_aws_options, aws_errors, bounded_int, client_factory, point_in_time
-from shardsafe.cli.errors import CliError
-from shardsafe.cli.redrive import (
+from shardsafe.cli._common import aws_errors, bounded_int, client_factory, point_in_time, print_json
+from shardsafe.errors import InputError
+from shardsafe.redrive import (
     FileTarget,
     MessageOutcome,
     RedriveFilter,
@@ -36,8 +36,8 @@ Exit status: 0 all redriven, 1 something kept or unrecoverable (see stderr), 2 b
 """
 
 
-def add_parser(commands: Any) -> None:
-    parser = commands.add_parser(
+def add_parser(commands: Any) -> argparse.ArgumentParser:
+    parser: argparse.ArgumentParser = commands.add_parser(
         "redrive",
         help="recover the records behind failure-queue messages and re-put them or write them to a file",
         description=(
@@ -108,15 +108,15 @@ def add_parser(commands: Any) -> None:
         metavar="SECONDS",
         help="long-poll wait for each receive; the run ends on an empty receive (default: 1)",
     )
-    add_aws_options(parser)
     parser.set_defaults(run=run)
+    return parser
 
 
 def run(args: argparse.Namespace) -> int:
     if args.wait_seconds > 20:
-        raise CliError(f"--wait-seconds {args.wait_seconds} is above SQS's maximum of 20")
+        raise InputError(f"--wait-seconds {args.wait_seconds} is above SQS's maximum of 20")
     if args.since and args.until and args.since >= args.until:
-        raise CliError(f"--since {args.since.isoformat()} is not before --until {args.until.isoformat()}")
+        raise InputError(f"--since {args.since.isoformat()} is not before --until {args.until.isoformat()}")
     make = client_factory(args)
     with aws_errors("AWS clients"):
         sqs, kinesis = make("sqs"), make("kinesis")
@@ -124,7 +124,7 @@ def run(args: argparse.Namespace) -> int:
     if args.to_file is not None:
         path = Path(args.to_file)
         if not path.parent.is_dir():
-            raise CliError(
+            raise InputError(
                 f"--to-file {path}: folder {path.parent} does not exist; create it or pick another path"
             )
         target = FileTarget(path)
@@ -155,9 +155,12 @@ def run(args: argparse.Namespace) -> int:
             accept_partial=args.accept_partial,
             visibility_timeout_s=args.visibility_timeout,
             wait_time_s=args.wait_seconds,
-            on_outcome=show,
+            on_outcome=show if args.output == "text" else None,
         )
-    print(result.summary())
+    if args.output == "json":
+        print_json(result.to_json())
+    else:
+        print(result.summary())
     if not result.clean:
         print(
             f"shardsafe redrive: {result.messages_kept} messages kept and {result.records_unrecoverable} records "

@@ -9,23 +9,103 @@ import sys
 import pytest
 
 from shardsafe.cli import main
-from tests.unit.cli.cli_fakes import FakeKinesis, FakeSqs, make_on_failure_body
+from tests.unit.fakes import FakeKinesis, FakeSqs, make_on_failure_body
 
 
 @pytest.fixture
 def fake_aws(monkeypatch):
-    """Route the CLI's clients to fakes; returns them for inspection."""
-    clients = {"kinesis": FakeKinesis(), "sqs": FakeSqs()}
-    monkeypatch.setattr("shardsafe.cli._common.make_client", lambda service, **_: clients[service])
+    """Route the CLI's clients to fakes; returns them for inspection, with the options each was made with."""
+    clients = {"kinesis": FakeKinesis(), "sqs": FakeSqs(), "made": []}
+
+    def make_client(service, **options):
+        clients["made"].append((service, options))
+        return clients[service]
+
+    monkeypatch.setattr("shardsafe.cli._common.make_client", make_client)
     return clients
 
 
-def test_importing_the_package_and_the_cli_does_not_import_boto3():
-    code = "import sys, shardsafe, shardsafe.cli; print(sorted(m for m in ('boto3', 'botocore') if m in sys.modules))"
+@pytest.mark.parametrize(
+    "modules", ["shardsafe, shardsafe.cli", "shardsafe.produce, shardsafe.redrive, shardsafe.failures"]
+)
+def test_importing_the_package_the_cli_and_the_libraries_does_not_import_boto3(modules):
+    code = f"import sys, {modules}; print(sorted(m for m in ('boto3', 'botocore') if m in sys.modules))"
 
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
 
     assert out.strip() == "[]"
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--endpoint-url", "http://127.0.0.1:4566", "--region", "eu-west-1", "--profile", "dev", "produce"],
+        ["produce", "--endpoint-url", "http://127.0.0.1:4566", "--region", "eu-west-1", "--profile", "dev"],
+        ["--endpoint-url", "http://127.0.0.1:4566", "--profile", "dev", "produce", "--region", "eu-west-1"],
+    ],
+)
+def test_global_options_go_before_or_after_the_command(argv, fake_aws):
+    assert main([*argv, "--stream", "ticks", "--count", "1"]) == 0
+
+    assert fake_aws["made"] == [
+        ("kinesis", {"endpoint_url": "http://127.0.0.1:4566", "region": "eu-west-1", "profile": "dev"})
+    ]
+
+
+def test_produce_output_json_prints_the_summary_as_one_object(capsys, fake_aws):
+    status = main(["--output", "json", "produce", "--stream", "ticks", "--count", "20", "--poison", "50%"])
+
+    assert status == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["command"] == "produce"
+    assert (summary["offered"], summary["put"], summary["failed"]) == (20, 20, 0)
+    assert summary["kinds"]["good"] == 10 and sum(summary["kinds"].values()) == 20
+
+
+def test_redrive_output_json_prints_the_summary_with_every_outcome(tmp_path, capsys, fake_aws):
+    kinesis, sqs = fake_aws["kinesis"], fake_aws["sqs"]
+    first, last = kinesis.add(b"one"), kinesis.add(b"two")
+    sqs.send(make_on_failure_body(shard_id="shardId-000000000000", start=first, end=last, batch_size=2))
+    out = tmp_path / "failed.jsonl"
+
+    status = main(
+        ["redrive", "--output", "json", "--queue", "q", "--to-file", str(out), "--wait-seconds", "0"]
+    )
+
+    assert status == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert (summary["command"], summary["clean"]) == ("redrive", True)
+    assert summary["records"] == {"recovered": 2, "reput": 0, "written": 2, "unrecoverable": 0}
+    assert [o["action"] for o in summary["outcomes"]] == ["deleted"]
+
+
+def test_version_is_printed(capsys):
+    from shardsafe import __version__
+
+    with pytest.raises(SystemExit) as exit_:
+        main(["--version"])
+
+    assert exit_.value.code == 0
+    assert capsys.readouterr().out.strip() == f"shardsafe {__version__}"
+
+
+def test_python_dash_m_shardsafe_runs_the_command():
+    completed = subprocess.run(
+        [sys.executable, "-m", "shardsafe", "redrive", "--help"], capture_output=True, text=True, check=True
+    )
+
+    assert completed.stdout.startswith("usage: shardsafe redrive")
+    assert "--endpoint-url URL" in completed.stdout and "--output {text,json}" in completed.stdout
+
+
+def test_unknown_profile_is_an_error_that_names_it(monkeypatch, tmp_path, capsys):
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+
+    status = main(["--profile", "nope", "produce", "--stream", "ticks", "--count", "1"])
+
+    assert status == 2
+    assert "no AWS profile 'nope': check --profile / AWS_PROFILE" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,4 @@
-"""redrive(): every record behind a failure message recovered once, messages deleted only when safe."""
+"""redrive() through the SQS loop, with fakes: each record recovered once, messages deleted only when safe."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import logging
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from shardsafe.cli.redrive import FileTarget, RedriveFilter, StreamTarget, redrive
-from tests.unit.cli.cli_fakes import QUEUE_URL, FakeKinesis, FakeSqs, client_error, make_on_failure_body
+from shardsafe.redrive import FileTarget, ReceivedMessage, RedriveFilter, StreamTarget, redrive
+from tests.unit.fakes import QUEUE_URL, FakeKinesis, FakeSqs, client_error, make_on_failure_body
 
 SHARD = "shardId-000000000000"
 NOW = datetime(2026, 1, 1, 1, 0, tzinfo=UTC)
@@ -162,7 +162,7 @@ def test_unrecoverable_records_are_logged_as_json(fake_kinesis, fake_sqs, tmp_pa
     kinesis.trim(SHARD, below=sequences[1])
     failed_batch(sqs, sequences)
 
-    with caplog.at_level(logging.INFO, logger="shardsafe.cli"):
+    with caplog.at_level(logging.INFO, logger="shardsafe.redrive"):
         run(sqs, kinesis, FileTarget(tmp_path / "out.jsonl"))
 
     events = [json.loads(r.getMessage()) for r in caplog.records]
@@ -385,3 +385,16 @@ def test_message_whose_delete_fails_after_writing_is_reported_not_counted_delete
     assert (result.messages_deleted, result.messages_kept) == (0, 1)
     assert "ReceiptHandleIsInvalid" in result.warnings[0]
     assert "could not be deleted" in result.outcomes[0].why
+
+
+def test_sqs_sent_timestamp_is_read_as_utc():
+    message = ReceivedMessage.from_sqs(
+        {
+            "MessageId": "m",
+            "ReceiptHandle": "r",
+            "Body": "{}",
+            "Attributes": {"SentTimestamp": "1767225600000"},
+        }
+    )
+
+    assert message.sent_at == datetime(2026, 1, 1, tzinfo=UTC)

@@ -1,4 +1,5 @@
-"""Fakes of the Kinesis and SQS calls the CLI makes, and builders of failure-queue messages.
+"""Fakes of the Kinesis and SQS calls produce and redrive make, builders of failure-queue messages,
+and fixtures handing them out (the produce/ and redrive/ conftests import them).
 
 The fakes keep records per shard with sequence numbers that cross a digit boundary (so a
 string comparison would put them in the wrong order), and can be told to trim, close, throttle
@@ -10,10 +11,12 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
+import pytest
 from botocore.exceptions import ClientError
 
 from shardsafe.envelope import SQS_MESSAGE_LIMIT, build_envelope
@@ -299,3 +302,29 @@ def make_quarantine_body(
     if sha256 is not None:
         envelope = replace(envelope, payload_sha256=sha256)
     return envelope.to_body()
+
+
+# --- fixtures ---
+
+
+@pytest.fixture
+def fake_kinesis() -> Callable[..., FakeKinesis]:
+    """A factory: fake_kinesis(shards=2, retention_hours=48)."""
+    return FakeKinesis
+
+
+@pytest.fixture
+def fake_sqs() -> Callable[[], FakeSqs]:
+    return FakeSqs
+
+
+@pytest.fixture
+def on_failure_body() -> Callable[..., dict[str, Any]]:
+    """A factory for Lambda on-failure message bodies (see make_on_failure_body)."""
+    return make_on_failure_body
+
+
+@pytest.fixture
+def quarantine_body() -> Callable[..., str]:
+    """A factory for quarantine envelope bodies (see make_quarantine_body)."""
+    return make_quarantine_body
