@@ -11,8 +11,8 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from shardsafe.cli import _produce_command, _redrive_command
 from shardsafe.aws import make_client
+from shardsafe.cli import _produce_command, _redrive_command
 from shardsafe.cli.errors import CliError
 
 __all__ = ["CliError", "main", "make_client"]
