@@ -1,13 +1,18 @@
 """What a failure destination holds, as one model, and the one classifier that reads it.
 
-Two writers put messages there, and `classify` tells them apart:
+Two writers put messages there (an SQS queue, an SNS topic, or an S3 bucket), and `classify` tells
+them apart:
 
 - Lambda, when it gives up on a batch of a Kinesis or DynamoDB stream, writes an on-failure record
   naming the batch (``KinesisBatchInfo`` / ``DDBStreamBatchInfo``: shard, first and last sequence
-  number, size) but carrying none of its records: a `FailedBatch`. LocalStack sends the same shape,
-  without ``requestContext``/``responseContext`` when a batch expired by age.
+  number, size): a `FailedBatch`. To a queue or topic it carries none of the batch's records; to an
+  S3 bucket it adds ``payload``, the invocation's whole event (AWS documents it as an escaped JSON
+  string, LocalStack writes a JSON object: both are read), and the `FailedBatch` carries its
+  ``records``. LocalStack sends the same shape, without ``requestContext``/``responseContext`` when
+  a batch expired by age.
 - shardsafe quarantines each poison record in an envelope (`shardsafe.envelope`) that carries the
-  record's payload, or only its hash when it was too big for the queue: a `QuarantineMessage`.
+  record's payload, or where it is kept in S3 (a claim check), or only its hash when neither could
+  be done: a `QuarantineMessage`, whose `PayloadAt` says which.
 
 Anything else is an `UnreadableMessage` saying what is wrong with it. Either may arrive wrapped in an
 SNS notification (a topic destination with an SQS subscription that is not raw); `classify` unwraps it.
@@ -15,23 +20,20 @@ Redrive (`shardsafe.redrive`), the demo's accounting and the tests all read mess
 
     message = classify(sqs_message["Body"], sqs_message["MessageId"])
     if isinstance(message, FailedBatch) and message.covers(("shardId-000000000000", 42)): ...
-
-New sources slot in without reshaping this (issue 12): Lambda's S3 on-failure object is the same
-on-failure record plus ``payload``, the batch's event (a JSON object from LocalStack, an escaped JSON
-string from AWS), so `_failed_batch` would read it into a new field of `FailedBatch` holding the
-records; an S3 claim-check pointer for a big quarantined record becomes another `PayloadAt` member,
-read from the envelope by `_quarantine_message`.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, ClassVar, Literal
 
+from shardsafe.claimcheck import ClaimCheck
 from shardsafe.envelope import Envelope, message_kind, parse_envelope
 from shardsafe.errors import InputError
 
@@ -41,6 +43,7 @@ __all__ = [
     "FailureMessage",
     "PayloadAt",
     "QuarantineMessage",
+    "StreamRecord",
     "UnreadableMessage",
     "classify",
     "parse_time",
@@ -60,12 +63,28 @@ class PayloadAt(StrEnum):
     """Where a quarantined record's bytes are to be had."""
 
     INLINE = "inline"  # in the envelope
+    S3 = "s3"  # in an S3 object the envelope names (a claim check), checked against size and sha256
     STREAM = "stream"  # only the hash is in the envelope: re-read by position while the stream retains it
 
 
 @dataclass(frozen=True)
+class StreamRecord:
+    """A stream record's bytes and position, as read from the stream or from Lambda's S3 object.
+
+    For a DynamoDB record ``data`` is the whole stream record as compact JSON (as in a quarantine
+    envelope) and ``partition_key`` is empty.
+    """
+
+    data: bytes
+    partition_key: str
+    sequence_number: str
+    arrival: datetime | None = None
+
+
+@dataclass(frozen=True)
 class FailedBatch:
-    """Lambda gave up on a batch: its records are on the stream between two sequence numbers."""
+    """Lambda gave up on a batch: its records are on the stream between two sequence numbers, and in
+    ``records`` when the message carries them (an S3 on-failure object); None when it does not."""
 
     message_id: str
     source: StreamSource
@@ -82,6 +101,7 @@ class FailedBatch:
     failed_at: datetime | None
     function_arn: str | None
     body: Mapping[str, Any]  # the on-failure record as Lambda wrote it, without any SNS wrapper
+    records: tuple[StreamRecord, ...] | None = None  # the batch's records, in order, from ``payload``
 
     kind: ClassVar[str] = "on_failure"
 
@@ -108,8 +128,10 @@ class FailedBatch:
         return shard_id == self.shard_id and self.start <= sequence_number <= self.end
 
     def describe(self) -> str:
+        carried = "" if self.records is None else f" ({len(self.records)} in the object)"
         return (
-            f"on-failure batch ({self.reason}) {self.shard_id} {self.start}..{self.end}, {self.size} records"
+            f"on-failure batch ({self.reason}) {self.shard_id} {self.start}..{self.end}, "
+            f"{self.size} records{carried}"
         )
 
 
@@ -144,7 +166,14 @@ class QuarantineMessage:
 
     @property
     def payload_at(self) -> PayloadAt:
-        return PayloadAt.STREAM if self.envelope.truncated else PayloadAt.INLINE
+        if self.envelope.inline:
+            return PayloadAt.INLINE
+        return PayloadAt.S3 if self.envelope.claim_check is not None else PayloadAt.STREAM
+
+    @property
+    def claim_check(self) -> ClaimCheck | None:
+        """The S3 object holding the record's bytes, when the envelope points at one."""
+        return self.envelope.claim_check
 
     @property
     def sha256(self) -> str:
@@ -161,7 +190,12 @@ class QuarantineMessage:
         return (self.shard_id, self.sequence_number)
 
     def describe(self) -> str:
-        where = "inline" if self.payload_at is PayloadAt.INLINE else "re-read from the stream"
+        check = self.claim_check
+        where = {
+            PayloadAt.INLINE: "inline",
+            PayloadAt.S3: f"in s3://{check.bucket}/{check.key}" if check is not None else "in S3",
+            PayloadAt.STREAM: "re-read from the stream",
+        }[self.payload_at]
         return f"quarantined record ({self.reason}) {self.shard_id} {self.sequence_number}, payload {where}"
 
 
@@ -249,7 +283,7 @@ def _failed_batch(message_id: str, body: Mapping[str, Any]) -> FailureMessage:
         if start > end:
             raise ValueError(f"startSequenceNumber {start} is after endSequenceNumber {end}")
         attempts = request.get("approximateInvokeCount")
-        return FailedBatch(
+        batch = FailedBatch(
             message_id=message_id,
             source=_BATCH_INFO[found[0]],
             stream_arn=stream_arn_of(str(info["streamArn"])),
@@ -268,6 +302,46 @@ def _failed_batch(message_id: str, body: Mapping[str, Any]) -> FailureMessage:
         return UnreadableMessage(
             message_id, f"malformed Lambda on-failure record: {type(exc).__name__} {exc}"
         )
+    if "payload" not in body:  # an SQS or SNS destination's message: coordinates only
+        return batch
+    try:
+        return replace(batch, records=_carried_records(batch.source, start, end, body["payload"]))
+    except (KeyError, TypeError, ValueError, binascii.Error) as exc:
+        return UnreadableMessage(
+            message_id,
+            f"malformed payload in a Lambda on-failure object (the batch's event): {type(exc).__name__} {exc}",
+        )
+
+
+def _carried_records(source: StreamSource, start: int, end: int, payload: object) -> tuple[StreamRecord, ...]:
+    """The records of the event in an S3 on-failure object's ``payload`` (JSON text or an object)."""
+    event = json.loads(payload) if isinstance(payload, str | bytes) else payload
+    if not isinstance(event, Mapping) or not isinstance(event.get("Records"), list):
+        raise ValueError("it is not an event with a Records list")
+    records = []
+    for index, record in enumerate(event["Records"]):
+        if source == "kinesis":
+            kinesis = record["kinesis"]
+            sequence = str(kinesis["sequenceNumber"])
+            carried = StreamRecord(
+                data=base64.b64decode(kinesis["data"], validate=True),
+                partition_key=str(kinesis["partitionKey"]),
+                sequence_number=sequence,
+                arrival=parse_time(kinesis.get("approximateArrivalTimestamp")),
+            )
+        else:
+            change = record["dynamodb"]
+            sequence = str(change["SequenceNumber"])
+            carried = StreamRecord(
+                data=json.dumps(record, separators=(",", ":")).encode(),
+                partition_key="",
+                sequence_number=sequence,
+                arrival=parse_time(change.get("ApproximateCreationDateTime")),
+            )
+        if not start <= int(sequence) <= end:
+            raise ValueError(f"record {index} ({sequence}) is outside the batch, {start}..{end}")
+        records.append(carried)
+    return tuple(records)
 
 
 def _quarantine_message(message_id: str, body: Mapping[str, Any]) -> FailureMessage:

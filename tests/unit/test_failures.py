@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from shardsafe.claimcheck import ClaimCheck
 from shardsafe.errors import InputError
 from shardsafe.failures import (
     FailedBatch,
@@ -17,9 +18,11 @@ from shardsafe.failures import (
     parse_time,
     stream_arn_of,
 )
-from tests.unit.fakes import STREAM_ARN
+from tests.unit.fakes import STREAM_ARN, kinesis_event_records, make_on_failure_object
 from tests.unit.fakes import make_on_failure_body as on_failure_body
 from tests.unit.fakes import make_quarantine_body as quarantine_body
+
+PUT = [(b'{"PRICE": 1}', "AAPL", "100"), (b"\xff\x00 not utf-8", "MSFT", "101"), (b"", "AAPL", "250")]
 
 
 def received(body: str | dict) -> str:
@@ -210,3 +213,102 @@ def test_other_messages_are_unreadable_with_the_reason(body, says):
 )
 def test_times_are_read_as_aware_utc_or_none(value, expected):
     assert parse_time(value) == expected
+
+
+def sns_wrapped(body: dict) -> dict:
+    return {"Type": "Notification", "MessageId": "n-1", "Message": json.dumps(body)}
+
+
+def dynamodb_object() -> dict:
+    change = {"Keys": {"id": {"S": "a"}}, "SequenceNumber": "300", "ApproximateCreationDateTime": 1767225600}
+    body = on_failure_body(shard_id="shardId-00000001700000000000-abc", start="300", end="300", batch_size=1)
+    body["DDBStreamBatchInfo"] = body.pop("KinesisBatchInfo")
+    body["DDBStreamBatchInfo"]["streamArn"] = "arn:aws:dynamodb:us-east-1:0:table/t/stream/2026"
+    body["payload"] = json.dumps({"Records": [{"eventName": "INSERT", "dynamodb": change}]})
+    return body
+
+
+@pytest.mark.parametrize(
+    ("body", "source"),
+    [
+        pytest.param(make_on_failure_object(PUT, shape="localstack"), "kinesis", id="localstack-object"),
+        pytest.param(make_on_failure_object(PUT, shape="aws"), "kinesis", id="aws-escaped-string"),
+        pytest.param(sns_wrapped(make_on_failure_object(PUT, shape="aws")), "kinesis", id="sns-wrapped"),
+        pytest.param(dynamodb_object(), "dynamodb", id="dynamodb"),
+    ],
+)
+def test_s3_on_failure_object_carries_the_batch_records(body, source):
+    parsed = classify(received(body), "s3://b/aws/lambda/k")
+
+    assert isinstance(parsed, FailedBatch)
+    assert parsed.source == source
+    assert parsed.records is not None
+    assert "in the object" in parsed.describe()
+    if source == "kinesis":
+        carried = [(r.data, r.partition_key, r.sequence_number) for r in parsed.records]
+        assert carried == PUT, "each record's bytes, key and sequence number as they were put"
+        assert parsed.records[0].arrival == datetime(2026, 1, 1, tzinfo=UTC)
+        assert (parsed.start, parsed.end, parsed.size) == (100, 250, 3)
+    else:
+        [record] = parsed.records
+        assert json.loads(record.data)["dynamodb"]["SequenceNumber"] == record.sequence_number == "300"
+
+
+def test_on_failure_message_without_payload_carries_no_records():
+    parsed = classify(on_failure_body(shard_id="s", start="1", end="2", batch_size=2))
+
+    assert isinstance(parsed, FailedBatch)
+    assert parsed.records is None
+
+
+def with_payload(payload: object) -> dict:
+    body = make_on_failure_object(PUT)
+    body["payload"] = payload
+    return body
+
+
+@pytest.mark.parametrize(
+    ("body", "says"),
+    [
+        pytest.param(with_payload("{oops"), "JSONDecodeError", id="string-not-json"),
+        pytest.param(with_payload(["a"]), "not an event with a Records list", id="not-an-event"),
+        pytest.param(
+            with_payload({"Records": "x"}), "not an event with a Records list", id="records-not-list"
+        ),
+        pytest.param(
+            with_payload({"Records": [{"eventSource": "aws:kinesis"}]}), "KeyError", id="no-kinesis"
+        ),
+        pytest.param(
+            with_payload(
+                {"Records": [{"kinesis": {"data": "%%%", "partitionKey": "k", "sequenceNumber": "100"}}]}
+            ),
+            "Error",
+            id="bad-base64",
+        ),
+        pytest.param(
+            with_payload({"Records": kinesis_event_records([(b"x", "k", "99")])}),
+            "record 0 (99) is outside the batch, 100..250",
+            id="record-outside-the-batch",
+        ),
+        pytest.param(with_payload(None), "not an event with a Records list", id="null"),
+    ],
+)
+def test_s3_on_failure_object_with_a_malformed_payload_is_unreadable(body, says):
+    parsed = classify(received(body), "s3://b/k")
+
+    assert isinstance(parsed, UnreadableMessage)
+    assert "malformed payload in a Lambda on-failure object" in parsed.problem
+    assert says in parsed.problem
+
+
+def test_quarantine_envelope_with_a_claim_check_says_the_payload_is_in_s3():
+    check = ClaimCheck("failures", "claim-checks/payloads/2026/01/01/req-1/0-" + "a" * 64)
+    body = quarantine_body(payload=b"x" * 1000, inline=False, claim_check=check)
+
+    parsed = classify(received(body))
+
+    assert isinstance(parsed, QuarantineMessage)
+    assert parsed.payload_at is PayloadAt.S3
+    assert parsed.claim_check == check
+    assert parsed.payload is None and parsed.size == 1000
+    assert f"s3://failures/{check.key}" in parsed.describe()

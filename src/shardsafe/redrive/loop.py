@@ -1,10 +1,10 @@
 """The SQS receive loop of redrive: receive, classify, filter, recover, write, then delete or release.
 
 Each received message is classified (`shardsafe.failures`), matched against the filters, and its
-records recovered (`shardsafe.redrive.recovery`); `shardsafe.redrive.decide` says what to write and
-whether the message is deleted or kept, and this loop does it: it writes each receive's records to
-the target in one go, deletes the messages fully written, and makes every other message it holds
-(skipped, kept, or only looked at in a dry run) visible again at the end.
+records recovered (`shardsafe.redrive.recovery`); `shardsafe.redrive.settle` writes each receive's
+records to the target in one go and, as `shardsafe.redrive.decide` says, deletes the messages fully
+written (and then the S3 object of a claim check among them); this loop makes every other message it
+holds (skipped, kept, or only looked at in a dry run) visible again at the end.
 
     from shardsafe.redrive import FileTarget, redrive
     result = redrive(sqs, kinesis, queue_url, FileTarget(Path("failed.jsonl")))
@@ -13,7 +13,6 @@ the target in one go, deletes the messages fully written, and makes every other 
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,14 +21,13 @@ from typing import Any
 
 from shardsafe.aws import error_code
 from shardsafe.failures import classify
-from shardsafe.redrive.decide import Action, Decision, RedriveFilter, decide
+from shardsafe.redrive.decide import RedriveFilter
 from shardsafe.redrive.recovery import Recovery, recover
+from shardsafe.redrive.settle import delete_claim_check, log_event, settle
 from shardsafe.redrive.summary import MessageOutcome, RedriveResult
 from shardsafe.redrive.targets import Target
 
 __all__ = ["ReceivedMessage", "redrive", "resolve_queue_url"]
-
-logger = logging.getLogger(__name__)
 
 NOT_DELETED = "written, but the message could not be deleted: it will come back; delete it by hand"
 
@@ -83,7 +81,9 @@ def redrive(
     visibility_timeout_s: int = 300,
     wait_time_s: int = 1,
     page_limit: int = 1000,
+    s3: Any = None,
     on_outcome: Callable[[MessageOutcome], None] | None = None,
+    on_progress: Callable[[int, int | None], None] | None = None,
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> RedriveResult:
     """Recover the records of every matching message on ``queue_url`` and write them to ``target``.
@@ -93,10 +93,13 @@ def redrive(
     recovered is written and the message deleted (the rest is reported, never silently skipped).
     Messages skipped or kept are made visible again at the end. ``limit`` caps the messages
     redriven. With ``dry_run`` the records are still read, to show what would happen.
-    ``page_limit`` is the ``Limit`` of each GetRecords call.
+    ``page_limit`` is the ``Limit`` of each GetRecords call. ``s3`` (a boto3 S3 client) fetches
+    records kept in S3 by a claim check, and deletes each such object once its message is deleted
+    (a failed delete is a warning: the bucket's lifecycle expires the object).
+    ``on_progress(done, total)`` is told how many messages have been read (total None: unknown).
     """
     filters = filters or RedriveFilter()
-    result = RedriveResult(dry_run=dry_run, target=target.description)
+    result = RedriveResult(dry_run=dry_run, target=target.description, source=f"queue {queue_url}")
     seen: set[str] = set()
     release: list[str] = []
     retention_hours: dict[str, int | None] = {}
@@ -135,84 +138,37 @@ def redrive(
                 continue
             matched += 1
             recovery = recover(
-                kinesis, parsed, now=now(), retention_hours=retention_hours, page_limit=page_limit
+                kinesis, parsed, s3=s3, now=now(), retention_hours=retention_hours, page_limit=page_limit
             )
             for warning in recovery.warnings:
                 result.warnings.append(warning)
-                _log(logging.WARNING, "retention_warning", messageId=message.message_id, message=warning)
+                log_event(logging.WARNING, "retention_warning", messageId=message.message_id, message=warning)
             taken.append((message, recovery))
-        _settle(sqs, queue_url, target, taken, result, release, dry_run, accept_partial, on_outcome)
+
+        def delete(message: ReceivedMessage, recovery: Recovery) -> bool:
+            if not _delete(sqs, queue_url, message, result):
+                return False
+            if s3 is not None:
+                delete_claim_check(s3, recovery, result)
+            return True
+
+        settle(
+            taken,
+            target,
+            result,
+            delete=delete,
+            keep=lambda message: release.append(message.receipt_handle),
+            not_deleted=NOT_DELETED,
+            dry_run=dry_run,
+            accept_partial=accept_partial,
+            on_outcome=on_outcome,
+        )
+        if on_progress is not None:
+            on_progress(result.messages_read, None)
 
     for handle in release:
         _release(sqs, queue_url, handle)
     return result
-
-
-def _settle(
-    sqs: Any,
-    queue_url: str,
-    target: Target,
-    taken: list[tuple[ReceivedMessage, Recovery]],
-    result: RedriveResult,
-    release: list[str],
-    dry_run: bool,
-    accept_partial: bool,
-    on_outcome: Callable[[MessageOutcome], None] | None,
-) -> None:
-    """Write what `decide` says to write, all at once; then delete or keep each message as it says."""
-
-    def decision(recovery: Recovery, written: int | None) -> Decision:
-        return decide(
-            recovered=len(recovery.records),
-            unrecoverable=recovery.reasons,
-            written=written,
-            accept_partial=accept_partial,
-        )
-
-    plans = [decision(recovery, None) for _, recovery in taken]
-    records = [
-        record
-        for (_, recovery), plan in zip(taken, plans, strict=True)
-        if plan.action is Action.WRITE
-        for record in recovery.records
-    ]
-    written = [True] * len(records) if dry_run or not records else target.write(records)
-    position = 0
-    for (message, recovery), plan in zip(taken, plans, strict=True):
-        recovered = len(recovery.records)
-        result.records_recovered += recovered
-        result.records_unrecoverable += recovery.lost
-        for unrecoverable in recovery.unrecoverable:
-            result.unrecoverable.append(unrecoverable)
-            _log(logging.ERROR, **unrecoverable.to_json())
-        done, final = 0, plan
-        if plan.action is Action.WRITE:
-            done = sum(written[position : position + recovered])
-            position += recovered
-            final = decision(recovery, done)
-            if target.puts_to_stream:
-                result.records_reput += done
-            else:
-                result.records_written += done
-        if final.action is Action.DELETE and not dry_run and not _delete(sqs, queue_url, message, result):
-            final = Decision(Action.KEEP, NOT_DELETED)
-        if final.action is Action.DELETE:
-            result.messages_deleted += 1
-            if dry_run:
-                release.append(message.receipt_handle)
-        else:
-            result.messages_kept += 1
-            release.append(message.receipt_handle)
-        deleted = final.action is Action.DELETE
-        action = (
-            ("would delete" if deleted else "would keep") if dry_run else ("deleted" if deleted else "kept")
-        )
-        outcome = MessageOutcome(
-            message.message_id, recovery.message.describe(), recovered, done, recovery.lost, action, final.why
-        )
-        result.outcomes.append(outcome)
-        if on_outcome is not None:
-            on_outcome(outcome)
 
 
 def _delete(sqs: Any, queue_url: str, message: ReceivedMessage, result: RedriveResult) -> bool:
@@ -224,7 +180,7 @@ def _delete(sqs: Any, queue_url: str, message: ReceivedMessage, result: RedriveR
         # Typically a run that outlived --visibility-timeout: the receipt handle is stale.
         warning = f"message {message.message_id} was redriven but not deleted ({error_code(exc)}: {exc})"
         result.warnings.append(warning)
-        _log(logging.WARNING, "delete_failed", messageId=message.message_id, message=warning)
+        log_event(logging.WARNING, "delete_failed", messageId=message.message_id, message=warning)
         return False
     return True
 
@@ -236,8 +192,4 @@ def _release(sqs: Any, queue_url: str, receipt_handle: str) -> None:
     except Exception as exc:
         if error_code(exc) is None:
             raise
-        _log(logging.WARNING, "release_failed", message=f"could not make a message visible again: {exc}")
-
-
-def _log(level: int, event: str, **fields: Any) -> None:
-    logger.log(level, json.dumps({"event": event, **fields}))
+        log_event(logging.WARNING, "release_failed", message=f"could not make a message visible again: {exc}")

@@ -1,12 +1,14 @@
 """Recover the records one failure message stands for, byte for byte, and say what could not be had.
 
-A `FailedBatch` names its records by shard and sequence numbers: they are read back from the stream
+A `FailedBatch` names its records by shard and sequence numbers. Lambda's S3 on-failure object carries
+them (checked against the batch size Lambda reported); from a queue they are read back from the stream
 (`shardsafe.redrive.stream_reader`) while it still retains them. A `QuarantineMessage` carries its
-record's payload, or only its hash when it was too big for SQS: then the record is re-read from the
-stream and checked against the hash. Nothing here decides what happens to the message (that is
+record's payload, or points at the S3 object holding it (a claim check: fetched, checked against the
+envelope's size and sha256), or keeps only its hash: then the record is re-read from the stream and
+checked against the hash. Nothing here decides what happens to the message (that is
 `shardsafe.redrive.decide`); recovery only reports, with warnings when the stream is about to trim.
 
-    recovery = recover(kinesis, FailedBatch.from_message(body, message_id))
+    recovery = recover(kinesis, FailedBatch.from_message(body, message_id), s3=s3)
     recovery.records, recovery.unrecoverable, recovery.warnings
 """
 
@@ -19,10 +21,19 @@ from datetime import UTC, datetime
 from typing import Any, Final
 
 from shardsafe.aws import error_code, stream_ref
-from shardsafe.failures import FailedBatch, FailureMessage, PayloadAt, QuarantineMessage, UnreadableMessage
+from shardsafe.failures import (
+    FailedBatch,
+    FailureMessage,
+    PayloadAt,
+    QuarantineMessage,
+    StreamRecord,
+    UnreadableMessage,
+)
 from shardsafe.redrive.stream_reader import read_sequence_range
 
 __all__ = [
+    "CLAIM_CHECK_MISMATCH",
+    "CLAIM_CHECK_MISSING",
     "UNREADABLE_MESSAGE",
     "UNSUPPORTED_SOURCE",
     "RecoveredRecord",
@@ -39,6 +50,12 @@ UNREADABLE_MESSAGE: Final = "unreadable_message"
 """The message is neither a Lambda on-failure record nor a quarantine envelope (or is malformed)."""
 UNSUPPORTED_SOURCE: Final = "unsupported_source"
 """The records came from a source redrive does not read back (DynamoDB Streams, SQS)."""
+CLAIM_CHECK_MISSING: Final = "claim_check_missing"
+"""The S3 object an envelope points at is gone (expired by the bucket's lifecycle, or deleted)."""
+CLAIM_CHECK_MISMATCH: Final = "claim_check_mismatch"
+"""The S3 object an envelope points at does not hold the record: its size or sha256 differs."""
+# S3's error codes for an object (or bucket) that is not there.
+_GONE = frozenset({"NoSuchKey", "NoSuchBucket", "404", "NotFound"})
 
 
 @dataclass(frozen=True)
@@ -79,7 +96,7 @@ class Unrecoverable:
     shard_id: str | None
     first: str | None
     last: str | None
-    reason: str  # "trimmed", "shard_not_found", "sha256_mismatch", "read_error", UNREADABLE_MESSAGE, ...
+    reason: str  # "trimmed", "sha256_mismatch", "read_error", "count_mismatch", CLAIM_CHECK_MISSING, ...
     detail: str
     count: int | None = None  # None when the stream cannot tell how many
 
@@ -125,14 +142,16 @@ def recover(
     kinesis: Any,
     message: FailureMessage,
     *,
+    s3: Any = None,
     now: datetime | None = None,
     retention_hours: dict[str, int | None] | None = None,
     page_limit: int = 1000,
 ) -> Recovery:
     """The records one failure message stands for, what could not be had, and warnings.
 
-    ``retention_hours`` caches each stream's retention across calls; ``page_limit`` is the ``Limit``
-    of each GetRecords call.
+    ``s3`` is a boto3 S3 client, for claim checks (without one, a record kept in S3 is unrecoverable
+    with reason ``read_error``). ``retention_hours`` caches each stream's retention across calls;
+    ``page_limit`` is the ``Limit`` of each GetRecords call.
     """
     recovery = Recovery(message)
     cache = retention_hours if retention_hours is not None else {}
@@ -142,6 +161,8 @@ def recover(
             recovery.unrecoverable.append(
                 Unrecoverable(message.message_id, None, None, None, UNREADABLE_MESSAGE, message.problem)
             )
+        case FailedBatch(source="kinesis") if message.records is not None:
+            _recover_carried(message, message.records, recovery)
         case FailedBatch(source="kinesis"):
             _check_retention(kinesis, message.stream_arn, message.first_arrival, at, cache, message, recovery)
             _recover_batch(kinesis, message, recovery, page_limit)
@@ -159,6 +180,8 @@ def recover(
             )
         case QuarantineMessage(event_source="aws:kinesis") if message.payload_at is PayloadAt.INLINE:
             _recover_inline(message, recovery)
+        case QuarantineMessage(event_source="aws:kinesis") if message.payload_at is PayloadAt.S3:
+            _fetch_claim_check(s3, message, recovery)
         case QuarantineMessage(event_source="aws:kinesis"):
             _check_retention(kinesis, str(message.stream_arn), message.arrival, at, cache, message, recovery)
             _reread_quarantined(kinesis, message, recovery)
@@ -191,20 +214,7 @@ def _recover_batch(kinesis: Any, batch: FailedBatch, recovery: Recovery, page_li
             Unrecoverable(message_id, batch.shard_id, first, last, "read_error", f"{error_code(exc)}: {exc}")
         )
         return
-    recovery.records.extend(
-        RecoveredRecord(
-            data=record.data,
-            partition_key=record.partition_key,
-            stream_arn=batch.stream_arn,
-            shard_id=batch.shard_id,
-            sequence_number=record.sequence_number,
-            arrival=record.arrival,
-            message_id=message_id,
-            kind=batch.kind,
-            reason=batch.reason,
-        )
-        for record in read.records
-    )
+    recovery.records.extend(_from_batch(batch, record) for record in read.records)
     short = (batch.size - len(read.records)) if batch.size is not None else None
     for missing in read.missing:
         count = short if len(read.missing) == 1 else None
@@ -239,6 +249,85 @@ def _recover_batch(kinesis: Any, batch: FailedBatch, recovery: Recovery, page_li
             f"batch {batch.shard_id} {first}..{last}: the stream has {len(read.records)} records there, "
             f"Lambda reported {batch.size} (an event filter may have dropped some); all are redriven"
         )
+
+
+def _recover_carried(batch: FailedBatch, records: tuple[StreamRecord, ...], recovery: Recovery) -> None:
+    """The records Lambda wrote into its S3 object: no stream read; their count is checked."""
+    recovery.records.extend(_from_batch(batch, record) for record in records)
+    if batch.size is None or batch.size == len(records):
+        return
+    first, last = str(batch.start), str(batch.end)
+    if len(records) < batch.size:
+        recovery.unrecoverable.append(
+            Unrecoverable(
+                batch.message_id,
+                batch.shard_id,
+                first,
+                last,
+                "count_mismatch",
+                f"Lambda reported {batch.size} records between {first} and {last}; "
+                f"its S3 object holds {len(records)}",
+                batch.size - len(records),
+            )
+        )
+    else:
+        recovery.warnings.append(
+            f"batch {batch.shard_id} {first}..{last}: its S3 object holds {len(records)} records, "
+            f"Lambda reported {batch.size}; all are redriven"
+        )
+
+
+def _from_batch(batch: FailedBatch, record: StreamRecord) -> RecoveredRecord:
+    return RecoveredRecord(
+        data=record.data,
+        partition_key=record.partition_key,
+        stream_arn=batch.stream_arn,
+        shard_id=batch.shard_id,
+        sequence_number=record.sequence_number,
+        arrival=record.arrival,
+        message_id=batch.message_id,
+        kind=batch.kind,
+        reason=batch.reason,
+    )
+
+
+def _fetch_claim_check(s3: Any, message: QuarantineMessage, recovery: Recovery) -> None:
+    """The record's bytes from the S3 object its envelope points at, checked against size and sha256."""
+    check = message.claim_check
+    assert check is not None  # PayloadAt.S3
+    where = f"s3://{check.bucket}/{check.key}"
+    seq = str(message.sequence_number)
+
+    def unrecoverable(reason: str, detail: str) -> None:
+        recovery.unrecoverable.append(
+            Unrecoverable(message.message_id, message.shard_id, seq, seq, reason, detail, 1)
+        )
+
+    if s3 is None:
+        unrecoverable("read_error", f"the record is kept in {where} and redrive was given no S3 client")
+        return
+    try:
+        data = bytes(s3.get_object(Bucket=check.bucket, Key=check.key)["Body"].read())
+    except Exception as exc:
+        code = error_code(exc)
+        if code is None:
+            raise
+        if code in _GONE:
+            unrecoverable(
+                CLAIM_CHECK_MISSING,
+                f"{where} is gone ({code}): the bucket's lifecycle expired it, or it was deleted",
+            )
+        else:
+            unrecoverable("read_error", f"{where}: {code}: {exc}")
+        return
+    if len(data) != message.size:
+        unrecoverable(
+            CLAIM_CHECK_MISMATCH, f"{where} holds {len(data)} bytes; the envelope says {message.size}"
+        )
+    elif hashlib.sha256(data).hexdigest() != message.sha256:
+        unrecoverable(CLAIM_CHECK_MISMATCH, f"{where} does not match the envelope's sha256 {message.sha256}")
+    else:
+        recovery.records.append(_from_quarantine(message, data))
 
 
 def _recover_inline(message: QuarantineMessage, recovery: Recovery) -> None:
