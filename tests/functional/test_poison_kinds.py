@@ -10,6 +10,8 @@ from __future__ import annotations
 import hashlib
 from types import ModuleType
 
+from shardsafe import MemoryQuarantine
+from shardsafe.claimcheck import MemoryClaimCheck
 from shardsafe.produce import GOOD, KINDS, generate_records
 from tests import factories
 from tests.functional.test_template import template
@@ -20,6 +22,8 @@ __all__ = ["template"]  # the fixture: the template handler, loaded as Lambda lo
 def test_every_poison_kind_is_quarantined_with_its_reason_and_bytes_and_the_rest_processed(
     template: ModuleType,
 ) -> None:
+    store = MemoryClaimCheck()
+    template.processor._quarantine = MemoryQuarantine(claim_checks=store)
     # Half poison: the kinds cycle through a shuffled order, so each appears exactly once.
     offered = list(generate_records(2 * len(KINDS), poison=0.5, seed=3))
     event = factories.kinesis_event([record.data for record in offered])
@@ -39,8 +43,10 @@ def test_every_poison_kind_is_quarantined_with_its_reason_and_bytes_and_the_rest
         kind, envelope = KINDS[record.kind], quarantined[sequence_number]
         assert envelope.reason == kind.reason, f"{kind.name} quarantined as {envelope.reason}"
         assert envelope.payload_sha256 == hashlib.sha256(record.data).hexdigest()
-        assert envelope.payload_bytes() == (record.data if kind.payload_inline else None), (
-            f"{kind.name}: bytes {'inline' if kind.payload_inline else 'as a hash only'} in the catalogue"
-        )
+        if kind.payload_inline:
+            assert envelope.payload_bytes() == record.data, f"{kind.name}: bytes inline in the catalogue"
+        else:
+            assert envelope.claim_check is not None, f"{kind.name}: a claim check in the catalogue"
+            assert store.objects[envelope.claim_check.key] == record.data
         exercised.add(kind.name)
     assert exercised == set(KINDS), "every kind in the catalogue ran through the handler"

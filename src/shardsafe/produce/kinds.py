@@ -24,8 +24,9 @@ __all__ = ["GOOD", "KINDS", "OVERSIZED_BYTES", "POISON_KINDS", "PoisonKind", "po
 GOOD = "good"
 """The kind of a record that is not poison."""
 
-OVERSIZED_BYTES = 300 * 1024
-"""The "oversized" kind's size: over SQS's 256 KiB message limit, under Kinesis's 1 MiB record limit."""
+OVERSIZED_BYTES = 900 * 1024
+"""The "oversized" kind's size: its envelope is over SQS's 1 MiB message limit (base64 adds a third),
+the record under Kinesis's 1 MiB record limit."""
 
 
 @dataclass(frozen=True)
@@ -39,8 +40,8 @@ class PoisonKind:
     reason: str
     """The reason (`shardsafe.reasons`) templates/handler.py quarantines it with."""
     payload_inline: bool
-    """Whether its quarantine envelope carries its exact bytes; if not, only their sha256 (redrive
-    re-reads the record from the stream)."""
+    """Whether its quarantine envelope carries its exact bytes; if not, they are too big for a message
+    and are kept in S3, the envelope carrying a claim check (`shardsafe.claimcheck`)."""
 
 
 def _binary(good: bytes, rng: random.Random) -> bytes:
@@ -88,7 +89,7 @@ def _empty(good: bytes, rng: random.Random) -> bytes:
 
 
 def _oversized(good: bytes, rng: random.Random) -> bytes:
-    # Unterminated string: bad JSON under any schema, and far over SQS's 256 KiB.
+    # Unterminated string: bad JSON under any schema, and too big for an SQS message once in base64.
     prefix = b'{"NOTE": "'
     return prefix + b"x" * (OVERSIZED_BYTES - len(prefix))
 
@@ -114,7 +115,7 @@ _CATALOGUE = (
     PoisonKind("empty", "zero bytes", _empty, reasons.EMPTY, True),
     PoisonKind(
         "oversized",
-        "300 KiB of bad JSON: too big to quarantine inline in SQS (256 KiB)",
+        "900 KiB of bad JSON: too big for a quarantine message (1 MiB), kept in S3 by a claim check",
         _oversized,
         reasons.INVALID_JSON,
         False,
