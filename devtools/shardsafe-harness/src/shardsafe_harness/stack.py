@@ -1,51 +1,60 @@
 """The deployed example pipeline on LocalStack: deploy it, feed it, wait until every record is accounted for.
 
-Shared by ``make demo`` and the end-to-end tests, so both exercise the same thing: examples/complete
-applied by Terraform, with the demo handler (the template plus a crash trigger) in the zip.
+Shared by the demo and the end-to-end tests, so both exercise the same thing: examples/complete
+applied by Terraform from a copy (the repository is never written to), with a zip and handler the
+caller chooses (the demo's: the template plus a crash trigger).
+
+A deployment can be kept: with ``SHARDSAFE_KEEP_STACK=1`` the end-to-end tests leave theirs (and the
+LocalStack under it) running, and the next run finds it with :meth:`Deployment.resume` and applies
+the example again, which changes only what changed (the function's code, say).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import shutil
-import subprocess
 import time
 import uuid
-import zipfile
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import boto3  # type: ignore[import-untyped]
+from shardsafe_harness import paths
+from shardsafe_harness.accounting import (
+    GOOD_KINDS,
+    PROCESSED_PREFIX,
+    Collector,
+    FailureBatch,
+    ManifestRecord,
+    Reconciliation,
+    reconcile,
+)
+from shardsafe_harness.clients import localstack_client
+from shardsafe_harness.terraform import Terraform
 
-from shardsafe_localstack import demo_handler
-from shardsafe_localstack.accounting import Collector, FailureBatch, ManifestRecord, Reconciliation, reconcile
-from shardsafe_localstack.terraform import REPO, Terraform
+__all__ = [
+    "KEEP_STACK_ENV",
+    "Deployment",
+    "Stack",
+    "deployed_stack",
+    "keep_stack",
+    "recover_failure_batches",
+    "stack_settings",
+    "wait_until_accounted",
+]
 
-EXAMPLE = REPO / "examples" / "complete"
-PACKAGE_ZIP = REPO / "build" / "lambda-python3.13-x86_64.zip"
-DEMO_ZIP = REPO / "build" / "demo" / "lambda-demo.zip"
-GOOD_KINDS = frozenset({"good"})
-CRASH_KIND = "crash"
-# ZipInfo needs a fixed time so the demo zip, like the package, has the same bytes every build.
-_ZIP_TIME = (1980, 1, 1, 0, 0, 0)
+EXAMPLE = paths.EXAMPLES / "complete"
+#: Set to 1 to keep the end-to-end tests' stack (and LocalStack) between runs and reuse it.
+KEEP_STACK_ENV = "SHARDSAFE_KEEP_STACK"
+RECORD_FILE = "shardsafe-stack.json"
 
 
-def build_demo_zip(package_zip: Path = PACKAGE_ZIP, target: Path = DEMO_ZIP) -> Path:
-    """The package zip plus ``demo_handler.py``; make rebuilds the package first if it is stale."""
-    subprocess.run(["make", "--no-print-directory", str(package_zip.relative_to(REPO))], cwd=REPO, check=True)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.with_suffix(".partial")
-    shutil.copyfile(package_zip, partial)
-    with zipfile.ZipFile(partial, "a", compression=zipfile.ZIP_DEFLATED) as archive:
-        info = zipfile.ZipInfo("demo_handler.py", date_time=_ZIP_TIME)
-        info.external_attr = 0o644 << 16
-        info.compress_type = zipfile.ZIP_DEFLATED
-        archive.writestr(info, Path(demo_handler.__file__).read_bytes())
-    partial.replace(target)
-    return target
+def keep_stack() -> bool:
+    """Whether SHARDSAFE_KEEP_STACK asks to keep the stack between runs."""
+    return os.environ.get(KEEP_STACK_ENV, "").strip() not in ("", "0")
 
 
 @dataclass(frozen=True)
@@ -57,13 +66,7 @@ class Stack:
     settings: dict[str, Any]
 
     def client(self, service: str) -> Any:
-        return boto3.client(
-            service,
-            endpoint_url=self.endpoint,
-            region_name="us-east-1",
-            aws_access_key_id="test",
-            aws_secret_access_key="test",  # noqa: S106 - LocalStack accepts any credentials
-        )
+        return localstack_client(service, self.endpoint)
 
     @property
     def stream_name(self) -> str:
@@ -77,12 +80,21 @@ class Stack:
             queue_url=str(self.outputs["failure_queue_url"]),
         )
 
+    def reset(self) -> None:
+        """Forget what earlier loads left: empty the failure queue and the processed records in the bucket."""
+        self.client("sqs").purge_queue(QueueUrl=self.outputs["failure_queue_url"])
+        s3, bucket = self.client("s3"), self.outputs["output_bucket_name"]
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=PROCESSED_PREFIX):
+            keys = [{"Key": item["Key"]} for item in page.get("Contents", [])]
+            if keys:
+                s3.delete_objects(Bucket=bucket, Delete={"Objects": keys})
 
-def stack_settings(name_prefix: str, shard_count: int, zip_path: Path) -> dict[str, Any]:
+
+def stack_settings(name_prefix: str, shard_count: int, zip_path: Path, handler: str) -> dict[str, Any]:
     return {
         "name_prefix": name_prefix,
         "lambda_zip_path": str(zip_path),
-        "handler": "demo_handler.lambda_handler",
+        "handler": handler,
         "shard_count": shard_count,
         "maximum_retry_attempts": 2,
         "maximum_record_age_in_seconds": 3600,
@@ -93,100 +105,148 @@ def stack_settings(name_prefix: str, shard_count: int, zip_path: Path) -> dict[s
 
 
 class Deployment:
-    """examples/complete applied to LocalStack from a copy in ``workdir`` (the repo is never written to)."""
+    """examples/complete applied to LocalStack from a copy in ``workdir``; the Terraform state stays there."""
 
     def __init__(
-        self, endpoint: str, workdir: Path, shard_count: int = 4, name_prefix: str | None = None
+        self,
+        endpoint: str,
+        workdir: Path,
+        zip_path: Path,
+        *,
+        handler: str,
+        shard_count: int = 4,
+        name_prefix: str | None = None,
     ) -> None:
         self.endpoint = endpoint
+        self.workdir = workdir
         self.prefix = name_prefix or f"ss-{uuid.uuid4().hex[:8]}"
+        self.reused = name_prefix is not None
         copy = workdir / "examples" / "complete"
+        # Refreshed on every deployment, so a kept stack is applied from the current files.
         shutil.copytree(
-            EXAMPLE, copy, ignore=shutil.ignore_patterns(".terraform*", "*.tfstate*", "*_override.tf")
+            EXAMPLE,
+            copy,
+            dirs_exist_ok=True,
+            ignore=shutil.ignore_patterns(".terraform*", "*.tfstate*", "*_override.tf"),
         )
         # The example calls the module as "../../": put the module's files there.
-        for name in ("versions.tf", "main.tf", "variables.tf", "outputs.tf"):
-            shutil.copyfile(REPO / name, workdir / name)
-        self.settings = stack_settings(self.prefix, shard_count, build_demo_zip())
+        for module_file in paths.MODULE_FILES:
+            shutil.copyfile(module_file, workdir / module_file.name)
+        self.settings = stack_settings(self.prefix, shard_count, zip_path, handler)
         self.terraform = Terraform(copy, endpoint, self.settings)
         self.stack: Stack | None = None
+
+    @classmethod
+    def resume(
+        cls, endpoint: str, workdir: Path, zip_path: Path, *, handler: str, shard_count: int
+    ) -> Deployment:
+        """The deployment recorded in ``workdir`` if this LocalStack still has it (``reused`` is then
+        True), else a new one there (what an earlier LocalStack had is forgotten)."""
+        record = _read_record(workdir / RECORD_FILE)
+        state = workdir / "examples" / "complete" / "terraform.tfstate"
+        if (
+            record.get("endpoint") == endpoint
+            and state.is_file()
+            and _stream_exists(endpoint, str(record.get("stream_name", "")))
+        ):
+            return cls(
+                endpoint,
+                workdir,
+                zip_path,
+                handler=handler,
+                shard_count=shard_count,
+                name_prefix=str(record["name_prefix"]),
+            )
+        shutil.rmtree(workdir, ignore_errors=True)
+        workdir.mkdir(parents=True)
+        return cls(endpoint, workdir, zip_path, handler=handler, shard_count=shard_count)
 
     def deploy(self) -> Stack:
         self.terraform.init()
         self.stack = Stack(endpoint=self.endpoint, outputs=self.terraform.apply(), settings=self.settings)
+        record = {
+            "endpoint": self.endpoint,
+            "name_prefix": self.prefix,
+            "stream_name": self.stack.stream_name,
+        }
+        (self.workdir / RECORD_FILE).write_text(json.dumps(record) + "\n")
         return self.stack
 
     def destroy(self) -> None:
         """Destroy what Terraform created; safe to call more than once."""
         if self.terraform.state_resources():
             self.terraform.destroy()
+        (self.workdir / RECORD_FILE).unlink(missing_ok=True)
 
     def leftovers(self) -> list[str]:
         """Everything named after this deployment's prefix that LocalStack still has."""
-        stack = Stack(self.endpoint, {}, self.settings)
         prefix = self.prefix
+
+        def client(service: str) -> Any:
+            return localstack_client(service, self.endpoint)
+
         found: list[str] = []
         found += [
-            f"stream {n}"
-            for n in stack.client("kinesis").list_streams()["StreamNames"]
-            if n.startswith(prefix)
+            f"stream {n}" for n in client("kinesis").list_streams()["StreamNames"] if n.startswith(prefix)
         ]
-        functions = stack.client("lambda").list_functions()["Functions"]
+        functions = client("lambda").list_functions()["Functions"]
         found += [f"function {f['FunctionName']}" for f in functions if f["FunctionName"].startswith(prefix)]
-        mappings = stack.client("lambda").list_event_source_mappings()["EventSourceMappings"]
+        mappings = client("lambda").list_event_source_mappings()["EventSourceMappings"]
         found += [
             f"mapping {m['UUID']}" for m in mappings if f":function:{prefix}" in m.get("FunctionArn", "")
         ]
         found += [
-            f"queue {u}" for u in stack.client("sqs").list_queues(QueueNamePrefix=prefix).get("QueueUrls", [])
+            f"queue {u}" for u in client("sqs").list_queues(QueueNamePrefix=prefix).get("QueueUrls", [])
         ]
-        groups = stack.client("logs").describe_log_groups(logGroupNamePrefix=f"/aws/lambda/{prefix}")[
-            "logGroups"
-        ]
+        groups = client("logs").describe_log_groups(logGroupNamePrefix=f"/aws/lambda/{prefix}")["logGroups"]
         found += [f"log group {g['logGroupName']}" for g in groups]
-        alarms = stack.client("cloudwatch").describe_alarms(AlarmNamePrefix=prefix)["MetricAlarms"]
+        alarms = client("cloudwatch").describe_alarms(AlarmNamePrefix=prefix)["MetricAlarms"]
         found += [f"alarm {a['AlarmName']}" for a in alarms]
-        dashboards = stack.client("cloudwatch").list_dashboards(DashboardNamePrefix=prefix)[
-            "DashboardEntries"
-        ]
+        dashboards = client("cloudwatch").list_dashboards(DashboardNamePrefix=prefix)["DashboardEntries"]
         found += [f"dashboard {d['DashboardName']}" for d in dashboards]
         found += [
             f"role {r['RoleName']}"
-            for r in stack.client("iam").list_roles()["Roles"]
+            for r in client("iam").list_roles()["Roles"]
             if r["RoleName"].startswith(prefix)
         ]
         found += [
             f"bucket {b['Name']}"
-            for b in stack.client("s3").list_buckets()["Buckets"]
+            for b in client("s3").list_buckets()["Buckets"]
             if b["Name"].startswith(prefix)
         ]
-        aliases = stack.client("kms").list_aliases()["Aliases"]
+        aliases = client("kms").list_aliases()["Aliases"]
         found += [f"key alias {a['AliasName']}" for a in aliases if a["AliasName"] == f"alias/{prefix}"]
         return found
 
 
+def _read_record(path: Path) -> dict[str, Any]:
+    try:
+        record = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+    return record if isinstance(record, dict) else {}
+
+
+def _stream_exists(endpoint: str, stream_name: str) -> bool:
+    if not stream_name:
+        return False
+    try:
+        localstack_client("kinesis", endpoint).describe_stream_summary(StreamName=stream_name)
+    except Exception:  # not found, or no LocalStack there any more: either way, nothing to reuse
+        return False
+    return True
+
+
 @contextmanager
-def deployed_stack(endpoint: str, workdir: Path, shard_count: int = 4) -> Iterator[Stack]:
+def deployed_stack(
+    endpoint: str, workdir: Path, zip_path: Path, *, handler: str, shard_count: int = 4
+) -> Iterator[Stack]:
     """A deployed examples/complete for the duration of a ``with`` block."""
-    deployment = Deployment(endpoint, workdir, shard_count)
+    deployment = Deployment(endpoint, workdir, zip_path, handler=handler, shard_count=shard_count)
     try:
         yield deployment.deploy()
     finally:
         deployment.destroy()
-
-
-def crash_record(partition_key: str = "crash") -> Any:
-    """A record the demo handler dies on (see demo_handler)."""
-    from shardsafe.cli.generate import ProducerRecord
-
-    return ProducerRecord(data=demo_handler.CRASH_PAYLOAD, partition_key=partition_key, kind=CRASH_KIND)
-
-
-def manifest_records(produced: Iterable[Any]) -> list[ManifestRecord]:
-    """ManifestRecords from the producer's result records (those that were put)."""
-    return [
-        ManifestRecord.from_manifest(json.loads(record.manifest_line())) for record in produced if record.ok
-    ]
 
 
 def recover_failure_batches(
