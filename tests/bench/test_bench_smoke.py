@@ -11,9 +11,6 @@ import pytest
 from bench import cold_start, contenders, events, handler_cost, memory, report
 from bench.functions import floor_handler
 
-REPO = Path(__file__).resolve().parents[2]
-
-
 CONTENDERS = {"floor", "naive", "shardsafe", "powertools"}
 
 
