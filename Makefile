@@ -3,7 +3,13 @@
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 
-PYTHON ?= $(shell scripts/find-python.sh)
+# A Python 3.13 or 3.12 (shardsafe_localstack.pythons looks for one; it runs on any python3).
+FIND_PYTHON := devtools/shardsafe-localstack/src/shardsafe_localstack/pythons.py
+ifeq ($(origin PYTHON),undefined)
+PYTHON := $(shell for p in python3 python3.13 python3.12; do command -v $$p >/dev/null && exec $$p $(FIND_PYTHON); done; \
+                  echo "error: no python3 on PATH to look for Python 3.12/3.13 with" >&2)
+endif
+export PYTHON  # found once: sub-makes (make test runs three) do not look again
 UV_VERSION ?= 0.13.9
 LOCALSTACK_PORT ?= 4566
 LOCALSTACK_ENDPOINT ?=
@@ -23,16 +29,11 @@ export UV_PROJECT_ENVIRONMENT := $(VENV)
 export AWS_ACCESS_KEY_ID ?= test
 export AWS_SECRET_ACCESS_KEY ?= test
 export AWS_DEFAULT_REGION ?= us-east-1
-# Offline provider mirror on machines that have one; the public registry elsewhere.
-ifneq ($(wildcard /opt/tf-plugins),)
-export TF_CLI_CONFIG_FILE := $(CURDIR)/terraform/mirror.tfrc
-else
+# Terraform's environment (offline provider mirror where there is one, plugin cache, automation mode)
+# is defined once, in shardsafe_harness.terraform, which the tests and the demo use too.
+TERRAFORM_ENV := $(shell [ -n "$(PYTHON)" ] && PYTHONPATH=devtools/shardsafe-harness/src $(PYTHON) -m shardsafe_harness.terraform env)
 unexport TF_CLI_CONFIG_FILE
-endif
-export TF_PLUGIN_CACHE_DIR := $(CURDIR)/.terraform-cache
-# Terraform refuses a plugin cache folder that does not exist yet.
-$(shell mkdir -p $(TF_PLUGIN_CACHE_DIR))
-export TF_IN_AUTOMATION := 1
+$(foreach setting,$(TERRAFORM_ENV),$(eval export $(setting)))
 
 # Targets owned by each part of the project (Terraform module, Python package, ...) live in mk/*.mk
 # and add their static checks to CHECK_TARGETS.
@@ -51,7 +52,7 @@ $(UV):
 	$(TOOLS)/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
 
 # The environment is a real file target: it is rebuilt when the lock or the project changes.
-$(BIN)/.synced: $(UV) uv.lock pyproject.toml devtools/shardsafe-localstack/pyproject.toml
+$(BIN)/.synced: $(UV) uv.lock pyproject.toml $(wildcard devtools/*/pyproject.toml)
 	$(UV) sync --locked --python $(PYTHON)
 	@touch $@
 
@@ -82,12 +83,14 @@ test: $(BIN)/.synced ## everything: static checks, unit tests, end-to-end tests 
 test-unit: $(BIN)/.synced ## unit and functional tests (no LocalStack)
 	$(BIN)/pytest -m "not e2e" $(PYTEST_ARGS)
 
-test-e2e: $(BIN)/.synced ## end-to-end tests on the embedded LocalStack (started and stopped here)
-	$(BIN)/shardsafe-localstack run --port $(LOCALSTACK_PORT) -- $(BIN)/pytest -m e2e $(PYTEST_ARGS)
+# The tests start the embedded LocalStack themselves (tests/e2e/conftest.py), and stop it after unless
+# SHARDSAFE_KEEP_STACK=1 keeps it and the deployed stack for the next run.
+test-e2e: $(BIN)/.synced ## end-to-end tests (tests/e2e) on the embedded LocalStack; SHARDSAFE_KEEP_STACK=1 keeps the stack
+	$(BIN)/pytest tests/e2e $(PYTEST_ARGS)
 
 DEMO_ARGS ?=
-demo: $(BIN)/.synced $(LAMBDA_ZIP) ## deploy the module on LocalStack, send good and poison records, report
-	$(BIN)/shardsafe-demo $(DEMO_ARGS)
+demo: $(BIN)/.synced $(LAMBDA_ZIP) ## deploy the module on LocalStack, send good and poison records, report (python -m demo)
+	$(BIN)/python -m demo --lambda-zip $(LAMBDA_ZIP) $(DEMO_ARGS)
 
 localstack-up: $(BIN)/.synced ## start the embedded LocalStack on 127.0.0.1 (port LOCALSTACK_PORT, 4566)
 	$(BIN)/shardsafe-localstack up --port $(LOCALSTACK_PORT)

@@ -22,9 +22,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+from shardsafe_harness import paths
+
 from bench import cold_start, e2e_localstack, handler_cost, memory, report
 
-REPO = Path(__file__).resolve().parents[1]
 PARTS = ("handler", "cold", "memory", "e2e")
 
 
@@ -35,7 +36,11 @@ def say(message: str) -> None:
 def meta() -> dict[str, Any]:
     try:
         commit = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True, check=True
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=paths.REPO,
+            capture_output=True,
+            text=True,
+            check=True,
         ).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         commit = "unknown"
@@ -56,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", action="append", choices=PARTS, help="run only this part (repeatable)")
     parser.add_argument("--skip", action="append", choices=PARTS, default=[], help="leave this part out")
     parser.add_argument("--quick", action="store_true", help="small sizes and few repetitions: a try-out")
-    parser.add_argument("--output", type=Path, default=REPO / "build" / "bench")
+    parser.add_argument("--output", type=Path, default=paths.BUILD / "bench")
     parser.add_argument("--lambda-zip", type=Path, default=None, help="shardsafe's Lambda zip (make package)")
     parser.add_argument(
         "--repetitions",
@@ -71,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--update-docs",
         nargs="?",
-        const=REPO / report.DOCS_PAGE,
+        const=paths.REPO / report.DOCS_PAGE,
         type=Path,
         default=None,
         metavar="PAGE",

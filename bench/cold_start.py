@@ -38,16 +38,15 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from shardsafe_harness import paths
+
 from bench import events
 from bench.child import RESULT_MARK, run_python
+from shardsafe.packaging import RUNTIME_PROVIDED
 
-REPO = Path(__file__).resolve().parents[1]
 FLOOR_HANDLER = Path(__file__).resolve().parent / "functions" / "floor_handler.py"
 QUEUE_URL = "https://sqs.us-east-1.amazonaws.com/000000000000/bench-quarantine"  # never sent to
 WARM_POISON_BATCHES = 5
-#: What Lambda's Python runtime has on its path besides the function (the packages
-#: scripts/package_lambda.py leaves out of the zip), as top-level modules.
-RUNTIME_MODULES = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "six", "urllib3")
 IMPORT_MARK = "BENCH-IMPORT\n"  # written to stderr, so that -X importtime lines can be told apart by phase
 BATCH_MARK = "BENCH-FIRST-BATCH\n"
 
@@ -194,19 +193,21 @@ def lambda_root(zip_path: Path | None, workdir: Path) -> tuple[Path, str]:
         origin = f"Lambda zip {zip_path.name}"
     else:
         root.mkdir(parents=True)
-        shutil.copy(REPO / "templates" / "handler.py", root / "handler.py")
-        shutil.copytree(REPO / "src" / "shardsafe", root / "shardsafe", ignore=shutil.ignore_patterns("cli"))
+        shutil.copy(paths.TEMPLATE, root / "handler.py")
+        shutil.copytree(
+            paths.SRC / "shardsafe", root / "shardsafe", ignore=shutil.ignore_patterns("__pycache__")
+        )
         origin = "templates/handler.py and src/shardsafe (no zip given)"
     shutil.copy(FLOOR_HANDLER, root / FLOOR_HANDLER.name)
     return root, origin
 
 
 def lambda_runtime(workdir: Path) -> Path:
-    """A folder standing for Lambda's /var/runtime: links to this environment's copies of RUNTIME_MODULES."""
+    """A folder standing for Lambda's /var/runtime: links to this environment's copies of RUNTIME_PROVIDED."""
     runtime = workdir / "runtime"
     shutil.rmtree(runtime, ignore_errors=True)
     runtime.mkdir(parents=True)
-    for name in RUNTIME_MODULES:
+    for name in RUNTIME_PROVIDED.values():
         spec = importlib.util.find_spec(name)
         if spec is None or spec.origin is None:
             raise RuntimeError(f"{name} is not installed: run `make venv`")

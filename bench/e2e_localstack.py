@@ -21,24 +21,25 @@ these numbers compare two handlers on one stack; they do not predict AWS.
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import statistics
+import tempfile
 import time
 import uuid
-import zipfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from shardsafe_localstack.cloudwatch_logs import log_messages
+from shardsafe_harness.logs import log_messages
+from shardsafe_harness.resources import Resources
+from shardsafe_harness.zips import package_zip
 
 from bench import events
+from shardsafe.packaging import add_to_zip
 
-REPO = Path(__file__).resolve().parents[1]
 FUNCTIONS = Path(__file__).resolve().parent / "functions"
-ROLE = "arn:aws:iam::000000000000:role/shardsafe-bench"
+ENTRY_POINTS = ("bench_entry.py", "floor_handler.py")
 HANDLER_MODULES = {"floor": "floor_handler", "shardsafe": "handler"}
 DONE_MARK = "BENCH-DONE "
 PUT_RECORDS_LIMIT = 500
@@ -50,102 +51,12 @@ class BenchError(RuntimeError):
 
 
 def bench_zip(lambda_zip: Path | None) -> bytes:
-    """shardsafe's Lambda zip plus the benchmark's entry point and the floor (template + src without one)."""
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        if lambda_zip is not None and lambda_zip.is_file():
-            with zipfile.ZipFile(lambda_zip) as source:
-                for item in source.infolist():
-                    archive.writestr(item, source.read(item))
-        else:
-            archive.write(REPO / "templates" / "handler.py", "handler.py")
-            for path in sorted((REPO / "src" / "shardsafe").rglob("*.py")):
-                relative = path.relative_to(REPO / "src")
-                if "cli" not in relative.parts:
-                    archive.write(path, str(relative))
-        for name in ("bench_entry.py", "floor_handler.py"):
-            archive.write(FUNCTIONS / name, name)
-    return buffer.getvalue()
-
-
-class Stack:
-    """The AWS clients of one LocalStack, and what a run created there (deleted by :meth:`clean`)."""
-
-    def __init__(self, endpoint: str) -> None:
-        import boto3
-
-        session = boto3.session.Session(
-            aws_access_key_id="test",
-            aws_secret_access_key="test",  # noqa: S106 - LocalStack's fixed test credentials
-            region_name="us-east-1",
-        )
-        self.endpoint = endpoint
-        self.clients = {
-            service: session.client(service, endpoint_url=endpoint)
-            for service in ("kinesis", "lambda", "logs", "sqs")
-        }
-        self.prefix = f"bench-{uuid.uuid4().hex[:8]}"
-        self.cleanups: list[Callable[[], object]] = []
-
-    def __getitem__(self, service: str) -> Any:
-        return self.clients[service]
-
-    def clean(self) -> None:
-        for cleanup in reversed(self.cleanups):
-            try:
-                cleanup()
-            except Exception as error:  # clean what can be cleaned; LocalStack is thrown away anyway
-                print(f"  (cleanup failed: {error!r})")
-        self.cleanups.clear()
-
-    def queue(self, name: str) -> str:
-        url: str = self["sqs"].create_queue(QueueName=f"{name}-quarantine")["QueueUrl"]
-        self.cleanups.append(lambda: self["sqs"].delete_queue(QueueUrl=url))
-        return url
-
-    def function(self, name: str, code: bytes, environment: dict[str, str]) -> str:
-        self["lambda"].create_function(
-            FunctionName=name,
-            Runtime="python3.13",
-            Role=ROLE,
-            Handler="bench_entry.lambda_handler",
-            Code={"ZipFile": code},
-            Timeout=60,
-            MemorySize=1024,
-            Environment={"Variables": environment},
-        )
-        self.cleanups.append(lambda: self["lambda"].delete_function(FunctionName=name))
-        self["lambda"].get_waiter("function_active_v2").wait(
-            FunctionName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 120}
-        )
-        return name
-
-    def stream(self, name: str, shards: int) -> str:
-        self["kinesis"].create_stream(StreamName=name, ShardCount=shards)
-        self.cleanups.append(
-            lambda: self["kinesis"].delete_stream(StreamName=name, EnforceConsumerDeletion=True)
-        )
-        self["kinesis"].get_waiter("stream_exists").wait(StreamName=name, WaiterConfig={"Delay": 1})
-        arn: str = self["kinesis"].describe_stream_summary(StreamName=name)["StreamDescriptionSummary"][
-            "StreamARN"
-        ]
-        return arn
-
-    def mapping(self, stream_arn: str, function: str, batch_size: int) -> None:
-        uuid_ = self["lambda"].create_event_source_mapping(
-            EventSourceArn=stream_arn,
-            FunctionName=function,
-            BatchSize=batch_size,
-            StartingPosition="TRIM_HORIZON",
-            MaximumBatchingWindowInSeconds=0,
-            FunctionResponseTypes=["ReportBatchItemFailures"],
-        )["UUID"]
-        self.cleanups.append(lambda: self["lambda"].delete_event_source_mapping(UUID=uuid_))
-        deadline = time.monotonic() + 60
-        while self["lambda"].get_event_source_mapping(UUID=uuid_)["State"] != "Enabled":
-            if time.monotonic() > deadline:
-                raise BenchError(f"event source mapping {uuid_} not Enabled after 60 s: see LocalStack's log")
-            time.sleep(0.5)
+    """shardsafe's Lambda zip (built if not given) plus the benchmark's entry point and the floor."""
+    package = lambda_zip if lambda_zip is not None and lambda_zip.is_file() else package_zip()
+    with tempfile.TemporaryDirectory(prefix="shardsafe-bench-") as scratch:
+        output = Path(scratch) / "bench.zip"
+        add_to_zip(package, {name: FUNCTIONS / name for name in ENTRY_POINTS}, output)
+        return output.read_bytes()
 
 
 def put_records(kinesis: Any, stream: str, payloads: Sequence[bytes], key_prefix: str) -> dict[str, float]:
@@ -220,7 +131,7 @@ def wait_for(logs: Any, function: str, sequence_numbers: set[str], deadline_s: f
 
 
 def run_one(
-    stack: Stack,
+    resources: Resources,
     contender: str,
     shards: int,
     code: bytes,
@@ -233,32 +144,38 @@ def run_one(
     paced_rate: float,
 ) -> dict[str, Any]:
     """One contender on a stream of ``shards`` shards: warm up, a burst of ``records``, then ``paced`` records."""
-    name = f"{stack.prefix}-{contender}-{shards}-{uuid.uuid4().hex[:4]}"
-    function = stack.function(
+    name = f"{resources.prefix}-{contender}-{shards}-{uuid.uuid4().hex[:4]}"
+    function = resources.function(
         name,
         code,
-        {
+        handler="bench_entry.lambda_handler",
+        memory_mb=1024,
+        environment={
             "BENCH_HANDLER_MODULE": HANDLER_MODULES[contender],
-            "SHARDSAFE_QUARANTINE_QUEUE_URL": stack.queue(name),
-            "AWS_ENDPOINT_URL": stack.endpoint,
+            "SHARDSAFE_QUARANTINE_QUEUE_URL": resources.queue(f"{name}-quarantine"),
+            "AWS_ENDPOINT_URL": resources.endpoint,
         },
     )
-    stream_arn = stack.stream(name, shards)
-    stack.mapping(stream_arn, function, batch_size)
+    stream_arn = resources.stream(name, shards)
+    resources.mapping(stream_arn, function, batch_size)
     payloads = [events.payload(record_size, n) for n in range(16)]
 
-    warm = put_records(stack["kinesis"], name, [payloads[0]] * (WARM_UP_PER_SHARD * shards * 4), "warm")
-    wait_for(stack["logs"], function, set(warm), deadline_s)
+    warm = put_records(
+        resources.client("kinesis"), name, [payloads[0]] * (WARM_UP_PER_SHARD * shards * 4), "warm"
+    )
+    wait_for(resources.client("logs"), function, set(warm), deadline_s)
 
-    put_at = put_records(stack["kinesis"], name, [payloads[n % 16] for n in range(records)], "load")
-    finished = wait_for(stack["logs"], function, set(put_at), deadline_s)
+    put_at = put_records(
+        resources.client("kinesis"), name, [payloads[n % 16] for n in range(records)], "load"
+    )
+    finished = wait_for(resources.client("logs"), function, set(put_at), deadline_s)
     burst = sorted(finished[sequence] - put_at[sequence] for sequence in put_at)
     elapsed = max(finished.values()) - min(put_at.values())
 
     paced_at = put_paced(
-        stack["kinesis"], name, [payloads[n % 16] for n in range(paced)], paced_rate, "paced"
+        resources.client("kinesis"), name, [payloads[n % 16] for n in range(paced)], paced_rate, "paced"
     )
-    paced_finished = wait_for(stack["logs"], function, set(paced_at), deadline_s)
+    paced_finished = wait_for(resources.client("logs"), function, set(paced_at), deadline_s)
     steady = sorted(paced_finished[sequence] - paced_at[sequence] for sequence in paced_at)
     return {
         "contender": contender,
@@ -299,28 +216,26 @@ def measure(
         raise BenchError(
             "no LocalStack: set LOCALSTACK_ENDPOINT, or run `python -m bench` (it starts the embedded one)"
         )
-    stack = Stack(endpoint.rstrip("/"))
+    resources = Resources(endpoint, prefix="bench")
     code = bench_zip(lambda_zip)
+    sizes: dict[str, Any] = {
+        "records": records,
+        "record_size": record_size,
+        "batch_size": batch_size,
+        "deadline_s": deadline_s,
+        "paced": paced,
+        "paced_rate": paced_rate,
+    }
     runs: list[dict[str, Any]] = []
     for shards in shard_counts:
         for repetition in range(repetitions):
             order = ("floor", "shardsafe") if repetition % 2 == 0 else ("shardsafe", "floor")
             for contender in order:
                 try:  # each run on its own stream and function, deleted before the next one starts
-                    run = run_one(
-                        stack,
-                        contender,
-                        shards,
-                        code,
-                        records=records,
-                        record_size=record_size,
-                        batch_size=batch_size,
-                        deadline_s=deadline_s,
-                        paced=paced,
-                        paced_rate=paced_rate,
-                    )
+                    run = run_one(resources, contender, shards, code, **sizes)
                 finally:
-                    stack.clean()
+                    for failure in resources.clean():  # LocalStack is thrown away anyway
+                        print(f"  (cleanup failed: {failure})")
                 runs.append(run)
                 if progress is not None:
                     progress(

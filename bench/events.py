@@ -12,9 +12,8 @@ import json
 import random
 from typing import Any
 
-STREAM_ARN = "arn:aws:kinesis:us-east-1:000000000000:stream/bench"
-SHARD_ID = "shardId-000000000000"
-FIRST_SEQUENCE = 49590338271490256608559692538361571095921575989136588802
+from shardsafe_harness import events
+
 #: One order line of padding: about 45 bytes of JSON.
 _LINE = {"SKU": "SKU-00000", "QTY": 3, "PRICE": 12.5}
 
@@ -41,24 +40,8 @@ def poison_indices(batch_size: int, poison_rate: float, seed: int = 7) -> set[in
 
 
 def kinesis_record(data: bytes, sequence: int) -> dict[str, Any]:
-    """A record shaped like what Lambda hands a Kinesis function."""
-    sequence_number = str(FIRST_SEQUENCE + sequence)
-    return {
-        "kinesis": {
-            "kinesisSchemaVersion": "1.0",
-            "partitionKey": f"pk-{sequence % 16}",
-            "sequenceNumber": sequence_number,
-            "data": base64.b64encode(data).decode("ascii"),
-            "approximateArrivalTimestamp": 1704067200.123 + sequence / 1000,
-        },
-        "eventSource": "aws:kinesis",
-        "eventVersion": "1.0",
-        "eventID": f"{SHARD_ID}:{sequence_number}",
-        "eventName": "aws:kinesis:record",
-        "invokeIdentityArn": "arn:aws:iam::000000000000:role/bench",
-        "awsRegion": "us-east-1",
-        "eventSourceARN": STREAM_ARN,
-    }
+    """A record shaped like what Lambda hands a Kinesis function (the tests' shape: one builder)."""
+    return events.kinesis_record(data, sequence=sequence, partition_key=f"pk-{sequence % 16}")
 
 
 def kinesis_event(batch_size: int, record_size: int, poison_rate: float = 0.0) -> dict[str, Any]:

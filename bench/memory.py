@@ -13,13 +13,12 @@ decoded bytes of every record.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import Any
+
+from shardsafe_harness import paths
 
 from bench import contenders
 from bench.child import RESULT_MARK, run_python
-
-REPO = Path(__file__).resolve().parents[1]
 
 CHILD = """
 import gc, json, sys, tracemalloc
@@ -67,7 +66,7 @@ print({mark!r} + json.dumps(result))
 
 def run_child(name: str, batch_size: int, record_size: int, *, traced: bool) -> dict[str, Any]:
     result, _ = run_python(
-        CHILD.format(repo=str(REPO), mark=RESULT_MARK),
+        CHILD.format(repo=str(paths.REPO), mark=RESULT_MARK),
         [name, str(batch_size), str(record_size), "1" if traced else "0"],
         what=f"memory run of {name!r}",
         timeout_s=600,

@@ -6,21 +6,21 @@ them to tests as factories; tests/unit and tests/functional import them in their
 
 from __future__ import annotations
 
-import base64
 import json
 from collections.abc import Callable
 from typing import Any
 
 import pytest
+from shardsafe_harness import events, logs
 
 from shardsafe import MemoryMetrics, MemoryQuarantine
 
-STREAM_ARN = "arn:aws:kinesis:us-east-1:000000000000:stream/ticks"
+STREAM_ARN = events.STREAM_ARN
 QUEUE_ARN = "arn:aws:sqs:us-east-1:000000000000:input"
 FIFO_QUEUE_ARN = "arn:aws:sqs:us-east-1:000000000000:input.fifo"
 TABLE_STREAM_ARN = "arn:aws:dynamodb:us-east-1:000000000000:table/ticks/stream/2024-01-01T00:00:00.000"
-SHARD_ID = "shardId-000000000000"
-FIRST_SEQUENCE = 49590338271490256608559692538361571095921575989136588802
+SHARD_ID = events.SHARD_ID
+FIRST_SEQUENCE = events.FIRST_SEQUENCE
 
 
 def tick(ticker: str = "AMZN", price: float = 123.45, n: int = 0) -> dict[str, Any]:
@@ -45,26 +45,13 @@ def kinesis_record(
     shard_id: str = SHARD_ID,
 ) -> dict[str, Any]:
     """A Kinesis record; ``data`` is base64-encoded for you, ``raw_data`` is put in as it is."""
-    encoded = (
-        raw_data if raw_data is not None else base64.b64encode(to_bytes(tick() if data is None else data))
+    return events.kinesis_record(
+        to_bytes(tick() if data is None else data),
+        sequence=sequence,
+        raw_data=raw_data,
+        partition_key=partition_key,
+        shard_id=shard_id,
     )
-    sequence_number = str(FIRST_SEQUENCE + sequence)
-    return {
-        "kinesis": {
-            "kinesisSchemaVersion": "1.0",
-            "partitionKey": partition_key,
-            "sequenceNumber": sequence_number,
-            "data": encoded if isinstance(encoded, str) else encoded.decode(),
-            "approximateArrivalTimestamp": 1704067200.123 + sequence,
-        },
-        "eventSource": "aws:kinesis",
-        "eventVersion": "1.0",
-        "eventID": f"{shard_id}:{sequence_number}",
-        "eventName": "aws:kinesis:record",
-        "invokeIdentityArn": "arn:aws:iam::000000000000:role/shardsafe",
-        "awsRegion": "us-east-1",
-        "eventSourceARN": STREAM_ARN,
-    }
 
 
 def kinesis_event(records: list[Any] | None = None, *, count: int | None = None) -> dict[str, Any]:
@@ -159,15 +146,7 @@ class FakeContext:
 
 def json_lines(text: str) -> list[dict[str, Any]]:
     """The JSON objects among the lines of captured stdout."""
-    lines = []
-    for raw_line in text.splitlines():
-        line = raw_line.strip()
-        if line.startswith("{"):
-            try:
-                lines.append(json.loads(line))
-            except ValueError:
-                continue
-    return lines
+    return logs.json_lines(text.splitlines())
 
 
 # --- fixtures ---

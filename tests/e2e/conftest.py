@@ -1,22 +1,33 @@
-"""One deployed examples/complete per test session, fed once with good, poison and crashing records.
+"""What every end-to-end test stands on: LocalStack, shardsafe's zip, and one deployed examples/complete.
 
-Deploying takes a minute or two on LocalStack (Terraform waits for the SQS queue and the stream to
-settle), so every end-to-end test of the pipeline shares this stack and this load.
+- LocalStack is started one way, here (``localstack_endpoint``): LOCALSTACK_ENDPOINT's if set, else
+  the embedded one, started if it is not running and stopped after the session.
+- The deployed pipeline is one per session (``stack``), fed once with good, poison and crashing
+  records (``fed_pipeline``): deploying takes a minute or two on LocalStack (Terraform waits for the
+  SQS queue and the stream to settle), so every test of the pipeline shares this stack and this load.
+  With SHARDSAFE_KEEP_STACK=1 the stack and LocalStack are left running, and the next run reuses
+  them (applying the example again, which changes only what changed).
+- Tests that need resources of their own (a bare stream and queue, functions made with the Lambda
+  API) get them from ``resources``, which deletes them after the test.
+
+Every test in this folder is marked e2e by tests/conftest.py.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
-from shardsafe_localstack.pipeline import (
-    Deployment,
-    Stack,
-    crash_record,
-    manifest_records,
-    wait_until_accounted,
-)
+from shardsafe_harness import paths
+from shardsafe_harness.accounting import manifest_records
+from shardsafe_harness.clients import localstack_client
+from shardsafe_harness.resources import Resources
+from shardsafe_harness.stack import Deployment, Stack, keep_stack, wait_until_accounted
+from shardsafe_harness.zips import package_zip
 
+from demo import function
 from shardsafe.cli.generate import generate_records
 from shardsafe.cli.produce import produce
 from tests.e2e.pipeline_support import FedPipeline
@@ -25,17 +36,70 @@ SHARDS = 2
 GOOD_AND_POISON = 400
 POISON_FRACTION = 0.1  # 40 poison records: every kind at least five times
 DEADLINE_S = 240
-
+#: Where a kept stack's Terraform state lives between runs.
+KEPT_STACK_DIR = paths.BUILD / "e2e" / "stack"
 
 _DEPLOY_FAILURES: list[str] = []
 
 
 @pytest.fixture(scope="session")
-def deployment(localstack_endpoint: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
+def localstack_endpoint() -> Iterator[str]:
+    """The LocalStack to test against: LOCALSTACK_ENDPOINT's, or the embedded one (started here if need be)."""
+    from shardsafe_localstack import ctl
+
+    with ctl.session(keep=keep_stack()) as localstack:
+        yield localstack.endpoint
+
+
+@pytest.fixture(scope="session")
+def aws_client(localstack_endpoint: str) -> Callable[[str], Any]:
+    """A factory: aws_client("sqs") is a boto3 client bound to LocalStack."""
+
+    def make(service: str) -> Any:
+        return localstack_client(service, localstack_endpoint)
+
+    return make
+
+
+@pytest.fixture
+def resources(localstack_endpoint: str) -> Iterator[Resources]:
+    """Streams, queues and functions made for one test, deleted after it."""
+    with Resources(localstack_endpoint, prefix="e2e") as made:
+        yield made
+
+
+@pytest.fixture(scope="session")
+def lambda_zip() -> Path:
+    """shardsafe's Lambda zip, built by shardsafe.packaging as `make package` builds it."""
+    return package_zip()
+
+
+@pytest.fixture(scope="session")
+def demo_zip(lambda_zip: Path) -> Path:
+    """The demo's function: the zip plus the handler that crashes on one record (demo.function)."""
+    return function.build_zip(lambda_zip, paths.BUILD / "e2e" / "lambda-demo.zip")
+
+
+@pytest.fixture(scope="session")
+def deployment(
+    localstack_endpoint: str, demo_zip: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Deployment]:
     # pytest would run a failed session fixture again for every test that uses it: fail once.
     if _DEPLOY_FAILURES:
         pytest.fail(f"examples/complete did not deploy (see the first error): {_DEPLOY_FAILURES[0]}")
-    deployment = Deployment(localstack_endpoint, tmp_path_factory.mktemp("complete"), shard_count=SHARDS)
+    keep = keep_stack()
+    if keep:
+        deployment = Deployment.resume(
+            localstack_endpoint, KEPT_STACK_DIR, demo_zip, handler=function.HANDLER, shard_count=SHARDS
+        )
+    else:
+        deployment = Deployment(
+            localstack_endpoint,
+            tmp_path_factory.mktemp("complete"),
+            demo_zip,
+            handler=function.HANDLER,
+            shard_count=SHARDS,
+        )
     try:
         deployment.deploy()
     except Exception as error:
@@ -45,7 +109,8 @@ def deployment(localstack_endpoint: str, tmp_path_factory: pytest.TempPathFactor
     try:
         yield deployment
     finally:
-        deployment.destroy()
+        if not keep:
+            deployment.destroy()
 
 
 @pytest.fixture(scope="session")
@@ -55,9 +120,11 @@ def stack(deployment: Deployment) -> Stack:
 
 
 @pytest.fixture(scope="session")
-def fed_pipeline(stack: Stack) -> FedPipeline:
+def fed_pipeline(deployment: Deployment, stack: Stack) -> FedPipeline:
+    if deployment.reused:
+        stack.reset()  # what the last run left in the queue and the bucket is not this load's
     offered = list(generate_records(GOOD_AND_POISON, poison=POISON_FRACTION, keys=8, seed=11))
-    offered.insert(GOOD_AND_POISON // 2, crash_record())
+    offered.insert(GOOD_AND_POISON // 2, function.crash_record())
     result = produce(stack.client("kinesis"), stack.stream_name, offered)
     assert result.failed == 0, result.summary()
     manifest = manifest_records(result.records)

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 
-from shardsafe_localstack.accounting import Coordinates, ManifestRecord, Reconciliation
-from shardsafe_localstack.cloudwatch_logs import log_messages as read_log_group
-from shardsafe_localstack.pipeline import Stack
+from shardsafe_harness.accounting import Coordinates, ManifestRecord, Reconciliation
+from shardsafe_harness.logs import log_messages as read_log_group
+from shardsafe_harness.stack import Stack
 
 from shardsafe.cli.generate import ProducerRecord
 from shardsafe.cli.produce import ProduceResult
@@ -33,15 +32,3 @@ class FedPipeline:
 def log_messages(stack: Stack) -> list[str]:
     """Every message in the function's log group, in order."""
     return read_log_group(stack.client("logs"), stack.outputs["log_group_name"])
-
-
-def json_lines(messages: list[str]) -> list[dict[str, object]]:
-    documents = []
-    for message in messages:
-        try:
-            document = json.loads(message)
-        except ValueError:
-            continue
-        if isinstance(document, dict):
-            documents.append(document)
-    return documents

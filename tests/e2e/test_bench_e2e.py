@@ -4,21 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 from bench import e2e_localstack
 
-REPO = Path(__file__).resolve().parents[2]
 
-
-pytestmark = pytest.mark.e2e
-
-
-def test_the_end_to_end_benchmark_measures_both_handlers(localstack_endpoint: str) -> None:
-    lambda_zip = REPO / "build" / "lambda-python3.13-x86_64.zip"
+def test_the_end_to_end_benchmark_measures_both_handlers(localstack_endpoint: str, lambda_zip: Path) -> None:
     result = e2e_localstack.measure(
         localstack_endpoint,
-        lambda_zip=lambda_zip if lambda_zip.is_file() else None,
+        lambda_zip=lambda_zip,
         shard_counts=(1,),
         records=30,
         repetitions=1,

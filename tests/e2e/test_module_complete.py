@@ -9,9 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from shardsafe_localstack.pipeline import Stack
-
-pytestmark = pytest.mark.e2e
+from shardsafe_harness.stack import Stack
 
 RUNTIME = "python3.13"
 

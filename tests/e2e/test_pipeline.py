@@ -15,14 +15,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from shardsafe_localstack.demo_handler import CRASH_LOG_LINE
-from shardsafe_localstack.pipeline import CRASH_KIND, Deployment, recover_failure_batches
+from shardsafe_harness.logs import json_lines
+from shardsafe_harness.stack import KEEP_STACK_ENV, Deployment, keep_stack, recover_failure_batches
 
+from demo.demo_handler import CRASH_LOG_LINE
+from demo.function import CRASH_KIND
 from shardsafe.cli.messages import stream_arn_of
 from shardsafe.cli.redrive import FileTarget, StreamTarget, redrive
-from tests.e2e.pipeline_support import FedPipeline, json_lines, log_messages
-
-pytestmark = pytest.mark.e2e
+from tests.e2e.pipeline_support import FedPipeline, log_messages
 
 # What the handler template calls each kind of poison the producer makes.
 EXPECTED_REASON = {
@@ -193,6 +193,8 @@ def test_lambdas_real_on_failure_message_redrives_to_a_file_and_to_a_stream(
 
 @pytest.mark.destroys_shared_stack
 def test_destroy_leaves_nothing_behind(deployment: Deployment) -> None:
+    if keep_stack():
+        pytest.skip(f"{KEEP_STACK_ENV}=1 keeps the stack for the next run")
     deployment.destroy()
     assert deployment.terraform.state_resources() == []
     assert deployment.leftovers() == []

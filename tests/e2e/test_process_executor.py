@@ -3,30 +3,24 @@
 from __future__ import annotations
 
 import base64
-import io
 import json
 import textwrap
 import time
 import uuid
-import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
-from shardsafe_localstack.cloudwatch_logs import wait_for_message
+from shardsafe_harness.logs import wait_for_message
+from shardsafe_harness.resources import Resources
 
-pytestmark = pytest.mark.e2e
+from shardsafe.packaging import reproducible_zip
 
-ROLE = "arn:aws:iam::000000000000:role/lambda-test"
 Deploy = Callable[..., str]
 
 
 def zip_of(files: dict[str, str]) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        for name, source in files.items():
-            archive.writestr(name, textwrap.dedent(source))
-    return buffer.getvalue()
+    return reproducible_zip({name: textwrap.dedent(source).encode() for name, source in files.items()})
 
 
 @pytest.fixture(scope="module")
@@ -35,9 +29,9 @@ def lambda_client(aws_client: Callable[[str], Any]) -> Any:
 
 
 @pytest.fixture
-def deploy(lambda_client: Any) -> Iterator[Deploy]:
-    """A factory: deploy(files, runtime=..., timeout=...) creates a function and waits until it is Active."""
-    created: list[str] = []
+def deploy(resources: Resources) -> Deploy:
+    """A factory: deploy(files, runtime=..., timeout=...) creates a function and waits until it is Active
+    (the ``resources`` fixture deletes it after the test)."""
 
     def make(
         files: dict[str, str],
@@ -46,23 +40,16 @@ def deploy(lambda_client: Any) -> Iterator[Deploy]:
         timeout: int = 5,
         layers: list[str] | None = None,
     ) -> str:
-        name = f"exec-{uuid.uuid4().hex[:10]}"
-        lambda_client.create_function(
-            FunctionName=name,
-            Runtime=runtime,
-            Role=ROLE,
-            Handler=handler,
-            Code={"ZipFile": zip_of(files)},
-            Timeout=timeout,
-            Layers=layers or [],
+        return resources.function(
+            resources.name("exec"),
+            zip_of(files),
+            handler=handler,
+            runtime=runtime,
+            timeout=timeout,
+            layers=layers,
         )
-        created.append(name)
-        lambda_client.get_waiter("function_active_v2").wait(FunctionName=name, WaiterConfig={"Delay": 0.5})
-        return name
 
-    yield make
-    for name in created:
-        lambda_client.delete_function(FunctionName=name)
+    return make
 
 
 def invoke(lambda_client: Any, name: str, payload: object = None) -> tuple[str | None, Any, str]:

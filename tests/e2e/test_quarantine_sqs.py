@@ -5,33 +5,26 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
-import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from shardsafe_harness.resources import Resources
 
 from shardsafe import StreamProcessor, parse_envelope, reasons
 from tests import factories
 
-pytestmark = pytest.mark.e2e
-
 
 @pytest.fixture
-def quarantine_queue(
-    aws_client: Any, localstack_endpoint: str, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[str]:
+def quarantine_queue(resources: Resources, monkeypatch: pytest.MonkeyPatch) -> str:
     """A fresh SQS queue, named in SHARDSAFE_QUARANTINE_QUEUE_URL as the Terraform module does."""
-    sqs = aws_client("sqs")
-    url = sqs.create_queue(QueueName=f"shardsafe-quarantine-{uuid.uuid4().hex[:12]}")["QueueUrl"]
+    url = resources.queue(resources.name("quarantine"))
     monkeypatch.setenv("SHARDSAFE_QUARANTINE_QUEUE_URL", url)
-    monkeypatch.setenv("AWS_ENDPOINT_URL", localstack_endpoint)
+    monkeypatch.setenv("AWS_ENDPOINT_URL", resources.endpoint)
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "test")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "test")
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
     monkeypatch.delenv("AWS_REGION", raising=False)
-    yield url
-    sqs.delete_queue(QueueUrl=url)
+    return url
 
 
 def drain(sqs: Any, url: str) -> list[dict[str, Any]]:

@@ -16,22 +16,20 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
+from shardsafe_harness.resources import Resources
 
 from shardsafe.cli.generate import generate_records
 from shardsafe.cli.produce import ProducedRecord, produce
 from shardsafe.cli.redrive import FileTarget, StreamTarget, redrive
 from shardsafe.envelope import build_envelope
 
-pytestmark = pytest.mark.e2e
-
-REPO = Path(__file__).resolve().parents[2]
 SHARDSAFE = Path(sys.executable).with_name("shardsafe")
 BATCH_SIZE = 40
 DEADLINE_S = 60.0
@@ -140,46 +138,36 @@ def quarantine_message(stream_arn: str, record: ProducedRecord, data: bytes) -> 
 
 
 @pytest.fixture
-def scenario(aws_client: Callable[[str], Any]) -> Iterator[Scenario]:
+def scenario(resources: Resources) -> Scenario:
     """A 2-shard stream with produced records, a failure queue, and failure messages to send to it."""
-    kinesis, sqs = aws_client("kinesis"), aws_client("sqs")
-    name = f"redrive-{uuid.uuid4().hex[:8]}"
-    kinesis.create_stream(StreamName=name, ShardCount=2)
-    kinesis.get_waiter("stream_exists").wait(StreamName=name, WaiterConfig={"Delay": 0.2, "MaxAttempts": 300})
-    stream_arn = kinesis.describe_stream_summary(StreamName=name)["StreamDescriptionSummary"]["StreamARN"]
-    queue_url = sqs.create_queue(QueueName=f"{name}-failures")["QueueUrl"]
-    try:
-        records = list(generate_records(300, poison=0.1, keys=8, seed=11))
-        result = produce(kinesis, name, records)
-        assert result.failed == 0, result.summary()
-        data = {
-            p.sequence_number: r.data
-            for p, r in zip(result.records, records, strict=True)
-            if p.sequence_number
-        }
+    kinesis = resources.client("kinesis")
+    name = resources.name("redrive")
+    stream_arn = resources.stream(name, shards=2)
+    queue_url = resources.queue(f"{name}-failures")
+    records = list(generate_records(300, poison=0.1, keys=8, seed=11))
+    result = produce(kinesis, name, records)
+    assert result.failed == 0, result.summary()
+    data = {
+        p.sequence_number: r.data for p, r in zip(result.records, records, strict=True) if p.sequence_number
+    }
 
-        # The crashed batch: BATCH_SIZE consecutive records of one shard, neither its first nor its last.
-        shard = result.records[0].shard_id
-        in_shard = sorted(
-            (p for p in result.records if p.shard_id == shard), key=lambda p: int(p.sequence_number or 0)
-        )
-        batch = in_shard[5 : 5 + BATCH_SIZE]
-        assert len(batch) == BATCH_SIZE, "the seed puts enough records on the first record's shard"
-        # Quarantined records: one small poison record inline, one oversized one kept only by hash.
-        small = next(p for p in result.records if p.kind == "truncated_json" and p not in batch)
-        oversized = next(p for p in result.records if p.kind == "oversized" and p not in batch)
-        bodies = [
-            (on_failure_body(stream_arn, batch), {}),
-            quarantine_message(stream_arn, small, data[small.sequence_number or ""]),
-            quarantine_message(stream_arn, oversized, data[oversized.sequence_number or ""]),
-        ]
-        assert "base64" not in json.loads(bodies[2][0])["payload"], (
-            "the oversized record is kept by hash only"
-        )
-        yield Scenario(name, stream_arn, queue_url, result.records, data, [*batch, small, oversized], bodies)
-    finally:
-        sqs.delete_queue(QueueUrl=queue_url)
-        kinesis.delete_stream(StreamName=name, EnforceConsumerDeletion=True)
+    # The crashed batch: BATCH_SIZE consecutive records of one shard, neither its first nor its last.
+    shard = result.records[0].shard_id
+    in_shard = sorted(
+        (p for p in result.records if p.shard_id == shard), key=lambda p: int(p.sequence_number or 0)
+    )
+    batch = in_shard[5 : 5 + BATCH_SIZE]
+    assert len(batch) == BATCH_SIZE, "the seed puts enough records on the first record's shard"
+    # Quarantined records: one small poison record inline, one oversized one kept only by hash.
+    small = next(p for p in result.records if p.kind == "truncated_json" and p not in batch)
+    oversized = next(p for p in result.records if p.kind == "oversized" and p not in batch)
+    bodies = [
+        (on_failure_body(stream_arn, batch), {}),
+        quarantine_message(stream_arn, small, data[small.sequence_number or ""]),
+        quarantine_message(stream_arn, oversized, data[oversized.sequence_number or ""]),
+    ]
+    assert "base64" not in json.loads(bodies[2][0])["payload"], "the oversized record is kept by hash only"
+    return Scenario(name, stream_arn, queue_url, result.records, data, [*batch, small, oversized], bodies)
 
 
 def test_dry_run_shows_every_message_and_leaves_the_queue_as_it_was(scenario, aws_client, tmp_path):
@@ -263,12 +251,11 @@ def test_redrive_to_the_stream_reputs_every_record_once_with_its_partition_key_i
 
 
 def test_produce_command_manifest_accounts_for_every_record_on_the_stream(
-    aws_client, localstack_endpoint, tmp_path
+    resources, localstack_endpoint, tmp_path
 ):
-    kinesis = aws_client("kinesis")
-    name = f"produce-{uuid.uuid4().hex[:8]}"
-    kinesis.create_stream(StreamName=name, ShardCount=2)
-    kinesis.get_waiter("stream_exists").wait(StreamName=name, WaiterConfig={"Delay": 0.2, "MaxAttempts": 300})
+    kinesis = resources.client("kinesis")
+    name = resources.name("produce")
+    resources.stream(name, shards=2)
     manifest = tmp_path / "put.jsonl"
     env = {
         **os.environ,
@@ -277,37 +264,34 @@ def test_produce_command_manifest_accounts_for_every_record_on_the_stream(
         "AWS_REGION": "us-east-1",
         "AWS_ENDPOINT_URL": localstack_endpoint,
     }
-    try:
-        run = subprocess.run(
-            [
-                str(SHARDSAFE),
-                "produce",
-                "--stream",
-                name,
-                "--count",
-                "400",
-                "--poison",
-                "5%",
-                "--seed",
-                "2",
-                "--manifest",
-                str(manifest),
-            ],
-            capture_output=True,
-            text=True,
-            env=env,
-            timeout=120,
-            check=False,
-        )
+    run = subprocess.run(
+        [
+            str(SHARDSAFE),
+            "produce",
+            "--stream",
+            name,
+            "--count",
+            "400",
+            "--poison",
+            "5%",
+            "--seed",
+            "2",
+            "--manifest",
+            str(manifest),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
 
-        assert run.returncode == 0, run.stderr
-        assert run.stdout.startswith("put 400 of 400 records")
-        lines = [json.loads(line) for line in manifest.read_text().splitlines()]
-        on_stream = {
-            (r["ShardId"], r["SequenceNumber"]): hashlib.sha256(r["Data"]).hexdigest()
-            for r in read_stream(kinesis, name)
-        }
-        assert {(line["shardId"], line["sequenceNumber"]): line["sha256"] for line in lines} == on_stream
-        assert sum(line["kind"] != "good" for line in lines) == 20
-    finally:
-        kinesis.delete_stream(StreamName=name, EnforceConsumerDeletion=True)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.startswith("put 400 of 400 records")
+    lines = [json.loads(line) for line in manifest.read_text().splitlines()]
+    on_stream = {
+        (r["ShardId"], r["SequenceNumber"]): hashlib.sha256(r["Data"]).hexdigest()
+        for r in read_stream(kinesis, name)
+    }
+    assert {(line["shardId"], line["sequenceNumber"]): line["sha256"] for line in lines} == on_stream
+    assert sum(line["kind"] != "good" for line in lines) == 20

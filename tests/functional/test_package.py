@@ -3,46 +3,51 @@
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
 import sysconfig
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import pytest
+from shardsafe_harness import paths
 
-REPO = Path(__file__).resolve().parents[2]
-SCRIPT = REPO / "scripts" / "package_lambda.py"
+from shardsafe.packaging import (
+    RUNTIME_PROVIDED,
+    PackagingError,
+    add_to_zip,
+    build_lambda_zip,
+    find_uv,
+    reproducible_zip,
+)
+
 RUNTIME_VERSION = f"python{sys.version_info.major}.{sys.version_info.minor}"
 
 
-def load_packager():  # type: ignore[no-untyped-def]
-    spec = importlib.util.spec_from_file_location("package_lambda", SCRIPT)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def build(output: Path) -> Path:
+    return build_lambda_zip(
+        output,
+        handler=paths.TEMPLATE,
+        project=paths.REPO,
+        runtime=RUNTIME_VERSION,
+        arch="x86_64",
+        uv=str(paths.UV) if paths.UV.is_file() else None,
+    )
 
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    packager = load_packager()
     try:
-        uv = packager.find_uv()
-    except packager.PackagingError as error:
+        find_uv(str(paths.UV) if paths.UV.is_file() else None)
+    except PackagingError as error:
         pytest.skip(str(error))
     out = tmp_path_factory.mktemp("zips")
-    first = packager.build(
-        RUNTIME_VERSION, "x86_64", out / "first.zip", uv, REPO / "templates" / "handler.py"
-    )
-    second = packager.build(
-        RUNTIME_VERSION, "x86_64", out / "second.zip", uv, REPO / "templates" / "handler.py"
-    )
-    return first, second
+    return build(out / "first.zip"), build(out / "second.zip")
 
 
 def sha256(path: Path) -> str:
@@ -60,9 +65,10 @@ def test_zip_has_the_handler_shardsafe_and_xray_but_not_boto3(built: tuple[Path,
         infos = archive.infolist()
     tops = {name.split("/")[0] for name in names}
     assert {"handler.py", "shardsafe", "aws_xray_sdk", "wrapt"} <= tops
-    assert not tops & {"boto3", "botocore", "s3transfer", "urllib3", "dateutil", "jmespath"}
+    assert not tops & set(RUNTIME_PROVIDED.values())
     assert "shardsafe/py.typed" in names
-    assert not [name for name in names if name.startswith("shardsafe/cli/")]
+    # The whole package: the library the handler uses and the operator tools alike.
+    assert {"shardsafe/packaging.py", "shardsafe/cli/__init__.py"} <= set(names)
     assert not [name for name in names if "__pycache__" in name or name.endswith((".pyc", "/RECORD"))]
     assert names == sorted(names)
     assert {info.date_time for info in infos} == {(1980, 1, 1, 0, 0, 0)}
@@ -78,9 +84,10 @@ def test_handler_runs_from_the_zip_alone_with_tracing(built: tuple[Path, Path], 
     runtime = tmp_path / "runtime"
     runtime.mkdir()
     site_packages = Path(sysconfig.get_paths()["purelib"])
-    for name in ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "urllib3", "six.py"):
-        if (site_packages / name).exists():
-            (runtime / name).symlink_to(site_packages / name)
+    for module in RUNTIME_PROVIDED.values():
+        for name in (module, f"{module}.py"):
+            if (site_packages / name).exists():
+                (runtime / name).symlink_to(site_packages / name)
     code = (
         "import json, sys\n"
         f"sys.path[:] = [{str(task)!r}, {str(runtime)!r}] + [p for p in sys.path if 'site-packages' not in p]\n"
@@ -120,3 +127,44 @@ def test_handler_runs_from_the_zip_alone_with_tracing(built: tuple[Path, Path], 
     assert all(path.startswith(str(task)) for path in json.loads(lines["FILES"]))
     assert b'"name":"shardsafe.batch"' in datagram.replace(b" ", b"")
     assert '"reason":"bad_base64"' in completed.stdout
+
+
+def test_files_added_to_a_zip_keep_it_reproducible_and_win_over_its_entries(tmp_path: Path) -> None:
+    base = tmp_path / "base.zip"
+    base.write_bytes(reproducible_zip({"handler.py": b"old", "lib/a.py": b"a"}))
+    extra = tmp_path / "entry.py"
+    extra.write_text("def handler(event, context): ...\n")
+
+    first = add_to_zip(base, {"entry.py": extra, "handler.py": b"new"}, tmp_path / "first.zip")
+    second = add_to_zip(base, {"handler.py": b"new", "entry.py": extra}, tmp_path / "second.zip")
+
+    assert sha256(first) == sha256(second)
+    with zipfile.ZipFile(first) as archive:
+        assert archive.namelist() == ["entry.py", "handler.py", "lib/a.py"]
+        assert archive.read("handler.py") == b"new"
+        assert {info.date_time for info in archive.infolist()} == {(1980, 1, 1, 0, 0, 0)}
+
+
+@pytest.mark.parametrize(
+    ("arguments", "named"),
+    [
+        ({"runtime": "py3.13"}, "python3.13, got 'py3.13'"),
+        ({"arch": "sparc"}, "got 'sparc'"),
+        ({"handler": Path("no/such/handler.py")}, "handler no/such/handler.py is not a file"),
+        ({"project": Path("no/such/project")}, "project no/such/project has no uv.lock"),
+        ({"uv": "/no/such/uv"}, "uv='/no/such/uv' is not a file"),
+    ],
+)
+def test_bad_input_is_refused_with_the_value_and_the_fix(
+    tmp_path: Path, arguments: dict[str, Any], named: str
+) -> None:
+    settings: dict[str, Any] = {"handler": paths.TEMPLATE, "project": paths.REPO, "uv": None, **arguments}
+    if settings["uv"] is None and not arguments.get("uv"):
+        settings["uv"] = str(paths.UV) if paths.UV.is_file() else None
+    with pytest.raises(PackagingError, match=re.escape(named)):
+        build_lambda_zip(tmp_path / "out.zip", **settings)
+
+
+def test_adding_to_a_zip_that_does_not_exist_says_how_to_build_it(tmp_path: Path) -> None:
+    with pytest.raises(PackagingError, match="make package"):
+        add_to_zip(tmp_path / "missing.zip", {}, tmp_path / "out.zip")

@@ -6,16 +6,16 @@ import importlib.util
 import json
 import subprocess
 import sys
-from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import pytest
+from shardsafe_harness import paths
 
 from shardsafe import MemoryQuarantine, reasons
 from tests import factories
 
-TEMPLATE = Path(__file__).resolve().parents[2] / "templates" / "handler.py"
+TEMPLATE = paths.TEMPLATE
 
 
 class FakeS3:

@@ -7,12 +7,13 @@ import os
 import socket
 import subprocess
 import sys
-from pathlib import Path
 from typing import Any
+
+from shardsafe_harness import paths
 
 from tests import factories
 
-TESTS = Path(factories.__file__).parent
+TESTS = paths.TESTS
 TRACE_ID = "1-5759e988-bd862e3fe1be46a994272793"
 
 RUN_ONE_BATCH = """

@@ -297,11 +297,11 @@ class Session:
 
 
 @contextlib.contextmanager
-def session(paths: Paths | None = None, port: int | None = None) -> Iterator[Session]:
+def session(paths: Paths | None = None, port: int | None = None, *, keep: bool = False) -> Iterator[Session]:
     """LocalStack for the length of a ``with``: LOCALSTACK_ENDPOINT's, or the embedded one.
 
-    The embedded one is started if it is not running, and then stopped afterwards; one that was
-    already running is left running. ``port`` defaults to LOCALSTACK_PORT, then 4566.
+    The embedded one is started if it is not running, and then stopped afterwards unless ``keep``;
+    one that was already running is left running. ``port`` defaults to LOCALSTACK_PORT, then 4566.
     """
     paths = paths or Paths(default_state_dir())
     if port is None:
@@ -311,7 +311,7 @@ def session(paths: Paths | None = None, port: int | None = None) -> Iterator[Ses
     try:
         yield Session(endpoint, started_here)
     finally:
-        if started_here:
+        if started_here and not keep:
             down(paths)
 
 

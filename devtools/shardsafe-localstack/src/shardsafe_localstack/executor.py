@@ -10,12 +10,10 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import glob
 import importlib.util
 import json
 import logging
 import os
-import shutil
 import signal
 import subprocess
 import threading
@@ -31,12 +29,13 @@ from localstack.services.lambda_.invocation.lambda_models import FunctionVersion
 from localstack.services.lambda_.invocation.runtime_executor import RuntimeExecutor
 from werkzeug import Request
 
+from shardsafe.packaging import RUNTIME_PROVIDED
+from shardsafe_localstack.pythons import PythonNotFound, find_python
+
 LOG = logging.getLogger(__name__)
 
 RUNTIME_DIR = Path(__file__).resolve().parent / "runtime"
 BOOTSTRAP = RUNTIME_DIR / "bootstrap.py"
-# What AWS's Python runtimes ship besides the standard library.
-RUNTIME_PACKAGES = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "six", "urllib3")
 STOP_DEADLINE_S = 3.0
 
 
@@ -63,38 +62,13 @@ def interpreter_for(runtime: str) -> str:
             f"Runtime {runtime!r} is not supported by the process executor, which runs python3.x functions "
             "only. Use a python3.12 or python3.13 runtime, or a LocalStack with Docker for other runtimes."
         )
-    version = runtime.removeprefix("python")
-    override = os.environ.get(f"SHARDSAFE_{runtime.upper().replace('.', '_')}")
-    pyenv = os.environ.get("PYENV_ROOT", os.path.expanduser("~/.pyenv"))
-    candidates = [
-        override,
-        shutil.which(f"python{version}"),
-        *sorted(glob.glob(f"{pyenv}/versions/{version}.*/bin/python3"), reverse=True),
-        f"/usr/local/bin/python{version}",
-        f"/usr/bin/python{version}",
-    ]
-    for candidate in candidates:
-        if candidate and _runs_version(candidate, version):
-            return candidate
-    raise RuntimeNotSupported(
-        f"Runtime {runtime!r} needs a Python {version} interpreter on this machine and none was found "
-        f"(looked for python{version} on PATH and under {pyenv}/versions). Install Python {version}, "
-        f"or set SHARDSAFE_{runtime.upper().replace('.', '_')}=/path/to/python{version}."
-    )
-
-
-def _runs_version(path: str, version: str) -> bool:
+    variable = f"SHARDSAFE_{runtime.upper().replace('.', '_')}"
     try:
-        out = subprocess.run(
-            [path, "-S", "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=False,
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return False
-    return out.returncode == 0 and out.stdout.strip() == version
+        return find_python((runtime.removeprefix("python"),), override=os.environ.get(variable) or None)
+    except PythonNotFound as error:
+        raise RuntimeNotSupported(
+            f"Runtime {runtime!r}: {error}, or set {variable}=/path/to/{runtime}."
+        ) from error
 
 
 @functools.cache
@@ -102,7 +76,7 @@ def runtime_sdk_dir() -> Path:
     """A folder holding the SDK AWS's runtime provides (boto3, botocore, ...), linked from LocalStack's environment."""
     target = Path(config.dirs.tmp) / "shardsafe-runtime-sdk"
     target.mkdir(parents=True, exist_ok=True)
-    for name in RUNTIME_PACKAGES:
+    for name in RUNTIME_PROVIDED.values():
         spec = importlib.util.find_spec(name)
         if spec is None or spec.origin is None:
             continue

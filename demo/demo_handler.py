@@ -1,10 +1,10 @@
 """The demo's Lambda entry point: the handler template, plus one record that crashes the process.
 
-Added to the function's zip as ``demo_handler.py`` by ``make demo`` and the end-to-end tests. A record
-whose data is exactly CRASH_PAYLOAD ends the process before anything is handled, the way a
-segfaulting native library or an out-of-memory kill would, so the whole batch fails, Lambda retries
-it, and after the configured retries the batch lands in the on-failure destination. Runs inside the
-Lambda runtime: standard library and the zip's contents only.
+Added to the function's zip as ``demo_handler.py`` (demo.function) for the demo and the end-to-end
+tests. A record whose data is exactly CRASH_PAYLOAD ends the process before anything is handled, the
+way a segfaulting native library or an out-of-memory kill would, so the whole batch fails, Lambda
+retries it, and after the configured retries the batch lands in the on-failure destination. Runs
+inside the Lambda runtime: standard library and the zip's contents only.
 """
 
 from __future__ import annotations

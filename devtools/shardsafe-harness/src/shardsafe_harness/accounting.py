@@ -1,6 +1,6 @@
 """Account for every record put on a stream: processed, quarantined, or in an on-failure batch.
 
-Used by ``make demo`` and the end-to-end tests. The sources of truth are what the deployed pipeline
+Used by the demo and the end-to-end tests. The sources of truth are what the deployed pipeline
 left behind: JSON Lines objects in the output bucket (processed records, one object per batch and
 shard), shardsafe's quarantine envelopes and Lambda's on-failure messages in the failure queue.
 """
@@ -17,6 +17,8 @@ from typing import Any
 from shardsafe.envelope import Envelope, message_kind, parse_envelope
 
 PROCESSED_PREFIX = "processed/"
+#: The producer kinds the handler must process; every other kind must be quarantined.
+GOOD_KINDS = frozenset({"good"})
 
 Coordinates = tuple[str, int]  # (shard id, sequence number)
 
@@ -44,6 +46,13 @@ class ManifestRecord:
     @property
     def coordinates(self) -> Coordinates:
         return (self.shard_id, self.sequence_number)
+
+
+def manifest_records(produced: Iterable[Any]) -> list[ManifestRecord]:
+    """ManifestRecords from the producer's result records (those that were put)."""
+    return [
+        ManifestRecord.from_manifest(json.loads(record.manifest_line())) for record in produced if record.ok
+    ]
 
 
 @dataclass(frozen=True)
@@ -163,6 +172,16 @@ class Collector:
 
 
 @dataclass
+class KindTally:
+    """Where the records of one producer kind ended up (``places``: processed, quarantined, on-failure,
+    unaccounted), and the reasons the quarantined ones were given."""
+
+    produced: int = 0
+    places: Counter[str] = field(default_factory=Counter)
+    reasons: Counter[str] = field(default_factory=Counter)
+
+
+@dataclass
 class Reconciliation:
     """Every produced record matched against what was observed."""
 
@@ -188,6 +207,24 @@ class Reconciliation:
         return self.complete and not (
             self.payload_mismatches or self.poison_processed or self.good_quarantined
         )
+
+    def by_kind(self) -> dict[str, KindTally]:
+        """A tally per producer kind (the manifest's ``kind``), kinds in the order first produced."""
+        tallies: dict[str, KindTally] = {}
+        for record in self.produced:
+            tallies.setdefault(record.kind, KindTally()).produced += 1
+        placed = {
+            "processed": self.processed,
+            "quarantined": self.quarantined,
+            "on-failure": self.in_failure_batches,
+            "unaccounted": self.unaccounted,
+        }
+        for place, records in placed.items():
+            for record in records:
+                tallies[record.kind].places[place] += 1
+        for record in self.quarantined:
+            tallies[record.kind].reasons[self.observed.quarantined[record.coordinates][0].reason] += 1
+        return tallies
 
 
 def reconcile(

@@ -169,3 +169,15 @@ def test_a_session_stops_only_the_localstack_it_started(
         assert downs == []
         raise RuntimeError("the work failed")  # stopped all the same
     assert downs == ([paths] if stopped else [])
+
+
+def test_a_kept_session_leaves_running_the_localstack_it_started(
+    paths: ctl.Paths, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    downs: list[ctl.Paths] = []
+    monkeypatch.setattr(ctl, "running", lambda paths: False)
+    monkeypatch.setattr(ctl, "up", lambda paths, port: f"http://127.0.0.1:{port}")
+    monkeypatch.setattr(ctl, "down", lambda paths: downs.append(paths) or True)
+    with ctl.session(paths, 4599, keep=True) as localstack:
+        assert localstack.started_here
+    assert downs == []

@@ -1,13 +1,11 @@
-"""The demo's and the e2e suite's accounting: every produced record placed, and problems named."""
+"""The harness's accounting (the demo's and the e2e suite's): every produced record placed, problems named."""
 
 from __future__ import annotations
 
 import hashlib
 from typing import Any
 
-from shardsafe_localstack.accounting import FailureBatch, ManifestRecord, Observed, reconcile
-from shardsafe_localstack.demo import report
-from shardsafe_localstack.pipeline import GOOD_KINDS, Stack
+from shardsafe_harness.accounting import GOOD_KINDS, FailureBatch, ManifestRecord, Observed, reconcile
 
 from shardsafe.envelope import build_envelope
 
@@ -82,18 +80,20 @@ def test_a_changed_payload_and_misplaced_kinds_make_the_result_unsound() -> None
     assert not result.sound
 
 
-def test_the_report_names_what_is_unaccounted_for() -> None:
-    stack = Stack(
-        "http://127.0.0.1:4566",
-        {"output_bucket_name": "out"},
-        {"shard_count": 1, "maximum_retry_attempts": 2, "maximum_record_age_in_seconds": 60},
-    )
-    lost = manifest("good", 9)
-    text = report(stack, reconcile([lost], Observed(), GOOD_KINDS), elapsed_s=1.0, not_put=0)
-    assert "unaccounted        1" in text
-    assert f"verdict       FAIL: 1 records unaccounted for, e.g. {SHARD}/9 (good)" in text
-
-    processed = manifest("good", 1)
+def test_the_tally_by_kind_places_each_record_once_with_its_quarantine_reasons() -> None:
+    good, crashed, lost = manifest("good", 1), manifest("crash", 5), manifest("good", 9)
+    truncated, binary = manifest("truncated_json", 2, b"{x"), manifest("binary", 3, b"\xff")
     observed = Observed()
-    observed.processed[processed.coordinates] = [{}]
-    assert "verdict       PASS" in report(stack, reconcile([processed], observed, GOOD_KINDS), 1.0, 0)
+    observed.processed[good.coordinates] = [{"sequenceNumber": "1"}]
+    quarantined(observed, truncated, b"{x")
+    quarantined(observed, binary, b"\xff", reason="invalid_utf8")
+    observed.failure_batches.append(failure_batch(4, 6))
+
+    tallies = reconcile([good, truncated, binary, crashed, lost], observed, GOOD_KINDS).by_kind()
+
+    assert list(tallies) == ["good", "truncated_json", "binary", "crash"], "in the order first produced"
+    assert (tallies["good"].produced, tallies["good"].places) == (2, {"processed": 1, "unaccounted": 1})
+    assert tallies["truncated_json"].places == {"quarantined": 1}
+    assert tallies["truncated_json"].reasons == {"invalid_json": 1}
+    assert tallies["binary"].reasons == {"invalid_utf8": 1}
+    assert (tallies["crash"].produced, tallies["crash"].places) == (1, {"on-failure": 1})

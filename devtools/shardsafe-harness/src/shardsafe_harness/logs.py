@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import time
+from collections.abc import Iterable
 from typing import Any
+
+__all__ = ["json_lines", "log_messages", "wait_for_message"]
 
 
 def log_messages(logs: Any, group: str) -> list[str]:
@@ -41,3 +45,19 @@ def wait_for_message(logs: Any, group: str, needle: str, deadline_s: float = 60)
                 f"{needle!r} not in the logs of {group} after {deadline_s} s: {messages[-20:]}"
             )
         time.sleep(0.25)
+
+
+def json_lines(lines: Iterable[str]) -> list[dict[str, Any]]:
+    """The JSON objects among ``lines`` (log messages, or captured stdout split into lines), in order."""
+    documents = []
+    for raw_line in lines:
+        line = raw_line.strip()
+        if not line.startswith("{"):
+            continue
+        try:
+            document = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(document, dict):
+            documents.append(document)
+    return documents

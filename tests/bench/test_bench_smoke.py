@@ -11,9 +11,6 @@ import pytest
 from bench import cold_start, contenders, events, handler_cost, memory, report
 from bench.functions import floor_handler
 
-REPO = Path(__file__).resolve().parents[2]
-
-
 CONTENDERS = {"floor", "naive", "shardsafe", "powertools"}
 
 
@@ -190,7 +187,7 @@ def test_the_tables_are_replaced_between_the_markers_of_the_benchmarks_page(tmp_
 
 
 def test_update_docs_writes_to_docs_benchmarks_md_by_default() -> None:
-    from bench.__main__ import REPO
+    from shardsafe_harness.paths import REPO
 
     page = REPO / report.DOCS_PAGE
     assert page == REPO / "docs" / "benchmarks.md"

@@ -1,0 +1,45 @@
+"""The suite's own rules: e2e tests are marked by their folder, and only the harness computes repository paths."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+
+from shardsafe_harness import paths
+
+# Left to their owners for now: scripts/tfdocs.py's test (the docs' part of the project).
+NOT_YET = {"tests/unit/test_tfdocs.py"}
+COMPUTES_A_REPO_PATH = re.compile(r"__file__\)(\.resolve\(\))?\.parents\[")
+
+
+def collected(*args: str) -> list[str]:
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "--collect-only", "-q", *args],
+        cwd=paths.REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    return [line for line in done.stdout.splitlines() if "::" in line]
+
+
+def test_every_test_under_tests_e2e_is_marked_e2e_by_its_folder() -> None:
+    e2e = collected("tests/e2e", "tests/harness", "-m", "e2e")
+    not_e2e = collected("tests/e2e", "tests/harness", "-m", "not e2e")
+
+    assert e2e and all(line.startswith("tests/e2e/") for line in e2e)
+    assert not_e2e and not [line for line in not_e2e if line.startswith("tests/e2e/")]
+
+
+def test_only_the_harness_paths_module_computes_repository_paths() -> None:
+    tracked = subprocess.run(
+        ["git", "ls-files", "*.py"], cwd=paths.REPO, capture_output=True, text=True, check=True
+    ).stdout.split()
+    offenders = [
+        name
+        for name in tracked
+        if name not in NOT_YET and COMPUTES_A_REPO_PATH.search((paths.REPO / name).read_text())
+    ]
+    assert offenders == [], "import the path from shardsafe_harness.paths instead"
