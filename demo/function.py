@@ -24,6 +24,6 @@ def build_zip(package_zip: Path, output: Path) -> Path:
 
 def crash_record(partition_key: str = "crash") -> Any:
     """A producer record the demo handler dies on (see demo_handler)."""
-    from shardsafe.cli.generate import ProducerRecord
+    from shardsafe.produce import ProducerRecord
 
     return ProducerRecord(data=demo_handler.CRASH_PAYLOAD, partition_key=partition_key, kind=CRASH_KIND)

@@ -9,6 +9,7 @@ from shardsafe_harness.accounting import Reconciliation
 from shardsafe_harness.stack import Stack, recover_failure_batches
 
 from demo.function import CRASH_KIND
+from shardsafe.produce import KINDS
 
 RULE = 72
 
@@ -62,6 +63,8 @@ def report(
         problems.append(f"{len(result.poison_processed)} poison records were processed as good")
     if result.good_quarantined:
         problems.append(f"{len(result.good_quarantined)} good records were quarantined")
+    if wrong := misnamed_kinds(result):
+        problems.append("quarantined for another reason than the catalogue gives: " + ", ".join(wrong))
     verdict = (
         "PASS: every record was processed, quarantined with its payload, or is in an on-failure batch; "
         "no shard stalled"
@@ -72,8 +75,18 @@ def report(
     return "\n".join(lines)
 
 
+def misnamed_kinds(result: Reconciliation) -> list[str]:
+    """Poison kinds quarantined with a reason other than the one the catalogue (shardsafe.produce.kinds) gives."""
+    return [
+        f"{kind} ({', '.join(sorted(tally.reasons))}; expected {KINDS[kind].reason})"
+        for kind, tally in result.by_kind().items()
+        if kind in KINDS and set(tally.reasons) - {KINDS[kind].reason}
+    ]
+
+
 def kind_table(result: Reconciliation) -> list[str]:
-    """One line per producer kind: where its records went, and the reasons the quarantined ones were given."""
+    """One line per producer kind: where its records went, and the reasons the quarantined ones were given
+    (the catalogue's reason for each poison kind, shardsafe.produce.kinds, is what they should be)."""
     lines = [
         f"{'by kind':<18}{'produced':>9}{'processed':>10}{'quarantined':>12}{'on-failure':>11}{'lost':>6}  reasons"
     ]

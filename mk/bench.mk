@@ -1,5 +1,5 @@
 # --- Benchmarks (issue 7): bench/, results in build/bench/ ---
-# `make bench BENCH_ARGS="--only handler --quick"` runs a part, small; `--update-readme` refreshes the README table.
+# `make bench BENCH_ARGS="--only handler --quick"` runs a part, small; `--update-docs` refreshes the tables in docs/benchmarks.md.
 
 BENCH_ARGS ?=
 

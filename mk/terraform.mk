@@ -30,10 +30,10 @@ tf-test: ## terraform test: plan-level runs on a mocked AWS provider (tests/*.tf
 	$(TF_INIT)
 	terraform test -no-color
 
-tf-docs: $(BIN)/.synced ## regenerate the module reference in README.md from the .tf files
+tf-docs: $(BIN)/.synced ## regenerate the module reference in docs/module.md from the .tf files
 	$(BIN)/python scripts/tfdocs.py
 
-tf-docs-check: $(BIN)/.synced ## fail when the module reference in README.md is stale
+tf-docs-check: $(BIN)/.synced ## fail when the module reference in docs/module.md is stale
 	$(BIN)/python scripts/tfdocs.py --check
 
 scan: scan-trivy scan-checkov ## security scans of the module and examples (trivy, checkov), offline

@@ -57,3 +57,20 @@ def test_the_report_counts_records_by_producer_kind_with_their_reasons() -> None
         ["good", "1", "1", "0", "0", "0"],
         ["empty", "2", "0", "2", "0", "0", "empty", "2"],
     ]
+
+
+def test_a_poison_kind_quarantined_for_another_reason_than_the_catalogues_fails_the_demo() -> None:
+    record = manifest("empty", 2, b"")
+    observed = Observed()
+    observed.quarantined[record.coordinates] = [
+        build_envelope(
+            reason="invalid_json",  # the catalogue says "empty"
+            payload=b"",
+            record={"eventSource": "aws:kinesis", "shardId": SHARD, "sequenceNumber": "2"},
+        )
+    ]
+    text = report(STACK, reconcile([record], observed, GOOD_KINDS), 1.0, 0)
+    assert (
+        "FAIL: quarantined for another reason than the catalogue gives: empty (invalid_json; expected empty)"
+        in text
+    )

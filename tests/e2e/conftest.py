@@ -28,8 +28,7 @@ from shardsafe_harness.stack import Deployment, Stack, keep_stack, wait_until_ac
 from shardsafe_harness.zips import package_zip
 
 from demo import function
-from shardsafe.cli.generate import generate_records
-from shardsafe.cli.produce import produce
+from shardsafe.produce import generate_records, produce
 from tests.e2e.pipeline_support import FedPipeline
 
 SHARDS = 2

@@ -8,8 +8,7 @@ from shardsafe_harness.accounting import Coordinates, ManifestRecord, Reconcilia
 from shardsafe_harness.logs import log_messages as read_log_group
 from shardsafe_harness.stack import Stack
 
-from shardsafe.cli.generate import ProducerRecord
-from shardsafe.cli.produce import ProduceResult
+from shardsafe.produce import ProduceResult, ProducerRecord
 
 
 @dataclass

@@ -20,20 +20,10 @@ from shardsafe_harness.stack import KEEP_STACK_ENV, Deployment, keep_stack, reco
 
 from demo.demo_handler import CRASH_LOG_LINE
 from demo.function import CRASH_KIND
-from shardsafe.cli.messages import stream_arn_of
-from shardsafe.cli.redrive import FileTarget, StreamTarget, redrive
+from shardsafe.failures import stream_arn_of
+from shardsafe.produce import KINDS
+from shardsafe.redrive import FileTarget, StreamTarget, redrive
 from tests.e2e.pipeline_support import FedPipeline, log_messages
-
-# What the handler template calls each kind of poison the producer makes.
-EXPECTED_REASON = {
-    "binary": "invalid_utf8",
-    "invalid_utf8": "invalid_utf8",
-    "truncated_json": "invalid_json",
-    "not_an_object": "not_an_object",
-    "schema_violation": "validation_error",
-    "empty": "empty",
-    "oversized": "invalid_json",
-}
 
 
 def test_every_record_is_accounted_for(fed_pipeline: FedPipeline) -> None:
@@ -73,18 +63,17 @@ def test_poison_of_every_kind_is_quarantined_with_its_exact_payload(fed_pipeline
     observed = fed_pipeline.reconciliation.observed
     quarantined_kinds = set()
     for record in result.quarantined:
-        envelope = observed.quarantined[record.coordinates][0]
-        assert envelope.reason == EXPECTED_REASON[record.kind], (
-            f"{record.kind} quarantined as {envelope.reason}"
-        )
+        envelope, kind = observed.quarantined[record.coordinates][0], KINDS[record.kind]
+        assert envelope.reason == kind.reason, f"{record.kind} quarantined as {envelope.reason}"
         assert envelope.payload_sha256 == record.sha256
-        payload = envelope.payload_bytes()
-        if payload is None:
-            assert record.kind == "oversized", "only a payload over the SQS limit is carried as a hash"
-        else:
-            assert payload == fed_pipeline.data_at(record.coordinates)
+        if kind.payload_inline:
+            assert envelope.payload_bytes() == fed_pipeline.data_at(record.coordinates)
+        else:  # too big for a message: its bytes in S3, which the accounting read and checked
+            assert envelope.claim_check is not None, f"{record.kind} kept as a hash only"
+            where = f"{envelope.claim_check.bucket}/{envelope.claim_check.key}"
+            assert observed.claim_checked[where] == fed_pipeline.data_at(record.coordinates)
         quarantined_kinds.add(record.kind)
-    assert quarantined_kinds == set(EXPECTED_REASON), "every poison kind reached the quarantine"
+    assert quarantined_kinds == set(KINDS), "every poison kind reached the quarantine"
     assert result.payload_mismatches == []
 
 

@@ -25,9 +25,6 @@ import pytest
 
 from shardsafe.cli import main
 
-pytestmark = pytest.mark.e2e
-
-REPO = Path(__file__).resolve().parents[2]
 ROLE = "arn:aws:iam::000000000000:role/lambda-test"
 DEADLINE_S = 120
 CRASH = "def handler(event, context):\n    raise RuntimeError('this function crashes on every batch')\n"
@@ -49,18 +46,6 @@ def zip_of(files: dict[str, bytes]) -> bytes:
         for name, data in sorted(files.items()):
             archive.writestr(name, data)
     return buffer.getvalue()
-
-
-def handler_zip() -> bytes:
-    """The repo's package (without its CLI) and the template handler, as `make package` ships them."""
-    package = REPO / "src" / "shardsafe"
-    files = {
-        f"shardsafe/{path.relative_to(package).as_posix()}": path.read_bytes()
-        for path in package.rglob("*")
-        if path.is_file() and "__pycache__" not in path.parts and "cli" not in path.relative_to(package).parts
-    }
-    files["handler.py"] = (REPO / "templates" / "handler.py").read_bytes()
-    return zip_of(files)
 
 
 def object_keys(s3: Any, bucket: str, prefix: str = "") -> list[str]:
@@ -260,14 +245,14 @@ def test_crashed_batch_is_redriven_from_the_bucket_to_a_new_stream(crashed_batch
 
 
 def test_poison_record_too_big_for_a_message_is_claim_checked_by_the_handler_and_redriven(
-    rig: Rig, tmp_path: Path
+    rig: Rig, tmp_path: Path, lambda_zip: Path
 ) -> None:
     sqs, s3 = rig.aws("sqs"), rig.aws("s3")
     queue_url = sqs.create_queue(QueueName=f"{rig.stream}-quarantine")["QueueUrl"]
     try:
         function = deploy(
             rig,
-            handler_zip(),
+            lambda_zip.read_bytes(),  # the package and the template handler, as `make package` builds them
             "handler.lambda_handler",
             {
                 "SHARDSAFE_QUARANTINE_QUEUE_URL": queue_url,

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import hashlib
+from dataclasses import replace
 from typing import Any
 
-from shardsafe_harness.accounting import GOOD_KINDS, FailureBatch, ManifestRecord, Observed, reconcile
+from shardsafe_harness.accounting import GOOD_KINDS, ManifestRecord, Observed, reconcile
 
+from shardsafe.claimcheck import ClaimCheck
 from shardsafe.envelope import build_envelope
+from shardsafe.failures import FailedBatch, StreamRecord
 
 SHARD = "shardId-000000000000"
 
@@ -31,16 +34,17 @@ def quarantined(
     observed.quarantined.setdefault(record.coordinates, []).append(envelope)
 
 
-def failure_batch(start: int, end: int) -> FailureBatch:
+def failure_batch(start: int, end: int) -> FailedBatch:
     body: dict[str, Any] = {
         "KinesisBatchInfo": {
+            "streamArn": "arn:aws:kinesis:us-east-1:000000000000:stream/s",
             "shardId": SHARD,
             "startSequenceNumber": str(start),
             "endSequenceNumber": str(end),
             "batchSize": end - start + 1,
         }
     }
-    return FailureBatch.from_message(body, "m-1")
+    return FailedBatch.from_message(body, "m-1")
 
 
 def test_each_record_lands_in_exactly_one_place() -> None:
@@ -97,3 +101,35 @@ def test_the_tally_by_kind_places_each_record_once_with_its_quarantine_reasons()
     assert tallies["truncated_json"].reasons == {"invalid_json": 1}
     assert tallies["binary"].reasons == {"invalid_utf8": 1}
     assert (tallies["crash"].produced, tallies["crash"].places) == (1, {"on-failure": 1})
+
+
+def test_a_claim_checked_record_is_intact_only_when_its_object_holds_its_bytes() -> None:
+    data = b"{not json " + b"x" * 100
+    record = manifest("oversized", 3, data)
+    envelope = build_envelope(
+        reason="invalid_json",
+        payload=data,
+        record={"eventSource": "aws:kinesis", "shardId": SHARD, "sequenceNumber": "3"},
+    ).with_claim_check(ClaimCheck("failures", "claim-checks/payloads/k"))
+    observed = Observed()
+    observed.quarantined[record.coordinates] = [envelope]
+    observed.claim_checked["failures/claim-checks/payloads/k"] = data
+    assert reconcile([record], observed, GOOD_KINDS).sound
+    observed.claim_checked["failures/claim-checks/payloads/k"] = data[:-1]
+    assert reconcile([record], observed, GOOD_KINDS).payload_mismatches == [record]
+    del observed.claim_checked["failures/claim-checks/payloads/k"]
+    assert reconcile([record], observed, GOOD_KINDS).payload_mismatches == [record], "an object never read"
+
+
+def test_records_carried_by_an_s3_on_failure_object_are_checked_byte_for_byte() -> None:
+    crashed, other = manifest("good", 5, b'{"n": 5}'), manifest("good", 6, b'{"n": 6}')
+    batch = failure_batch(5, 6)
+    carried = replace(
+        batch,
+        records=(StreamRecord(b'{"n": 5}', "pk", "5"), StreamRecord(b'{"n": 6, "changed": 1}', "pk", "6")),
+    )
+    observed = Observed()
+    observed.failure_batches.append(carried)
+    result = reconcile([crashed, other], observed, GOOD_KINDS)
+    assert result.in_failure_batches == [crashed, other]
+    assert result.payload_mismatches == [other]

@@ -23,7 +23,6 @@ from typing import Any
 
 _HOMES = {
     "Collector": "accounting",
-    "FailureBatch": "accounting",
     "ManifestRecord": "accounting",
     "Reconciliation": "accounting",
     "manifest_records": "accounting",
@@ -51,7 +50,6 @@ __all__ = [
     "KEEP_STACK_ENV",
     "Collector",
     "Deployment",
-    "FailureBatch",
     "ManifestRecord",
     "Reconciliation",
     "Resources",

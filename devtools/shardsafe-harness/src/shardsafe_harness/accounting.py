@@ -2,7 +2,11 @@
 
 Used by the demo and the end-to-end tests. The sources of truth are what the deployed pipeline
 left behind: JSON Lines objects in the output bucket (processed records, one object per batch and
-shard), shardsafe's quarantine envelopes and Lambda's on-failure messages in the failure queue.
+shard), shardsafe's quarantine envelopes in the quarantine queue, and Lambda's on-failure records —
+in the queue (coordinates only) or, with an S3 destination, as objects in the failure bucket with the
+batch's records. Claim-check objects (a quarantined record too big for a message) are read back and
+checked against their envelope's sha256. Every message and object is read through the one model,
+`shardsafe.failures`.
 """
 
 from __future__ import annotations
@@ -14,7 +18,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from shardsafe.envelope import Envelope, message_kind, parse_envelope
+from shardsafe.envelope import Envelope
+from shardsafe.failures import FailedBatch, QuarantineMessage, classify
 
 PROCESSED_PREFIX = "processed/"
 #: The producer kinds the handler must process; every other kind must be quarantined.
@@ -55,41 +60,6 @@ def manifest_records(produced: Iterable[Any]) -> list[ManifestRecord]:
     ]
 
 
-@dataclass(frozen=True)
-class FailureBatch:
-    """Lambda's on-failure message for one Kinesis batch (it carries coordinates, not records)."""
-
-    shard_id: str
-    start: int
-    end: int
-    size: int
-    condition: str
-    attempts: int
-    stream_arn: str
-    body: Mapping[str, Any]
-    message_id: str = ""
-
-    def covers(self, coordinates: Coordinates) -> bool:
-        shard_id, sequence_number = coordinates
-        return shard_id == self.shard_id and self.start <= sequence_number <= self.end
-
-    @classmethod
-    def from_message(cls, body: Mapping[str, Any], message_id: str = "") -> FailureBatch:
-        info = body["KinesisBatchInfo"]
-        context = body.get("requestContext", {})
-        return cls(
-            shard_id=info["shardId"],
-            start=int(info["startSequenceNumber"]),
-            end=int(info["endSequenceNumber"]),
-            size=int(info["batchSize"]),
-            condition=str(context.get("condition", "")),
-            attempts=int(context.get("approximateInvokeCount", 0)),
-            stream_arn=str(info.get("streamArn", "")),
-            body=body,
-            message_id=message_id,
-        )
-
-
 @dataclass
 class Observed:
     """What the pipeline produced so far; grows as Collector.poll() reads more."""
@@ -97,15 +67,22 @@ class Observed:
     processed: dict[Coordinates, list[dict[str, Any]]] = field(default_factory=dict)
     processed_batches: list[tuple[str, list[int]]] = field(default_factory=list)
     quarantined: dict[Coordinates, list[Envelope]] = field(default_factory=dict)
-    failure_batches: list[FailureBatch] = field(default_factory=list)
+    failure_batches: list[FailedBatch] = field(default_factory=list)
     other_messages: list[str] = field(default_factory=list)
+    claim_checked: dict[str, bytes] = field(default_factory=dict)  # "bucket/key" -> the object's bytes
 
 
 class Collector:
-    """Reads the output bucket and the failure queue; queue messages are read once and kept here."""
+    """Reads the output bucket, the quarantine queue and the failure bucket (when there is one).
 
-    def __init__(self, s3: Any, sqs: Any, bucket: str, queue_url: str) -> None:
+    Queue messages are read once (and left invisible) and kept here; objects are read once by key.
+    """
+
+    def __init__(
+        self, s3: Any, sqs: Any, bucket: str, queue_url: str, failure_bucket: str | None = None
+    ) -> None:
         self.s3, self.sqs, self.bucket, self.queue_url = s3, sqs, bucket, queue_url
+        self.failure_bucket = failure_bucket
         self.observed = Observed()
         self._seen_objects: set[str] = set()
         self._seen_messages: set[str] = set()
@@ -113,7 +90,33 @@ class Collector:
     def poll(self) -> Observed:
         self._read_bucket()
         self._read_queue()
+        if self.failure_bucket:
+            self._read_failure_bucket(self.failure_bucket)
+        self._read_claim_checks()
         return self.observed
+
+    def _read_failure_bucket(self, bucket: str) -> None:
+        """Lambda's on-failure objects, and envelopes the handler kept in S3 when the queue failed it."""
+        from shardsafe.redrive.bucket import is_claim_check_payload
+
+        paginator = self.s3.get_paginator("list_objects_v2")
+        for page in paginator.paginate(Bucket=bucket):
+            for item in page.get("Contents", []):
+                key = item["Key"]
+                if f"{bucket}/{key}" in self._seen_objects or is_claim_check_payload(key):
+                    continue  # payload objects are read through their envelopes
+                self._seen_objects.add(f"{bucket}/{key}")
+                body = self.s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+                self._classify(f"s3://{bucket}/{key}", body.decode("utf-8", "replace"))
+
+    def _read_claim_checks(self) -> None:
+        for envelopes in self.observed.quarantined.values():
+            for envelope in envelopes:
+                where = envelope.claim_check
+                if where is None or f"{where.bucket}/{where.key}" in self.observed.claim_checked:
+                    continue
+                body = self.s3.get_object(Bucket=where.bucket, Key=where.key)["Body"].read()
+                self.observed.claim_checked[f"{where.bucket}/{where.key}"] = body
 
     def _read_bucket(self) -> None:
         paginator = self.s3.get_paginator("list_objects_v2")
@@ -154,21 +157,13 @@ class Collector:
                 self._classify(message["MessageId"], message["Body"])
 
     def _classify(self, message_id: str, body: str) -> None:
-        kind = message_kind(body)
-        if kind == "quarantine":
-            envelope = parse_envelope(body)
-            shard_id = envelope.record.get("shardId") if envelope else None
-            sequence_number = envelope.record.get("sequenceNumber") if envelope else None
-            if envelope is not None and shard_id and sequence_number:
-                coordinates = (str(shard_id), int(sequence_number))
-                self.observed.quarantined.setdefault(coordinates, []).append(envelope)
-                return
-        elif kind == "lambda_on_failure":
-            document = json.loads(body)
-            if "KinesisBatchInfo" in document:
-                self.observed.failure_batches.append(FailureBatch.from_message(document, message_id))
-                return
-        self.observed.other_messages.append(body)
+        message = classify(body, message_id)
+        if isinstance(message, QuarantineMessage) and message.coordinates is not None:
+            self.observed.quarantined.setdefault(message.coordinates, []).append(message.envelope)
+        elif isinstance(message, FailedBatch) and message.source == "kinesis":
+            self.observed.failure_batches.append(message)
+        else:
+            self.observed.other_messages.append(body)
 
 
 @dataclass
@@ -195,7 +190,7 @@ class Reconciliation:
     payload_mismatches: list[ManifestRecord] = field(default_factory=list)
     poison_processed: list[ManifestRecord] = field(default_factory=list)
     good_quarantined: list[ManifestRecord] = field(default_factory=list)
-    failure_batches: list[FailureBatch] = field(default_factory=list)
+    failure_batches: list[FailedBatch] = field(default_factory=list)
 
     @property
     def complete(self) -> bool:
@@ -231,12 +226,17 @@ def reconcile(
     produced: Iterable[ManifestRecord], observed: Observed, good_kinds: frozenset[str]
 ) -> Reconciliation:
     """Place each produced record; a record in an on-failure batch is accounted for (redrive recovers it)."""
-    distinct = {(b.shard_id, b.start, b.end): b for b in observed.failure_batches}
+    distinct = {b.position: b for b in observed.failure_batches}
     result = Reconciliation(
         produced=list(produced),
         observed=observed,
-        failure_batches=sorted(distinct.values(), key=_batch_order),
+        failure_batches=sorted(distinct.values(), key=lambda b: b.position),
     )
+    carried = {
+        (batch.shard_id, int(record.sequence_number)): record.data
+        for batch in result.failure_batches
+        for record in batch.records or ()
+    }
     for record in result.produced:
         coordinates = record.coordinates
         envelopes = observed.quarantined.get(coordinates)
@@ -250,22 +250,26 @@ def reconcile(
             if record.kind in good_kinds:
                 result.good_quarantined.append(record)
             if any(
-                envelope.payload_sha256 != record.sha256 or not _payload_intact(envelope)
+                envelope.payload_sha256 != record.sha256 or not _payload_intact(envelope, observed)
                 for envelope in envelopes
             ):
                 result.payload_mismatches.append(record)
         elif any(batch.covers(coordinates) for batch in observed.failure_batches):
             result.in_failure_batches.append(record)
+            data = carried.get(coordinates)
+            if data is not None and hashlib.sha256(data).hexdigest() != record.sha256:
+                result.payload_mismatches.append(record)  # an S3 on-failure object with other bytes
         else:
             result.unaccounted.append(record)
     return result
 
 
-def _batch_order(batch: FailureBatch) -> tuple[str, int]:
-    return (batch.shard_id, batch.start)
-
-
-def _payload_intact(envelope: Envelope) -> bool:
-    """An inline payload must hash to the envelope's sha256; a truncated one carries only the hash."""
+def _payload_intact(envelope: Envelope, observed: Observed) -> bool:
+    """An inline payload, or the claim-check object an envelope names, must hash to its sha256; a
+    truncated envelope carries only the hash."""
     payload = envelope.payload_bytes()
+    if envelope.claim_check is not None:
+        payload = observed.claim_checked.get(f"{envelope.claim_check.bucket}/{envelope.claim_check.key}")
+        if payload is None:
+            return False
     return payload is None or hashlib.sha256(payload).hexdigest() == envelope.payload_sha256

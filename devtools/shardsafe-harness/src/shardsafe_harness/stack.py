@@ -22,12 +22,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from shardsafe.failures import FailedBatch
 from shardsafe_harness import paths
 from shardsafe_harness.accounting import (
     GOOD_KINDS,
     PROCESSED_PREFIX,
     Collector,
-    FailureBatch,
     ManifestRecord,
     Reconciliation,
     reconcile,
@@ -72,22 +72,33 @@ class Stack:
     def stream_name(self) -> str:
         return str(self.outputs["stream_name"])
 
+    @property
+    def failure_bucket(self) -> str | None:
+        """The module's failure bucket (S3 on-failure destination and claim checks), if it made one."""
+        name = self.outputs.get("failure_bucket_name")
+        return str(name) if name else None
+
     def collector(self) -> Collector:
         return Collector(
             self.client("s3"),
             self.client("sqs"),
             bucket=str(self.outputs["output_bucket_name"]),
             queue_url=str(self.outputs["failure_queue_url"]),
+            failure_bucket=self.failure_bucket,
         )
 
     def reset(self) -> None:
-        """Forget what earlier loads left: empty the failure queue and the processed records in the bucket."""
+        """Forget what earlier loads left: empty the queue, the processed records and the failure bucket."""
         self.client("sqs").purge_queue(QueueUrl=self.outputs["failure_queue_url"])
-        s3, bucket = self.client("s3"), self.outputs["output_bucket_name"]
-        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=PROCESSED_PREFIX):
-            keys = [{"Key": item["Key"]} for item in page.get("Contents", [])]
-            if keys:
-                s3.delete_objects(Bucket=bucket, Delete={"Objects": keys})
+        s3 = self.client("s3")
+        emptied = [(self.outputs["output_bucket_name"], PROCESSED_PREFIX)]
+        if self.failure_bucket:
+            emptied.append((self.failure_bucket, ""))
+        for bucket, prefix in emptied:
+            for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+                keys = [{"Key": item["Key"]} for item in page.get("Contents", [])]
+                if keys:
+                    s3.delete_objects(Bucket=bucket, Delete={"Objects": keys})
 
 
 def stack_settings(name_prefix: str, shard_count: int, zip_path: Path, handler: str) -> dict[str, Any]:
@@ -250,18 +261,17 @@ def deployed_stack(
 
 
 def recover_failure_batches(
-    stack: Stack, batches: Iterable[FailureBatch], out: Path | None = None
+    stack: Stack, batches: Iterable[FailedBatch], out: Path | None = None
 ) -> list[Any]:
-    """The records behind Lambda's on-failure messages, re-read from the stream by ``shardsafe redrive``'s
-    recovery (optionally appended to ``out`` as JSON Lines, as ``redrive --to-file`` writes them)."""
-    from shardsafe.cli.messages import ReceivedMessage, parse_failure_message
-    from shardsafe.cli.redrive import FileTarget, recover
+    """The records behind Lambda's on-failure records, by ``shardsafe redrive``'s recovery: from the S3
+    object when it carries them (no stream read), else re-read from the stream (optionally written to
+    ``out`` as JSON Lines, as ``redrive --to-file`` writes them)."""
+    from shardsafe.redrive import FileTarget, recover
 
     recovered = []
-    kinesis = stack.client("kinesis")
+    kinesis, s3 = stack.client("kinesis"), stack.client("s3")
     for batch in batches:
-        message = ReceivedMessage(batch.message_id, "", json.dumps(batch.body), {})
-        recovery = recover(kinesis, parse_failure_message(message))
+        recovery = recover(kinesis, batch, s3=s3)
         if recovery.unrecoverable:
             raise AssertionError(
                 f"batch {batch.shard_id} {batch.start}..{batch.end}: {recovery.unrecoverable}"

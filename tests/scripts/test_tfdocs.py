@@ -9,8 +9,9 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
+from shardsafe_harness import paths
 
-SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "tfdocs.py"
+SCRIPT = paths.REPO / "scripts" / "tfdocs.py"
 
 MODULE_TF = """
 terraform {
