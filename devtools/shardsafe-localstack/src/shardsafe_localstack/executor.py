@@ -3,7 +3,8 @@
 LocalStack's own executor starts Docker containers; this one starts ``runtime/bootstrap.py`` with
 the function's runtime interpreter (python3.12 or python3.13 found on the host). The function sees
 its code, its layers and a runtime-provided boto3/botocore, not LocalStack's virtual environment,
-so a dependency missing from the zip fails here as it would on AWS.
+so a dependency missing from the zip fails here as it would on AWS. The runtime holds the function
+to its memory size (runtime/bootstrap.py) unless SHARDSAFE_LOCALSTACK_MEMORY_LIMIT=0.
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ from localstack.services.lambda_.invocation.lambda_models import FunctionVersion
 from localstack.services.lambda_.invocation.runtime_executor import RuntimeExecutor
 from werkzeug import Request
 
+from shardsafe_localstack.switches import switch
+
 LOG = logging.getLogger(__name__)
 
 RUNTIME_DIR = Path(__file__).resolve().parent / "runtime"
@@ -38,6 +41,7 @@ BOOTSTRAP = RUNTIME_DIR / "bootstrap.py"
 # What AWS's Python runtimes ship besides the standard library.
 RUNTIME_PACKAGES = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "six", "urllib3")
 STOP_DEADLINE_S = 3.0
+MEMORY_LIMIT_ENV = "SHARDSAFE_LOCALSTACK_MEMORY_LIMIT"
 
 
 class ProcessExecutorEndpoint(ExecutorEndpoint):
@@ -166,6 +170,10 @@ class ProcessRuntimeExecutor(RuntimeExecutor):
                     [code_dir, *_layer_paths(self.function_version, python_version)]
                 ),
                 "_SHARDSAFE_RUNTIME_PATH": str(runtime_sdk_dir()),
+                # 0: no limit (the switch is off).
+                "_SHARDSAFE_MEMORY_LIMIT_MB": str(
+                    self.function_version.config.memory_size if switch(MEMORY_LIMIT_ENV) else 0
+                ),
             }
         )
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
