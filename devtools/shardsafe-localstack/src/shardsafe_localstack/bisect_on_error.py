@@ -184,7 +184,12 @@ def deliver(poller: Any, shard_id: str, events: list[dict[str, Any]]) -> None:
             part.error = failure.error
             split_or_retry(part)
         except Exception:
-            LOG.exception("Invoking the function for %s failed before it ran; retrying", poller.source_arn)
+            # Logged as stock LocalStack logs it: the traceback only at debug level.
+            LOG.error(
+                "Invoking the function for %s failed before it ran; retrying",
+                poller.source_arn,
+                exc_info=LOG.isEnabledFor(logging.DEBUG),
+            )
             retry_or_give_up(part, part.events)
         else:
             backoff.reset()
