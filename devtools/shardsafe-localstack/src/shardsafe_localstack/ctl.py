@@ -142,6 +142,9 @@ def _diagnose(log_tail: str, port: int) -> str:
 
 
 def _environment(paths: Paths, port: int) -> dict[str, str]:
+    # The whole environment goes through, so the embedded LocalStack's own switches (each on unless
+    # set to 0) reach it: SHARDSAFE_LOCALSTACK_BISECT (bisect_on_error), SHARDSAFE_LOCALSTACK_PAYLOAD_LIMIT
+    # (payload_limit), SHARDSAFE_LOCALSTACK_MEMORY_LIMIT (executor).
     env = dict(os.environ)
     env.update(
         {

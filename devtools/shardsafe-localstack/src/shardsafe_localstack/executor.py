@@ -3,7 +3,8 @@
 LocalStack's own executor starts Docker containers; this one starts ``runtime/bootstrap.py`` with
 the function's runtime interpreter (python3.12 or python3.13 found on the host). The function sees
 its code, its layers and a runtime-provided boto3/botocore, not LocalStack's virtual environment,
-so a dependency missing from the zip fails here as it would on AWS.
+so a dependency missing from the zip fails here as it would on AWS. The runtime holds the function
+to its memory size (runtime/bootstrap.py) unless SHARDSAFE_LOCALSTACK_MEMORY_LIMIT=0.
 """
 
 from __future__ import annotations
@@ -31,12 +32,14 @@ from werkzeug import Request
 
 from shardsafe.packaging import RUNTIME_PROVIDED
 from shardsafe_localstack.pythons import PythonNotFound, find_python
+from shardsafe_localstack.switches import switch
 
 LOG = logging.getLogger(__name__)
 
 RUNTIME_DIR = Path(__file__).resolve().parent / "runtime"
 BOOTSTRAP = RUNTIME_DIR / "bootstrap.py"
 STOP_DEADLINE_S = 3.0
+MEMORY_LIMIT_ENV = "SHARDSAFE_LOCALSTACK_MEMORY_LIMIT"
 
 
 class ProcessExecutorEndpoint(ExecutorEndpoint):
@@ -140,6 +143,10 @@ class ProcessRuntimeExecutor(RuntimeExecutor):
                     [code_dir, *_layer_paths(self.function_version, python_version)]
                 ),
                 "_SHARDSAFE_RUNTIME_PATH": str(runtime_sdk_dir()),
+                # 0: no limit (the switch is off).
+                "_SHARDSAFE_MEMORY_LIMIT_MB": str(
+                    self.function_version.config.memory_size if switch(MEMORY_LIMIT_ENV) else 0
+                ),
             }
         )
         self.log_path.parent.mkdir(parents=True, exist_ok=True)

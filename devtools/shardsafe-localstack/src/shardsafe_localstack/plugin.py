@@ -1,4 +1,10 @@
-"""LocalStack plugin registration for the process runtime executor (``LAMBDA_RUNTIME_EXECUTOR=process``)."""
+"""LocalStack plugin registration for the process runtime executor (``LAMBDA_RUNTIME_EXECUTOR=process``).
+
+Loading the executor is also where the embedded LocalStack's stream-mapping additions are applied
+(in memory, never to LocalStack's files): bisect on function error (bisect_on_error) and the 6 MB
+payload limit on a batch (payload_limit). LocalStack loads this plugin when its Lambda service
+starts, before any event source mapping polls.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +17,10 @@ class ProcessRuntimeExecutorPlugin(RuntimeExecutorPlugin):
     name = "process"
 
     def load(self, *args: Any, **kwargs: Any) -> type:
+        from shardsafe_localstack import bisect_on_error, payload_limit
         from shardsafe_localstack.executor import ProcessRuntimeExecutor
 
+        # Order matters: the payload limit cuts a batch first, then each run is bisected on error.
+        bisect_on_error.apply()
+        payload_limit.apply()
         return ProcessRuntimeExecutor

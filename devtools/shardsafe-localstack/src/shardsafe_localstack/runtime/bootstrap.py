@@ -9,7 +9,9 @@ the part of AWS's init (RAPID) and speaks LocalStack's runtime protocol:
 - ``POST /invoke`` is answered at once; the handler runs in the worker, then the captured output
   goes to ``/invocations/{id}/logs`` and the result to ``/invocations/{id}/response`` or ``/error``;
 - as on AWS, a timeout or a crash of the worker ends that invocation with ``Sandbox.Timedout`` or
-  ``Runtime.ExitError`` and the next invocation gets a fresh worker (a new init).
+  ``Runtime.ExitError`` and the next invocation gets a fresh worker (a new init);
+- the worker is held to the function's memory size (MemoryWatch): past it, the worker is killed and
+  the invocation ends with ``Runtime.OutOfMemory``, as Lambda ends one that runs out of memory.
 """
 
 from __future__ import annotations
@@ -30,6 +32,8 @@ from typing import Any
 WORKER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "worker.py")
 MARKER_PREFIX = b"\x1eshardsafe-end:"
 LOG_MARKER_WAIT_S = 2.0
+MEMORY_POLL_S = 0.01
+PAGE_KB = os.sysconf("SC_PAGE_SIZE") // 1024
 
 
 def _now_ms() -> float:
@@ -145,6 +149,52 @@ class Worker:
         return f"exit status {code}"
 
 
+def resident_kb(pid: int) -> int:
+    """The resident memory of process ``pid`` in KiB; 0 once it is gone."""
+    try:
+        with open(f"/proc/{pid}/statm") as statm:
+            return int(statm.read().split()[1]) * PAGE_KB
+    except (OSError, IndexError, ValueError):
+        return 0
+
+
+class MemoryWatch:
+    """Kills the worker once its resident memory passes the function's memory size.
+
+    On AWS the execution environment's memory is capped and a function that passes its memory size
+    is killed (``Runtime.OutOfMemory``, "Runtime exited with error: signal: killed"). A resource
+    limit cannot do that here: RLIMIT_AS counts address space Python reserves but never uses, and
+    RLIMIT_DATA makes an allocation fail with a MemoryError the handler can catch, not a kill. So the
+    worker's resident set (RSS, what the REPORT line's Max Memory Used shows) is polled every
+    MEMORY_POLL_S while an invocation runs, and its peak (ru_maxrss) is checked when it ends, so an
+    allocation that passes the limit between two polls is caught too. Only the worker process is
+    counted, not processes the handler starts.
+    """
+
+    def __init__(self, pid: int, limit_kb: int) -> None:
+        self.pid = pid
+        self.limit_kb = limit_kb
+        self.exceeded = False
+        self._done = threading.Event()
+        if limit_kb > 0:
+            threading.Thread(target=self._watch, daemon=True).start()
+
+    def _watch(self) -> None:
+        while not self._done.wait(MEMORY_POLL_S):
+            if resident_kb(self.pid) > self.limit_kb:
+                self.exceeded = True
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.killpg(self.pid, signal.SIGKILL)
+                return
+
+    def stop(self, peak_kb: int = 0) -> bool:
+        """Stop watching; whether the worker went past the limit (killed, or a peak above it)."""
+        self._done.set()
+        if self.limit_kb > 0 and peak_kb > self.limit_kb:
+            self.exceeded = True
+        return self.exceeded
+
+
 class Environment:
     """The execution environment: the current worker, its init, and the invocations it serves."""
 
@@ -154,6 +204,7 @@ class Environment:
         self.runtime_id = env.pop("LOCALSTACK_RUNTIME_ID")
         self.timeout_s = float(env.get("AWS_LAMBDA_FUNCTION_TIMEOUT", "3"))
         self.memory_mb = env.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
+        self.memory_limit_kb = int(env.pop("_SHARDSAFE_MEMORY_LIMIT_MB", "0") or 0) * 1024
         self.version = env.get("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
         self.worker_env = env
         self.worker: Worker | None = None
@@ -214,10 +265,14 @@ class Environment:
                     "deadlineEpochMs": int(time.time() * 1000 + (deadline_ms - _now_ms())),
                 }
             )
+            watch = MemoryWatch(worker.process.pid, self.memory_limit_kb)
             try:
                 message = worker.messages.get(timeout=max(0.0, (deadline_ms - _now_ms()) / 1000))
             except queue.Empty:
                 message = {"type": "timeout"}
+            if watch.stop(int(message.get("maxRssKb", 0))):
+                self._out_of_memory(request_id, worker, lines, started, init_report)
+                return
 
             if message["type"] in ("response", "error"):
                 lines.append(worker.take_output(until_marker=request_id, wait_s=LOG_MARKER_WAIT_S))
@@ -245,6 +300,20 @@ class Environment:
                 }
             self.worker = None
             self._finish(request_id, lines, started, init_report, "error", json.dumps(error).encode(), 0)
+
+    def _out_of_memory(
+        self, request_id: str, worker: Worker, lines: list[str], started_ms: float, init_report: str
+    ) -> None:
+        """End the invocation as Lambda ends one that passed its memory size; the next one gets a new worker."""
+        worker.kill()
+        self.worker = None
+        lines.append(worker.take_output(until_marker=None, wait_s=1.0))
+        message = f"RequestId: {request_id} Error: Runtime exited with error: signal: killed"
+        lines.append(f"{message}\nRuntime.OutOfMemory\n")
+        error = {"errorType": "Runtime.OutOfMemory", "errorMessage": message}
+        report = f"{init_report}\tStatus: error\tError Type: Runtime.OutOfMemory"
+        body = json.dumps(error).encode()
+        self._finish(request_id, lines, started_ms, report, "error", body, self.memory_limit_kb)
 
     def _finish(
         self,

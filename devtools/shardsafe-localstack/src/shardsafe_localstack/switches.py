@@ -1,0 +1,31 @@
+"""The embedded LocalStack's on/off switches: environment variables of the LocalStack process, each on by default.
+
+SHARDSAFE_LOCALSTACK_BISECT (bisect_on_error), SHARDSAFE_LOCALSTACK_PAYLOAD_LIMIT (payload_limit) and
+SHARDSAFE_LOCALSTACK_MEMORY_LIMIT (executor) turn an emulation off with ``0`` (stock LocalStack).
+"""
+
+from __future__ import annotations
+
+import os
+
+_ON = {"1", "true", "on", "yes"}
+_OFF = {"0", "false", "off", "no"}
+
+
+class SwitchError(ValueError):
+    """A switch has a value that is neither on nor off; the message names it and the fix."""
+
+
+def parse_switch(value: str, where: str) -> bool:
+    """``on``/``off`` (or 1/0, true/false, yes/no) as a bool; SwitchError naming ``where`` otherwise."""
+    normalized = value.strip().lower()
+    if normalized in _ON:
+        return True
+    if normalized in _OFF:
+        return False
+    raise SwitchError(f"{where}={value!r} is neither on nor off: set it to 1 or 0 (on/off, true/false)")
+
+
+def switch(name: str) -> bool:
+    """The environment switch ``name`` (on unless set otherwise); SwitchError for a value that is neither."""
+    return parse_switch(os.environ.get(name, "1"), name)
