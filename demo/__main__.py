@@ -22,7 +22,7 @@ from shardsafe_harness.zips import package_zip
 from shardsafe_localstack import ctl
 
 from demo import function
-from demo.report import recovery_report, report
+from demo.report import recovery_complete, recovery_report, report
 
 
 def run_demo(
@@ -46,10 +46,14 @@ def run_demo(
             produced = manifest_records(result.records)
             reconciliation, waited = wait_until_accounted(stack, produced, deadline_s)
             elapsed = result.elapsed_s + waited
-            recovery = recovery_report(stack, reconciliation, out) if reconciliation.failure_batches else None
+            recovery = (
+                recovery_report(stack, reconciliation, out)
+                if reconciliation.failure_batches or reconciliation.quarantined
+                else None
+            )
             print(report(stack, reconciliation, elapsed, result.failed, recovery))
             print("Destroying the stack ...", flush=True)
-        return reconciliation.sound and result.failed == 0
+        return reconciliation.sound and result.failed == 0 and recovery_complete(recovery)
 
 
 def main(argv: list[str] | None = None) -> int:

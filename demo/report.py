@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
+from typing import Any
 
 from shardsafe_harness.accounting import Reconciliation
 from shardsafe_harness.stack import Stack, recover_failure_batches
@@ -29,7 +30,8 @@ def report(
         "",
         "shardsafe demo report",
         "=" * RULE,
-        f"pipeline      examples/complete: {settings['shard_count']} shards, batch 100, bisect on, "
+        f"pipeline      examples/complete: {settings['shard_count']} shards, batch 100, "
+        f"bisect on error ({bisect_note()}), "
         f"{settings['maximum_retry_attempts']} retries, max record age {settings['maximum_record_age_in_seconds']} s",
         f"produced      {len(result.produced):>6}  ({good} good, {poison} poison, {crash} crash)"
         + (f"; {not_put} could not be put" if not_put else ""),
@@ -37,7 +39,11 @@ def report(
         f"quarantined   {len(result.quarantined):>6}  {reasons}",
         f"              payloads byte-identical to what was put: {intact}/{len(result.quarantined)}",
         f"on-failure    {len(batches):>6}  batches holding {len(result.in_failure_batches)} records "
-        "(Lambda's failure messages: coordinates only; `shardsafe redrive` recovers them)",
+        + (
+            f"(Lambda's objects in s3://{stack.failure_bucket}/aws/lambda/, with their records)"
+            if stack.failure_bucket
+            else "(Lambda's failure messages: coordinates only; `shardsafe redrive` re-reads the stream)"
+        ),
     ]
     for batch in batches:
         lines.append(
@@ -63,6 +69,8 @@ def report(
         problems.append(f"{len(result.poison_processed)} poison records were processed as good")
     if result.good_quarantined:
         problems.append(f"{len(result.good_quarantined)} good records were quarantined")
+    if not recovery_complete(recovery):
+        problems.append("a record could not be recovered byte-identical (see the redrive lines)")
     if wrong := misnamed_kinds(result):
         problems.append("quarantined for another reason than the catalogue gives: " + ", ".join(wrong))
     verdict = (
@@ -73,6 +81,15 @@ def report(
     )
     lines += ["-" * RULE, f"verdict       {verdict}", ""]
     return "\n".join(lines)
+
+
+def bisect_note() -> str:
+    """How bisect on function error is had here: the embedded LocalStack emulates it unless switched off."""
+    from shardsafe_localstack.switches import switch
+
+    if not switch("SHARDSAFE_LOCALSTACK_BISECT"):  # the LocalStack the demo starts inherits it
+        return "OFF in this LocalStack: SHARDSAFE_LOCALSTACK_BISECT=0"
+    return "emulated by the embedded LocalStack, as AWS documents it"
 
 
 def misnamed_kinds(result: Reconciliation) -> list[str]:
@@ -100,16 +117,111 @@ def kind_table(result: Reconciliation) -> list[str]:
 
 
 def recovery_report(stack: Stack, result: Reconciliation, out: Path) -> str:
-    """Recover the records of every on-failure batch from the stream and check them against what was put."""
-    path = out / "recovered.jsonl"
-    recovered = recover_failure_batches(stack, result.failure_batches, path)
-    expected = {r.coordinates: r.sha256 for r in result.in_failure_batches}
-    identical = sum(
-        1
-        for r in recovered
-        if expected.get((r.shard_id, int(r.sequence_number))) == hashlib.sha256(r.data).hexdigest()
+    """Recover every record the pipeline did not process, byte for byte.
+
+    With the module's failure bucket (S3 on-failure destination and claim checks), the stream is
+    DELETED first: the crashed batch comes back from Lambda's S3 object and the quarantined records
+    from their envelopes (inline, or the claim-check object in S3), by ``shardsafe redrive``'s own
+    code, so nothing depends on the stream's retention. With an SQS destination the batch's records
+    can only be re-read from the stream, which is kept.
+    """
+    from shardsafe.redrive import FileTarget, redrive, redrive_bucket
+
+    if not stack.failure_bucket:
+        path = out / "recovered.jsonl"
+        recovered = recover_failure_batches(stack, result.failure_batches, path)
+        expected = {r.coordinates: r.sha256 for r in result.in_failure_batches}
+        identical = _identical(recovered, expected)
+        return (
+            f"redrive       {len(recovered):>6}  records of the on-failure batches re-read from the stream, "
+            f"{identical}/{len(expected)} byte-identical to what was put ({path})"
+        )
+    kinesis, s3, sqs = stack.client("kinesis"), stack.client("s3"), stack.client("sqs")
+    delete_stream(kinesis, stack.stream_name)
+    batches_path, quarantine_path = out / "recovered-on-failure.jsonl", out / "recovered-quarantine.jsonl"
+    for path in (batches_path, quarantine_path):
+        path.unlink(missing_ok=True)
+    from_bucket = redrive_bucket(s3, kinesis, stack.failure_bucket, FileTarget(batches_path))
+    from_queue = redrive(
+        sqs, kinesis, stack.outputs["failure_queue_url"], FileTarget(quarantine_path), s3=s3, wait_time_s=0
     )
-    return (
-        f"redrive       {len(recovered):>6}  records of the on-failure batches re-read from the stream, "
-        f"{identical}/{len(expected)} byte-identical to what was put ({path})"
+    crashed = {r.coordinates: r.sha256 for r in result.in_failure_batches}
+    quarantined = {r.coordinates: r.sha256 for r in result.quarantined}
+    big = {
+        r.coordinates: r.sha256
+        for r in result.quarantined
+        if r.kind in KINDS and not KINDS[r.kind].payload_inline
+    }
+    batch_records, quarantine_records = _read(batches_path), _read(quarantine_path)
+    return "\n".join(
+        [
+            f"stream        deleted ({stack.stream_name}); then `shardsafe redrive`, with no stream to read:",
+            f"  from S3     {len(batch_records):>6}  records of {len(result.failure_batches)} on-failure "
+            f"objects in s3://{stack.failure_bucket}/aws/lambda/, "
+            f"{_identical(batch_records, crashed)}/{len(crashed)} byte-identical ({batches_path})",
+            f"  from SQS    {len(quarantine_records):>6}  quarantined records, "
+            f"{_identical(quarantine_records, quarantined)}/{len(quarantined)} byte-identical, "
+            f"{_identical(quarantine_records, big)}/{len(big)} of them too big for a message and claim-checked in S3 "
+            f"({quarantine_path})",
+            f"              unrecoverable: {from_bucket.records_unrecoverable + from_queue.records_unrecoverable}",
+        ]
     )
+
+
+def recovery_complete(text: str | None) -> bool:
+    """Whether the recovery lines report every record byte-identical (each ``n/n``) and, when they
+    count them, nothing unrecoverable."""
+    if text is None:
+        return True
+    import re
+
+    pairs = re.findall(r"(\d+)/(\d+) (?:byte-identical|of them)", text)
+    unrecoverable = re.findall(r"unrecoverable: (\d+)", text)
+    return all(a == b for a, b in pairs) and all(n == "0" for n in unrecoverable)
+
+
+def delete_stream(kinesis: Any, name: str, deadline_s: float = 60) -> None:
+    """Delete the stream and wait until it is gone (the recovery must not be able to read it)."""
+    import time
+
+    kinesis.delete_stream(StreamName=name, EnforceConsumerDeletion=True)
+    give_up = time.monotonic() + deadline_s
+    while time.monotonic() < give_up:
+        try:
+            kinesis.describe_stream_summary(StreamName=name)
+        except kinesis.exceptions.ResourceNotFoundException:
+            return
+        time.sleep(0.5)
+    raise RuntimeError(f"stream {name} still exists {deadline_s:.0f} s after DeleteStream")
+
+
+def _read(path: Path) -> list[Any]:
+    """(coordinates, bytes) of each record in a JSON Lines file redrive wrote."""
+    import base64
+    import json
+
+    if not path.exists():
+        return []
+    records = []
+    for line in path.read_text().splitlines():
+        document = json.loads(line)
+        records.append(
+            (
+                (document["shardId"], int(document["sequenceNumber"])),
+                base64.b64decode(document["data"]),
+            )
+        )
+    return records
+
+
+def _identical(recovered: list[Any], expected: dict[Any, str]) -> int:
+    """How many of ``expected`` (coordinates -> sha256) are among ``recovered`` with those bytes."""
+    found = set()
+    for record in recovered:
+        if isinstance(record, tuple):
+            coordinates, data = record
+        else:
+            coordinates, data = (record.shard_id, int(record.sequence_number)), record.data
+        if expected.get(coordinates) == hashlib.sha256(data).hexdigest():
+            found.add(coordinates)
+    return len(found)
