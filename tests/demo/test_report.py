@@ -74,3 +74,14 @@ def test_a_poison_kind_quarantined_for_another_reason_than_the_catalogues_fails_
         "FAIL: quarantined for another reason than the catalogue gives: empty (invalid_json; expected empty)"
         in text
     )
+
+
+def test_the_recovery_is_complete_only_when_every_count_is_whole_and_nothing_is_unrecoverable() -> None:
+    from demo.report import recovery_complete
+
+    whole = "from S3   3  records, 3/3 byte-identical\nfrom SQS 9 records, 9/9 byte-identical, 2/2 of them\nunrecoverable: 0"
+    assert recovery_complete(whole)
+    assert recovery_complete(None)
+    assert not recovery_complete(whole.replace("3/3", "2/3"))
+    assert not recovery_complete(whole.replace("2/2 of them", "1/2 of them"))
+    assert not recovery_complete(whole.replace("unrecoverable: 0", "unrecoverable: 1"))
