@@ -96,10 +96,21 @@ def test_every_poison_record_arrives_once_with_its_exact_payload(
         assert "KinesisBatchInfo" not in json.loads(message["Body"])
 
 
-def test_an_oversized_payload_arrives_as_its_sha256_and_stream_coordinates(
+def test_a_payload_over_the_old_256_kib_limit_arrives_inline_in_a_1_mib_queue(
     quarantine_queue: str, aws_client: Any
 ) -> None:
-    payload = b"[" + b"0," * 150_000 + b"0]"
+    payload = b"[" + b"0," * 200_000 + b"0]"  # 400 KB: 533 KB in base64
+    StreamProcessor(metrics=False)(factories.kinesis_event([payload]))
+    [message] = drain(aws_client("sqs"), quarantine_queue)
+    envelope = parse_envelope(message["Body"])
+    assert envelope is not None and envelope.payload_bytes() == payload
+
+
+def test_without_a_claim_check_bucket_an_oversized_payload_arrives_as_its_sha256_and_stream_coordinates(
+    quarantine_queue: str, aws_client: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("SHARDSAFE_CLAIM_CHECK_BUCKET", raising=False)
+    payload = b"[" + b"0," * 400_000 + b"0]"  # 800 KB: over the 1 MiB message once in base64
     event = factories.kinesis_event([payload])
     StreamProcessor(metrics=False)(event)
     [message] = drain(aws_client("sqs"), quarantine_queue)
