@@ -5,11 +5,14 @@ locals {
   stream_arn  = var.create_stream ? aws_kinesis_stream.this[0].arn : var.stream_arn
   stream_name = var.create_stream ? aws_kinesis_stream.this[0].name : try(split("/", var.stream_arn)[1], null)
 
-  failure_queue_arn  = var.create_failure_queue ? aws_sqs_queue.on_failure[0].arn : var.failure_queue_arn
-  failure_queue_url  = var.create_failure_queue ? aws_sqs_queue.on_failure[0].url : var.failure_queue_url
-  failure_queue_name = var.create_failure_queue ? aws_sqs_queue.on_failure[0].name : try(split(":", var.failure_queue_arn)[5], null)
+  quarantine_queue_arn  = var.create_quarantine_queue ? aws_sqs_queue.quarantine[0].arn : var.quarantine_queue_arn
+  quarantine_queue_url  = var.create_quarantine_queue ? aws_sqs_queue.quarantine[0].url : var.quarantine_queue_url
+  quarantine_queue_name = var.create_quarantine_queue ? aws_sqs_queue.quarantine[0].name : try(split(":", var.quarantine_queue_arn)[5], null)
 
   role_arn = var.create_role ? aws_iam_role.this[0].arn : var.role_arn
+  # The account the function runs in: its execution role's (arn:<partition>:iam::<account>:role/<name>),
+  # which is always the function's own.
+  account_id = split(":", local.role_arn)[4]
 }
 
 # --- Stream ---
@@ -57,11 +60,21 @@ locals {
   # user values for them rather than dropping them silently.
   # Lambda reads the handler's batchItemFailures only when the mapping reports them; otherwise the
   # handler must retry in process, or the records it hands back would be lost.
-  function_environment = merge(var.environment_variables, {
-    SHARDSAFE_QUARANTINE_QUEUE_URL       = local.failure_queue_url
-    SHARDSAFE_METRICS_NAMESPACE          = var.metrics_namespace
-    SHARDSAFE_REPORT_BATCH_ITEM_FAILURES = tostring(var.event_source_mapping.report_batch_item_failures)
-  })
+  # The handler's quarantine limit follows the queue's, and a record whose envelope would not fit
+  # is written as a claim check under the prefix (when there is a claim-check bucket).
+  function_environment = merge(
+    var.environment_variables,
+    {
+      SHARDSAFE_QUARANTINE_QUEUE_URL         = local.quarantine_queue_url
+      SHARDSAFE_QUARANTINE_MAX_MESSAGE_BYTES = tostring(var.quarantine_queue_max_message_size)
+      SHARDSAFE_METRICS_NAMESPACE            = var.metrics_namespace
+      SHARDSAFE_REPORT_BATCH_ITEM_FAILURES   = tostring(var.event_source_mapping.report_batch_item_failures)
+    },
+    local.claim_check_enabled ? {
+      SHARDSAFE_CLAIM_CHECK_BUCKET = local.claim_check_bucket_name
+      SHARDSAFE_CLAIM_CHECK_PREFIX = var.claim_check.prefix
+    } : {},
+  )
 }
 
 # Created before the function so that Lambda does not create it without retention, and
@@ -77,8 +90,8 @@ resource "aws_cloudwatch_log_group" "this" {
 }
 
 resource "aws_lambda_function" "this" {
-  # checkov:skip=CKV_AWS_116:A function DLQ serves only asynchronous invocations; a stream's failed batches go to the mapping's on-failure destination, the failure queue.
-  # checkov:skip=CKV_AWS_117:The function reaches Kinesis, SQS, CloudWatch and X-Ray over their TLS endpoints and serves no network; a VPC would add NAT or endpoints, not isolation.
+  # checkov:skip=CKV_AWS_116:A function DLQ serves only asynchronous invocations; a stream's failed batches go to the mapping's on-failure destination (failure_destination).
+  # checkov:skip=CKV_AWS_117:The function reaches Kinesis, SQS, S3, CloudWatch and X-Ray over their TLS endpoints and serves no network; a VPC would add NAT or endpoints, not isolation.
   # checkov:skip=CKV_AWS_272:Code signing needs a signing profile the caller owns; the deployed package is pinned by source_code_hash.
 
   function_name = var.name
@@ -127,10 +140,10 @@ locals {
         resources  = [local.stream_arn]
         conditions = []
       }
-      FailureQueueSend = {
+      QuarantineQueueSend = {
         effect     = "Allow"
         actions    = ["sqs:SendMessage"]
-        resources  = [local.failure_queue_arn]
+        resources  = [local.quarantine_queue_arn]
         conditions = []
       }
       LogsWrite = {
@@ -156,19 +169,87 @@ locals {
         conditions = []
       }
     } : {},
-    var.failure_queue_kms_key_arn != null ? {
-      FailureQueueKeyUse = {
+    var.quarantine_queue_kms_key_arn != null ? {
+      QuarantineQueueKeyUse = {
         effect     = "Allow"
         actions    = ["kms:Decrypt", "kms:GenerateDataKey"]
-        resources  = [var.failure_queue_kms_key_arn]
+        resources  = [var.quarantine_queue_kms_key_arn]
         conditions = []
       }
     } : {},
+    local.failure_destination_statements,
+    local.claim_check_statements,
     var.tracing_mode == "Active" ? {
       XRayWrite = {
         effect     = "Allow"
         actions    = ["xray:PutTelemetryRecords", "xray:PutTraceSegments"]
         resources  = ["*"]
+        conditions = []
+      }
+    } : {},
+  )
+
+  # What the mapping needs to write to its on-failure destination, by kind, as AWS documents it
+  # (https://docs.aws.amazon.com/lambda/latest/dg/kinesis-on-failure-destination.html): S3
+  # s3:PutObject and s3:ListBucket, SQS sqs:SendMessage, SNS sns:Publish; with a customer key,
+  # kms:GenerateDataKey for S3, kms:Decrypt and kms:GenerateDataKey for SQS and SNS.
+  # Lambda writes its S3 objects under aws/lambda/<mapping UUID>/, and only there may it write.
+  failure_destination_statements = merge(
+    local.destination_kind == "s3" ? {
+      FailureBucketList = {
+        effect     = "Allow"
+        actions    = ["s3:ListBucket"]
+        resources  = [local.failure_bucket_arn]
+        conditions = [local.own_account_buckets_only]
+      }
+      FailureBucketWrite = {
+        effect     = "Allow"
+        actions    = ["s3:PutObject"]
+        resources  = ["${local.failure_bucket_arn}/aws/lambda/*"]
+        conditions = [local.own_account_buckets_only]
+      }
+    } : {},
+    local.destination_kind == "sqs" ? {
+      FailureQueueSend = {
+        effect     = "Allow"
+        actions    = ["sqs:SendMessage"]
+        resources  = [local.failure_destination_arn]
+        conditions = []
+      }
+    } : {},
+    local.destination_kind == "sns" ? {
+      FailureTopicPublish = {
+        effect     = "Allow"
+        actions    = ["sns:Publish"]
+        resources  = [local.failure_destination_arn]
+        conditions = []
+      }
+    } : {},
+    local.failure_destination_kms_key_arn != null ? {
+      (lookup({ s3 = "FailureBucketKeyUse", sqs = "FailureQueueKeyUse", sns = "FailureTopicKeyUse" }, local.destination_kind, "FailureDestinationKeyUse")) = {
+        effect     = "Allow"
+        actions    = local.destination_kind == "s3" ? ["kms:GenerateDataKey"] : ["kms:Decrypt", "kms:GenerateDataKey"]
+        resources  = [local.failure_destination_kms_key_arn]
+        conditions = []
+      }
+    } : {},
+  )
+
+  # The handler writes claim checks under their prefix, and nowhere else in the bucket.
+  claim_check_statements = merge(
+    local.claim_check_enabled ? {
+      ClaimCheckWrite = {
+        effect     = "Allow"
+        actions    = ["s3:PutObject"]
+        resources  = ["${local.claim_check_bucket_arn}/${var.claim_check.prefix}*"]
+        conditions = [local.own_account_buckets_only]
+      }
+    } : {},
+    var.claim_check.kms_key_arn != null ? {
+      ClaimCheckKeyUse = {
+        effect     = "Allow"
+        actions    = ["kms:GenerateDataKey"]
+        resources  = [var.claim_check.kms_key_arn]
         conditions = []
       }
     } : {},
@@ -248,7 +329,7 @@ resource "aws_lambda_event_source_mapping" "this" {
   tumbling_window_in_seconds         = var.event_source_mapping.tumbling_window_in_seconds
 
   # A failing batch is split until the bad record is alone, retried a finite number of times,
-  # then reported to the failure queue, so one record never stalls its shard.
+  # then sent to the on-failure destination, so one record never stalls its shard.
   bisect_batch_on_function_error = var.event_source_mapping.bisect_batch_on_function_error
   maximum_retry_attempts         = var.event_source_mapping.maximum_retry_attempts
   maximum_record_age_in_seconds  = var.event_source_mapping.maximum_record_age_in_seconds
@@ -256,7 +337,16 @@ resource "aws_lambda_event_source_mapping" "this" {
 
   destination_config {
     on_failure {
-      destination_arn = local.failure_queue_arn
+      destination_arn = local.failure_destination_arn
+    }
+  }
+
+  # EventCount: records sent to the destination, and records dropped (delivery failed).
+  dynamic "metrics_config" {
+    for_each = length(var.event_source_mapping.metrics) > 0 ? [var.event_source_mapping.metrics] : []
+
+    content {
+      metrics = metrics_config.value
     }
   }
 
@@ -276,24 +366,198 @@ resource "aws_lambda_event_source_mapping" "this" {
 
   tags = var.tags
 
-  # Lambda checks at creation that the role can read the stream and write to the destination.
-  depends_on = [aws_iam_role_policy.this]
+  # Lambda checks at creation that the role can read the stream and write to the destination; no
+  # record reaches the failure bucket before its protections are in place.
+  depends_on = [
+    aws_iam_role_policy.this,
+    aws_s3_bucket_ownership_controls.failures,
+    aws_s3_bucket_policy.failures,
+    aws_s3_bucket_public_access_block.failures,
+    aws_s3_bucket_server_side_encryption_configuration.failures,
+  ]
 }
 
-# --- Failure queue ---
+# --- Failure destination ---
 
-resource "aws_sqs_queue" "on_failure" {
-  count = var.create_failure_queue ? 1 : 0
+locals {
+  destination_kind = var.failure_destination.kind
 
+  # kind "s3" without an ARN: the module's failure bucket. kind "sqs" without an ARN: the quarantine
+  # queue doubles as destination (the module's behaviour before the failure bucket). kind "sns"
+  # always names an existing topic (the variable's validation).
+  create_failure_bucket = local.destination_kind == "s3" && var.failure_destination.arn == null
+  uses_quarantine_queue = local.destination_kind == "sqs" && var.failure_destination.arn == null
+
+  # S3 ARNs carry the bucket name and no region or account: arn:<partition>:s3:::<name>.
+  failure_bucket_arn = (
+    local.create_failure_bucket ? aws_s3_bucket.failures[0].arn
+    : local.destination_kind == "s3" ? var.failure_destination.arn : null
+  )
+  failure_bucket_name = (
+    local.create_failure_bucket ? aws_s3_bucket.failures[0].bucket
+    : local.destination_kind == "s3" ? try(split(":::", var.failure_destination.arn)[1], null) : null
+  )
+
+  failure_destination_arn = (
+    local.destination_kind == "s3" ? local.failure_bucket_arn
+    : local.uses_quarantine_queue ? local.quarantine_queue_arn : var.failure_destination.arn
+  )
+  failure_destination_kms_key_arn = local.uses_quarantine_queue ? var.quarantine_queue_kms_key_arn : var.failure_destination.kms_key_arn
+
+  # Bucket names are lowercase letters, digits, '.' and '-'; bucket_prefix takes at most 37 characters.
+  failure_bucket_prefix = "${substr(trim(lower(replace(var.name, "_", "-")), "-"), 0, 27)}-failures-"
+
+  # Claim checks (records too big for the quarantine queue) go to the failure bucket when the
+  # destination is S3, or to claim_check.bucket_arn; without either there is no claim check.
+  claim_check_enabled = var.claim_check.bucket_arn != null || local.destination_kind == "s3"
+  claim_check_bucket_arn = (
+    var.claim_check.bucket_arn != null ? var.claim_check.bucket_arn
+    : local.destination_kind == "s3" ? local.failure_bucket_arn : null
+  )
+  claim_check_bucket_name = (
+    var.claim_check.bucket_arn != null ? try(split(":::", var.claim_check.bucket_arn)[1], null)
+    : local.destination_kind == "s3" ? local.failure_bucket_name : null
+  )
+
+  # AWS's warning for S3 destinations: a bucket that is deleted and re-created under the same name
+  # by another account would receive the function's records. Every S3 permission of the role
+  # therefore holds only for buckets of the function's own account.
+  # https://docs.aws.amazon.com/lambda/latest/dg/kinesis-on-failure-destination.html
+  own_account_buckets_only = {
+    test     = "StringEquals"
+    variable = "s3:ResourceAccount"
+    values   = [local.account_id]
+  }
+}
+
+# trivy:ignore:AVD-AWS-0089 Access logging needs a second bucket the caller owns (or CloudTrail data events, the caller's choice); only the mapping and the function write here.
+# trivy:ignore:AVD-AWS-0090 Objects are written once under unique keys (Lambda's carry a UUID) and never overwritten; versioning would only keep what redrive deletes once it has written the records back.
+resource "aws_s3_bucket" "failures" {
+  # checkov:skip=CKV_AWS_18:Access logging needs a second bucket the caller owns (or CloudTrail data events, the caller's choice); only the mapping and the function write here.
+  # checkov:skip=CKV_AWS_21:Objects are written once under unique keys (Lambda's carry a UUID) and never overwritten; versioning would only keep what redrive deletes once it has written the records back.
+  # checkov:skip=CKV_AWS_144:Cross-region replication is the caller's disaster-recovery choice; the records also stay in the stream until its retention ends.
+  # checkov:skip=CKV_AWS_145:SSE-S3 unless failure_destination.kms_key_arn names a customer key, as the module promises; pass one for SSE-KMS.
+  # checkov:skip=CKV2_AWS_62:Nothing has to react to a failed batch at once: the failure-destination alarm reports it, and redrive reads the bucket.
+  count = local.create_failure_bucket ? 1 : 0
+
+  bucket_prefix = local.failure_bucket_prefix
+  force_destroy = var.failure_destination.force_destroy
+
+  tags = var.tags
+}
+
+resource "aws_s3_bucket_ownership_controls" "failures" {
+  count = local.create_failure_bucket ? 1 : 0
+
+  bucket = aws_s3_bucket.failures[0].id
+
+  # ACLs off: every object belongs to the bucket's account, whoever wrote it.
+  rule {
+    object_ownership = "BucketOwnerEnforced"
+  }
+}
+
+resource "aws_s3_bucket_public_access_block" "failures" {
+  count = local.create_failure_bucket ? 1 : 0
+
+  bucket = aws_s3_bucket.failures[0].id
+
+  block_public_acls       = true
+  block_public_policy     = true
+  ignore_public_acls      = true
+  restrict_public_buckets = true
+}
+
+resource "aws_s3_bucket_server_side_encryption_configuration" "failures" {
+  count = local.create_failure_bucket ? 1 : 0
+
+  bucket = aws_s3_bucket.failures[0].id
+
+  rule {
+    apply_server_side_encryption_by_default {
+      sse_algorithm     = var.failure_destination.kms_key_arn == null ? "AES256" : "aws:kms"
+      kms_master_key_id = var.failure_destination.kms_key_arn
+    }
+    # One data key per bucket rather than per object: fewer KMS calls for the same protection.
+    bucket_key_enabled = var.failure_destination.kms_key_arn == null ? null : true
+  }
+}
+
+resource "aws_s3_bucket_lifecycle_configuration" "failures" {
+  count = local.create_failure_bucket ? 1 : 0
+
+  bucket = aws_s3_bucket.failures[0].id
+
+  rule {
+    id     = "expire-failed-records"
+    status = "Enabled"
+
+    filter {}
+
+    expiration {
+      days = coalesce(var.failure_destination.retention_days, 30)
+    }
+
+    abort_incomplete_multipart_upload {
+      days_after_initiation = 1
+    }
+  }
+}
+
+data "aws_iam_policy_document" "failure_bucket" {
+  count = local.create_failure_bucket ? 1 : 0
+
+  statement {
+    sid       = "DenyInsecureTransport"
+    effect    = "Deny"
+    actions   = ["s3:*"]
+    resources = [aws_s3_bucket.failures[0].arn, "${aws_s3_bucket.failures[0].arn}/*"]
+
+    principals {
+      type        = "*"
+      identifiers = ["*"]
+    }
+
+    condition {
+      test     = "Bool"
+      variable = "aws:SecureTransport"
+      values   = ["false"]
+    }
+  }
+}
+
+resource "aws_s3_bucket_policy" "failures" {
+  count = local.create_failure_bucket ? 1 : 0
+
+  bucket = aws_s3_bucket.failures[0].id
+  policy = data.aws_iam_policy_document.failure_bucket[0].json
+
+  # S3 rejects concurrent changes to one bucket's configuration.
+  depends_on = [aws_s3_bucket_public_access_block.failures]
+}
+
+# --- Quarantine queue ---
+
+# The queue was the failure queue (destination and quarantine in one) before the failure bucket.
+moved {
+  from = aws_sqs_queue.on_failure
+  to   = aws_sqs_queue.quarantine
+}
+
+resource "aws_sqs_queue" "quarantine" {
+  count = var.create_quarantine_queue ? 1 : 0
+
+  # The name it had as failure queue: renaming a queue replaces it, with its messages.
   name                      = "${var.name}-failures"
-  message_retention_seconds = var.failure_queue_message_retention_seconds
+  message_retention_seconds = var.quarantine_queue_message_retention_seconds
+  max_message_size          = var.quarantine_queue_max_message_size
   # Long enough for a redrive function with this function's timeout to work a message
   # (AWS advises six times the timeout), within the SQS maximum of 12 hours.
   visibility_timeout_seconds = min(max(6 * var.timeout, 30), 43200)
 
-  sqs_managed_sse_enabled           = var.failure_queue_kms_key_arn == null ? true : null
-  kms_master_key_id                 = var.failure_queue_kms_key_arn
-  kms_data_key_reuse_period_seconds = var.failure_queue_kms_key_arn == null ? null : 300
+  sqs_managed_sse_enabled           = var.quarantine_queue_kms_key_arn == null ? true : null
+  kms_master_key_id                 = var.quarantine_queue_kms_key_arn
+  kms_data_key_reuse_period_seconds = var.quarantine_queue_kms_key_arn == null ? null : 300
 
   tags = var.tags
 }
@@ -302,8 +566,13 @@ resource "aws_sqs_queue" "on_failure" {
 
 locals {
   function_dimensions = { FunctionName = aws_lambda_function.this.function_name }
+  mapping_dimensions  = { EventSourceMappingUUID = aws_lambda_event_source_mapping.this.uuid }
 
-  alarms = var.create_alarms ? {
+  # The mapping publishes these only with metrics_config EventCount. Names and meanings:
+  # https://docs.aws.amazon.com/lambda/latest/dg/monitoring-metrics-types.html#event-source-mapping-metrics
+  mapping_event_counts = contains(var.event_source_mapping.metrics, "EventCount")
+
+  alarms = var.create_alarms ? merge({
     iterator_age = {
       description = "The function is falling behind: the newest record it read is more than ${var.iterator_age_alarm_threshold_ms} ms old."
       namespace   = "AWS/Lambda"
@@ -313,7 +582,7 @@ locals {
       threshold   = var.iterator_age_alarm_threshold_ms
     }
     errors = {
-      description = "The function failed whole batches (they are bisected and retried, then reported to the failure queue)."
+      description = "The function failed whole batches (they are bisected and retried, then sent to the failure destination)."
       namespace   = "AWS/Lambda"
       metric_name = "Errors"
       statistic   = "Sum"
@@ -328,23 +597,40 @@ locals {
       dimensions  = local.function_dimensions
       threshold   = var.throttles_alarm_threshold
     }
-    failure_queue_depth = {
-      description = "Records wait in the failure queue ${coalesce(local.failure_queue_name, "(existing)")}: inspect and redrive them."
+    quarantine_queue_depth = {
+      description = "Records wait in the quarantine queue ${coalesce(local.quarantine_queue_name, "(existing)")}: inspect and redrive them."
       namespace   = "AWS/SQS"
       metric_name = "ApproximateNumberOfMessagesVisible"
       statistic   = "Maximum"
-      dimensions  = { QueueName = local.failure_queue_name }
-      threshold   = var.failure_queue_alarm_threshold
+      dimensions  = { QueueName = local.quarantine_queue_name }
+      threshold   = var.quarantine_queue_alarm_threshold
     }
     records_quarantined = {
-      description = "The handler quarantined records it could not process (payloads are in the failure queue)."
+      description = "The handler quarantined records it could not process (payloads are in the quarantine queue, or claim checks in the bucket)."
       namespace   = var.metrics_namespace
       metric_name = "RecordsQuarantined"
       statistic   = "Sum"
       dimensions  = local.function_dimensions
       threshold   = var.quarantined_records_alarm_threshold
     }
-  } : {}
+    }, local.mapping_event_counts ? {
+    records_to_failure_destination = {
+      description = "The mapping gave up on records (retries or record age exhausted) and sent them to the ${local.destination_kind} failure destination: inspect and redrive them."
+      namespace   = "AWS/Lambda"
+      metric_name = "OnFailureDestinationDeliveredEventCount"
+      statistic   = "Sum"
+      dimensions  = local.mapping_dimensions
+      threshold   = var.failure_destination_alarm_threshold
+    }
+    records_dropped = {
+      description = "The mapping dropped records: delivery to the failure destination failed, so they are kept nowhere but the stream until its retention ends. Check the destination and the role."
+      namespace   = "AWS/Lambda"
+      metric_name = "DroppedEventCount"
+      statistic   = "Sum"
+      dimensions  = local.mapping_dimensions
+      threshold   = var.dropped_records_alarm_threshold
+    }
+  } : {}) : {}
 }
 
 resource "aws_cloudwatch_metric_alarm" "this" {
@@ -443,14 +729,14 @@ locals {
         width  = 12
         height = 6
         properties = {
-          title   = "Failure queue: messages waiting"
+          title   = "Quarantine queue: messages waiting"
           region  = local.dashboard_region
           view    = "timeSeries"
           stat    = "Maximum"
           period  = 60
-          metrics = [["AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", local.failure_queue_name]]
+          metrics = [["AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", local.quarantine_queue_name]]
           annotations = {
-            horizontal = [{ label = "alarm threshold", value = var.failure_queue_alarm_threshold }]
+            horizontal = [{ label = "alarm threshold", value = var.quarantine_queue_alarm_threshold }]
           }
         }
       },
@@ -486,6 +772,22 @@ locals {
         }
       },
     ],
+    local.mapping_event_counts ? [{
+      type   = "metric"
+      width  = 12
+      height = 6
+      properties = {
+        title  = "Records given up on: sent to the failure destination, dropped"
+        region = local.dashboard_region
+        view   = "timeSeries"
+        stat   = "Sum"
+        period = 60
+        metrics = [
+          ["AWS/Lambda", "OnFailureDestinationDeliveredEventCount", "EventSourceMappingUUID", aws_lambda_event_source_mapping.this.uuid],
+          ["AWS/Lambda", "DroppedEventCount", "EventSourceMappingUUID", aws_lambda_event_source_mapping.this.uuid],
+        ]
+      }
+    }] : [],
   )
 }
 

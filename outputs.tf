@@ -66,27 +66,74 @@ output "event_source_mapping_arn" {
   value       = aws_lambda_event_source_mapping.this.arn
 }
 
-# --- Failure queue ---
+# --- Failure destination ---
+
+output "failure_destination_kind" {
+  description = "Kind of the mapping's on-failure destination: s3, sqs or sns."
+  value       = local.destination_kind
+}
+
+output "failure_destination_arn" {
+  description = "ARN of the mapping's on-failure destination: the failure bucket, a queue (the quarantine queue with kind sqs and no arn) or a topic."
+  value       = local.failure_destination_arn
+}
+
+output "failure_bucket_name" {
+  description = "Name of the failure bucket (created or existing) that keeps the batches the mapping gave up on, under aws/lambda/<mapping UUID>/; null unless the destination is S3."
+  value       = local.failure_bucket_name
+}
+
+output "failure_bucket_arn" {
+  description = "ARN of the failure bucket (created or existing); null unless the destination is S3."
+  value       = local.failure_bucket_arn
+}
+
+output "claim_check_bucket_name" {
+  description = "Name of the bucket the handler writes claim checks to (SHARDSAFE_CLAIM_CHECK_BUCKET), or null without claim checks."
+  value       = local.claim_check_bucket_name
+}
+
+output "claim_check_prefix" {
+  description = "Key prefix of the claim-check objects (SHARDSAFE_CLAIM_CHECK_PREFIX), or null without claim checks."
+  value       = local.claim_check_enabled ? var.claim_check.prefix : null
+}
+
+# --- Quarantine queue ---
+
+output "quarantine_queue_url" {
+  description = "URL of the quarantine queue, where the handler sends the records it cannot process (created or existing)."
+  value       = local.quarantine_queue_url
+}
+
+output "quarantine_queue_arn" {
+  description = "ARN of the quarantine queue (created or existing)."
+  value       = local.quarantine_queue_arn
+}
+
+output "quarantine_queue_name" {
+  description = "Name of the quarantine queue (created or existing)."
+  value       = local.quarantine_queue_name
+}
 
 output "failure_queue_url" {
-  description = "URL of the failure queue: the mapping's on-failure destination and the handler's quarantine (created or existing)."
-  value       = local.failure_queue_url
+  description = "Deprecated alias of quarantine_queue_url, kept while callers move to it."
+  value       = local.quarantine_queue_url
 }
 
 output "failure_queue_arn" {
-  description = "ARN of the failure queue (created or existing)."
-  value       = local.failure_queue_arn
+  description = "Deprecated alias of quarantine_queue_arn, kept while callers move to it."
+  value       = local.quarantine_queue_arn
 }
 
 output "failure_queue_name" {
-  description = "Name of the failure queue (created or existing)."
-  value       = local.failure_queue_name
+  description = "Deprecated alias of quarantine_queue_name, kept while callers move to it."
+  value       = local.quarantine_queue_name
 }
 
 # --- Alarms and dashboard ---
 
 output "alarm_arns" {
-  description = "ARNs of the CloudWatch alarms by key (iterator_age, errors, throttles, failure_queue_depth, records_quarantined); empty when create_alarms is false."
+  description = "ARNs of the CloudWatch alarms by key (iterator_age, errors, throttles, quarantine_queue_depth, records_quarantined, and with EventCount metrics records_to_failure_destination and records_dropped); empty when create_alarms is false."
   value       = { for key, alarm in aws_cloudwatch_metric_alarm.this : key => alarm.arn }
 }
 

@@ -1,7 +1,7 @@
 # --- General ---
 
 variable "name" {
-  description = "Name of the function, and the base of every other name the module gives (stream, role, failure queue, alarms, dashboard)."
+  description = "Name of the function, and the base of every other name the module gives (stream, role, failure bucket prefix, quarantine queue, alarms, dashboard)."
   type        = string
 
   validation {
@@ -78,7 +78,7 @@ variable "shard_count" {
 }
 
 variable "retention_period" {
-  description = "Hours a record stays in the created stream (24..8760). Records the mapping gives up on are still readable from the stream until then."
+  description = "Hours a record stays in the created stream (24..8760). With an S3 failure destination the records the mapping gives up on are kept whole in the bucket; with SQS or SNS only their coordinates are, and the records can be read back from the stream only until then."
   type        = number
   default     = 24
   nullable    = false
@@ -209,14 +209,14 @@ variable "timeout" {
 }
 
 variable "environment_variables" {
-  description = "Environment variables of the function, merged with the ones the module sets (SHARDSAFE_QUARANTINE_QUEUE_URL, SHARDSAFE_METRICS_NAMESPACE, SHARDSAFE_REPORT_BATCH_ITEM_FAILURES), which cannot be overridden here."
+  description = "Environment variables of the function, merged with the ones the module sets (SHARDSAFE_QUARANTINE_QUEUE_URL, SHARDSAFE_QUARANTINE_MAX_MESSAGE_BYTES, SHARDSAFE_CLAIM_CHECK_BUCKET, SHARDSAFE_CLAIM_CHECK_PREFIX, SHARDSAFE_METRICS_NAMESPACE, SHARDSAFE_REPORT_BATCH_ITEM_FAILURES), which cannot be overridden here."
   type        = map(string)
   default     = {}
   nullable    = false
 
   validation {
-    condition     = length(setintersection(keys(var.environment_variables), ["SHARDSAFE_QUARANTINE_QUEUE_URL", "SHARDSAFE_METRICS_NAMESPACE", "SHARDSAFE_REPORT_BATCH_ITEM_FAILURES"])) == 0
-    error_message = "environment_variables must not set SHARDSAFE_QUARANTINE_QUEUE_URL, SHARDSAFE_METRICS_NAMESPACE or SHARDSAFE_REPORT_BATCH_ITEM_FAILURES (got ${jsonencode(sort(setintersection(keys(var.environment_variables), ["SHARDSAFE_QUARANTINE_QUEUE_URL", "SHARDSAFE_METRICS_NAMESPACE", "SHARDSAFE_REPORT_BATCH_ITEM_FAILURES"])))}): the module sets them from the failure queue, metrics_namespace and event_source_mapping.report_batch_item_failures; remove them."
+    condition     = length(setintersection(keys(var.environment_variables), ["SHARDSAFE_QUARANTINE_QUEUE_URL", "SHARDSAFE_QUARANTINE_MAX_MESSAGE_BYTES", "SHARDSAFE_CLAIM_CHECK_BUCKET", "SHARDSAFE_CLAIM_CHECK_PREFIX", "SHARDSAFE_METRICS_NAMESPACE", "SHARDSAFE_REPORT_BATCH_ITEM_FAILURES"])) == 0
+    error_message = "environment_variables must not set SHARDSAFE_QUARANTINE_QUEUE_URL, SHARDSAFE_QUARANTINE_MAX_MESSAGE_BYTES, SHARDSAFE_CLAIM_CHECK_BUCKET, SHARDSAFE_CLAIM_CHECK_PREFIX, SHARDSAFE_METRICS_NAMESPACE or SHARDSAFE_REPORT_BATCH_ITEM_FAILURES (got ${jsonencode(sort(setintersection(keys(var.environment_variables), ["SHARDSAFE_QUARANTINE_QUEUE_URL", "SHARDSAFE_QUARANTINE_MAX_MESSAGE_BYTES", "SHARDSAFE_CLAIM_CHECK_BUCKET", "SHARDSAFE_CLAIM_CHECK_PREFIX", "SHARDSAFE_METRICS_NAMESPACE", "SHARDSAFE_REPORT_BATCH_ITEM_FAILURES"])))}): the module sets them from the quarantine queue, claim_check, metrics_namespace and event_source_mapping.report_batch_item_failures; remove them."
   }
 }
 
@@ -390,7 +390,7 @@ variable "event_source_mapping" {
   description = <<-EOT
     How Lambda reads the stream. Defaults are the safe ones: a failing batch is split in two
     (bisect) and retried 3 times, records older than 6 hours are given up on, and every record
-    given up on is reported to the failure queue; the handler reports partial batch failures.
+    given up on is sent to the failure destination; the handler reports partial batch failures.
     - enabled: poll the stream.
     - batch_size: records per invocation (1..10000).
     - maximum_batching_window_in_seconds: wait up to this long to fill a batch (0..300).
@@ -404,6 +404,9 @@ variable "event_source_mapping" {
       (true or false); with false it retries a retryable record in process, then quarantines it.
     - tumbling_window_in_seconds: aggregation window for stateful processing (0 is off, up to 900).
     - filter_patterns: up to 5 event filter patterns (JSON); records that match none are skipped.
+    - metrics: the mapping's metric groups, [EventCount] (the default) or [] (none). EventCount
+      publishes OnFailureDestinationDeliveredEventCount and DroppedEventCount, which the
+      failure-destination and dropped-records alarms watch; without it they are not created.
   EOT
   type = object({
     enabled                            = optional(bool, true)
@@ -418,6 +421,7 @@ variable "event_source_mapping" {
     report_batch_item_failures         = optional(bool, true)
     tumbling_window_in_seconds         = optional(number, 0)
     filter_patterns                    = optional(list(string), [])
+    metrics                            = optional(list(string), ["EventCount"])
   })
   default  = {}
   nullable = false
@@ -474,6 +478,11 @@ variable "event_source_mapping" {
   }
 
   validation {
+    condition     = alltrue([for metric in var.event_source_mapping.metrics : metric == "EventCount"]) && length(distinct(var.event_source_mapping.metrics)) == length(var.event_source_mapping.metrics)
+    error_message = "event_source_mapping.metrics must be [\"EventCount\"] or [] (ErrorCount and KafkaMetrics are for Kafka sources only); got ${jsonencode(var.event_source_mapping.metrics)}."
+  }
+
+  validation {
     condition     = var.event_source_mapping.tumbling_window_in_seconds >= 0 && var.event_source_mapping.tumbling_window_in_seconds <= 900
     error_message = "event_source_mapping.tumbling_window_in_seconds must be from 0 (off) to 900; got ${var.event_source_mapping.tumbling_window_in_seconds}."
   }
@@ -487,69 +496,206 @@ variable "event_source_mapping" {
   }
 }
 
-# --- Failure queue ---
+# --- Failure destination ---
 
-variable "create_failure_queue" {
-  description = "Create the SQS failure queue: the mapping's on-failure destination and the handler's quarantine. Set to false and pass failure_queue_arn and failure_queue_url to use a queue you have."
+variable "failure_destination" {
+  description = <<-EOT
+    Where the event source mapping sends the records it gives up on (retries or record age
+    exhausted: the function crashed, timed out or kept failing). The role's permissions follow it.
+    - kind: s3 (the default), sqs or sns. Only S3 keeps the records themselves: Lambda writes
+      the whole invocation, records included, under aws/lambda/<mapping UUID>/<shard id>/. SQS and
+      SNS get the batch's coordinates only, readable from the stream until its retention ends.
+    - arn: an existing destination: a bucket (arn:<partition>:s3:::<name>), an SQS standard queue
+      or an SNS standard topic. Null: with s3 the module creates the failure bucket (encrypted,
+      public access blocked, ACLs off, TLS only, objects expire after retention_days); with sqs
+      the quarantine queue is the destination too. sns needs an arn: a topic the module made
+      would have no subscriber and keep nothing.
+    - kms_key_arn: the destination's customer managed KMS key: the key the created bucket is
+      encrypted with (SSE-KMS; default SSE-S3), or the key an existing destination uses. The role
+      may use this key only. With sqs and no arn, set quarantine_queue_kms_key_arn instead.
+    - retention_days: days the created bucket keeps an object (default 30). Only for the bucket the
+      module creates.
+    - force_destroy: let terraform destroy delete the created bucket with the records in it
+      (default false: destroy fails while it holds any). For tests and demos.
+    An existing bucket must belong to the function's account: AWS warns that a bucket deleted and
+    re-created under the same name by someone else would receive the records, so the role may write
+    only to buckets of its own account (s3:ResourceAccount).
+  EOT
+  type = object({
+    kind           = optional(string, "s3")
+    arn            = optional(string)
+    kms_key_arn    = optional(string)
+    retention_days = optional(number)
+    force_destroy  = optional(bool, false)
+  })
+  default  = {}
+  nullable = false
+
+  validation {
+    condition     = contains(["s3", "sqs", "sns"], var.failure_destination.kind)
+    error_message = "failure_destination.kind must be \"s3\", \"sqs\" or \"sns\"; got \"${var.failure_destination.kind}\"."
+  }
+
+  validation {
+    condition = var.failure_destination.arn == null || (
+      var.failure_destination.kind == "s3" ? can(regex("^arn:aws[a-z-]*:s3:::[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", var.failure_destination.arn))
+      : var.failure_destination.kind == "sqs" ? can(regex("^arn:aws[a-z-]*:sqs:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{1,80}$", var.failure_destination.arn))
+      : var.failure_destination.kind == "sns" ? can(regex("^arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{1,256}$", var.failure_destination.arn))
+      : true
+    )
+    error_message = "failure_destination.arn must be the ARN of the kind it names (s3: arn:<partition>:s3:::<bucket>; sqs: arn:<partition>:sqs:<region>:<account>:<queue>; sns: arn:<partition>:sns:<region>:<account>:<topic>; FIFO queues and topics cannot be destinations); got kind \"${var.failure_destination.kind}\" and arn \"${coalesce(var.failure_destination.arn, "null")}\"."
+  }
+
+  validation {
+    condition     = var.failure_destination.kind != "sns" || var.failure_destination.arn != null
+    error_message = "failure_destination.arn is required with kind \"sns\": pass the ARN of a topic with subscribers (arn:<partition>:sns:<region>:<account>:<topic>); a topic the module made would have none, and keep nothing."
+  }
+
+  validation {
+    condition     = var.failure_destination.kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[A-Za-z0-9-]+$", var.failure_destination.kms_key_arn))
+    error_message = "failure_destination.kms_key_arn must be a KMS key ARN (arn:<partition>:kms:<region>:<account>:key/<id>), not an alias or key id; got \"${coalesce(var.failure_destination.kms_key_arn, "null")}\"."
+  }
+
+  validation {
+    condition     = !(var.failure_destination.kind == "sqs" && var.failure_destination.arn == null && var.failure_destination.kms_key_arn != null)
+    error_message = "failure_destination.kms_key_arn must be null with kind \"sqs\" and no arn: the quarantine queue is then the destination; set its key with quarantine_queue_kms_key_arn."
+  }
+
+  validation {
+    condition     = var.failure_destination.retention_days == null || try(var.failure_destination.retention_days >= 1 && floor(var.failure_destination.retention_days) == var.failure_destination.retention_days, false)
+    error_message = "failure_destination.retention_days must be a whole number of days of at least 1 (null: 30); got ${coalesce(var.failure_destination.retention_days, -1)}."
+  }
+
+  validation {
+    condition     = var.failure_destination.retention_days == null || (var.failure_destination.kind == "s3" && var.failure_destination.arn == null)
+    error_message = "failure_destination.retention_days applies only to the bucket the module creates (kind \"s3\", no arn); remove it: an existing destination keeps records as it is configured to, and the quarantine queue's retention is quarantine_queue_message_retention_seconds."
+  }
+}
+
+variable "claim_check" {
+  description = <<-EOT
+    Where the handler writes a record whose quarantine envelope would not fit the quarantine queue
+    (quarantine_queue_max_message_size): an object under the prefix, named in the envelope with its
+    size and sha256. The module passes the location to the function as SHARDSAFE_CLAIM_CHECK_BUCKET
+    (the bucket's name) and SHARDSAFE_CLAIM_CHECK_PREFIX, and lets the role write claim checks
+    under the prefix and nowhere else in that bucket.
+    - bucket_arn: a bucket for claim checks (arn:<partition>:s3:::<name>, of the function's
+      account). Null: the failure bucket when failure_destination.kind is s3; otherwise no claim
+      check, and the function gets neither variable.
+    - prefix: key prefix of the claim-check objects (default claim-checks/): ends with a slash and
+      is not under aws/, where Lambda writes its on-failure objects.
+    - kms_key_arn: the customer managed KMS key of bucket_arn's bucket, if it has one (the failure
+      bucket's is failure_destination.kms_key_arn). Only with bucket_arn.
+  EOT
+  type = object({
+    bucket_arn  = optional(string)
+    prefix      = optional(string, "claim-checks/")
+    kms_key_arn = optional(string)
+  })
+  default  = {}
+  nullable = false
+
+  validation {
+    condition     = var.claim_check.bucket_arn == null || can(regex("^arn:aws[a-z-]*:s3:::[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", var.claim_check.bucket_arn))
+    error_message = "claim_check.bucket_arn must be an S3 bucket ARN (arn:<partition>:s3:::<bucket>); got \"${coalesce(var.claim_check.bucket_arn, "null")}\"."
+  }
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9!_.*'()-][A-Za-z0-9!_.*'()/-]{0,254}/$", var.claim_check.prefix)) && !strcontains(var.claim_check.prefix, "//")
+    error_message = "claim_check.prefix must be an S3 key prefix of letters, digits and !_.*'()-/ that ends with \"/\" (claim-checks/, for example), without a leading or doubled \"/\"; got \"${var.claim_check.prefix}\"."
+  }
+
+  validation {
+    condition     = !startswith(var.claim_check.prefix, "aws/")
+    error_message = "claim_check.prefix must not start with \"aws/\": Lambda writes its on-failure objects under aws/lambda/, and the handler may not write there; got \"${var.claim_check.prefix}\"."
+  }
+
+  validation {
+    condition     = var.claim_check.kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[A-Za-z0-9-]+$", var.claim_check.kms_key_arn))
+    error_message = "claim_check.kms_key_arn must be a KMS key ARN (arn:<partition>:kms:<region>:<account>:key/<id>); got \"${coalesce(var.claim_check.kms_key_arn, "null")}\"."
+  }
+
+  validation {
+    condition     = var.claim_check.kms_key_arn == null || var.claim_check.bucket_arn != null
+    error_message = "claim_check.kms_key_arn is the key of claim_check.bucket_arn's bucket and needs it; the failure bucket's key is failure_destination.kms_key_arn."
+  }
+}
+
+# --- Quarantine queue ---
+
+variable "create_quarantine_queue" {
+  description = "Create the SQS quarantine queue, where the handler sends the records it cannot process (named <name>-failures, the name it had as failure queue). Set to false and pass quarantine_queue_arn and quarantine_queue_url to use a queue you have."
   type        = bool
   default     = true
   nullable    = false
 }
 
-variable "failure_queue_arn" {
-  description = "ARN of an existing SQS queue to use as failure queue. Required when create_failure_queue is false, ignored otherwise."
+variable "quarantine_queue_arn" {
+  description = "ARN of an existing SQS queue to use as quarantine queue. Required when create_quarantine_queue is false, ignored otherwise."
   type        = string
   default     = null
 
   validation {
-    condition     = var.create_failure_queue || var.failure_queue_arn != null
-    error_message = "failure_queue_arn is required when create_failure_queue is false: pass the ARN of the queue (arn:<partition>:sqs:<region>:<account>:<name>)."
+    condition     = var.create_quarantine_queue || var.quarantine_queue_arn != null
+    error_message = "quarantine_queue_arn is required when create_quarantine_queue is false: pass the ARN of the queue (arn:<partition>:sqs:<region>:<account>:<name>)."
   }
 
   validation {
-    condition     = var.failure_queue_arn == null || can(regex("^arn:aws[a-z-]*:sqs:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{1,80}$", var.failure_queue_arn))
-    error_message = "failure_queue_arn must be an SQS standard queue ARN (arn:<partition>:sqs:<region>:<account>:<name>); got \"${coalesce(var.failure_queue_arn, "null")}\"."
+    condition     = var.quarantine_queue_arn == null || can(regex("^arn:aws[a-z-]*:sqs:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{1,80}$", var.quarantine_queue_arn))
+    error_message = "quarantine_queue_arn must be an SQS standard queue ARN (arn:<partition>:sqs:<region>:<account>:<name>); got \"${coalesce(var.quarantine_queue_arn, "null")}\"."
   }
 }
 
-variable "failure_queue_url" {
-  description = "URL of the existing failure queue (the handler sends quarantined records to it). Required when create_failure_queue is false, ignored otherwise."
+variable "quarantine_queue_url" {
+  description = "URL of the existing quarantine queue (the handler sends quarantined records to it). Required when create_quarantine_queue is false, ignored otherwise."
   type        = string
   default     = null
 
   validation {
-    condition     = var.create_failure_queue || var.failure_queue_url != null
-    error_message = "failure_queue_url is required when create_failure_queue is false: pass the URL of the queue named by failure_queue_arn (https://sqs.<region>.amazonaws.com/<account>/<name>)."
+    condition     = var.create_quarantine_queue || var.quarantine_queue_url != null
+    error_message = "quarantine_queue_url is required when create_quarantine_queue is false: pass the URL of the queue named by quarantine_queue_arn (https://sqs.<region>.amazonaws.com/<account>/<name>)."
   }
 }
 
-variable "failure_queue_kms_key_arn" {
-  description = "ARN of a customer managed KMS key for the failure queue: the key the created queue is encrypted with (default: SQS managed encryption, SSE-SQS), or the key an existing queue uses. The function may use this key only."
+variable "quarantine_queue_kms_key_arn" {
+  description = "ARN of a customer managed KMS key for the quarantine queue: the key the created queue is encrypted with (default: SQS managed encryption, SSE-SQS), or the key an existing queue uses. The function may use this key only."
   type        = string
   default     = null
 
   validation {
-    condition     = var.failure_queue_kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[A-Za-z0-9-]+$", var.failure_queue_kms_key_arn))
-    error_message = "failure_queue_kms_key_arn must be a KMS key ARN (arn:<partition>:kms:<region>:<account>:key/<id>), not an alias or key id; got \"${coalesce(var.failure_queue_kms_key_arn, "null")}\"."
+    condition     = var.quarantine_queue_kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[A-Za-z0-9-]+$", var.quarantine_queue_kms_key_arn))
+    error_message = "quarantine_queue_kms_key_arn must be a KMS key ARN (arn:<partition>:kms:<region>:<account>:key/<id>), not an alias or key id; got \"${coalesce(var.quarantine_queue_kms_key_arn, "null")}\"."
   }
 }
 
-variable "failure_queue_message_retention_seconds" {
-  description = "Seconds the created failure queue keeps a message (60..1209600; default 14 days, the SQS maximum)."
+variable "quarantine_queue_message_retention_seconds" {
+  description = "Seconds the created quarantine queue keeps a message (60..1209600; default 14 days, the SQS maximum)."
   type        = number
   default     = 1209600
   nullable    = false
 
   validation {
-    condition     = var.failure_queue_message_retention_seconds >= 60 && var.failure_queue_message_retention_seconds <= 1209600
-    error_message = "failure_queue_message_retention_seconds must be from 60 to 1209600 (14 days); got ${var.failure_queue_message_retention_seconds}."
+    condition     = var.quarantine_queue_message_retention_seconds >= 60 && var.quarantine_queue_message_retention_seconds <= 1209600
+    error_message = "quarantine_queue_message_retention_seconds must be from 60 to 1209600 (14 days); got ${var.quarantine_queue_message_retention_seconds}."
+  }
+}
+
+variable "quarantine_queue_max_message_size" {
+  description = "Largest message in bytes the quarantine queue takes (1024..1048576): set on the created queue, and passed to the function as SHARDSAFE_QUARANTINE_MAX_MESSAGE_BYTES so that the handler sends a record whose envelope is larger as a claim check. For an existing queue, set it to that queue's MaximumMessageSize. Default 262144 (256 KiB), the most AWS provider 5.x accepts (its validation stops at 262144); SQS takes up to 1048576 (1 MiB), which AWS provider 6.8.0 and later accept."
+  type        = number
+  default     = 262144
+  nullable    = false
+
+  validation {
+    condition     = var.quarantine_queue_max_message_size >= 1024 && var.quarantine_queue_max_message_size <= 1048576 && floor(var.quarantine_queue_max_message_size) == var.quarantine_queue_max_message_size
+    error_message = "quarantine_queue_max_message_size must be a whole number of bytes from 1024 to 1048576 (1 MiB, the SQS maximum); got ${var.quarantine_queue_max_message_size}."
   }
 }
 
 # --- Alarms and dashboard ---
 
 variable "create_alarms" {
-  description = "Create CloudWatch alarms on iterator age, function errors, throttles, failure queue depth and quarantined records."
+  description = "Create CloudWatch alarms on iterator age, function errors, throttles, quarantine queue depth, quarantined records and (with event_source_mapping.metrics EventCount) records sent to the failure destination and records dropped."
   type        = bool
   default     = true
   nullable    = false
@@ -639,15 +785,39 @@ variable "throttles_alarm_threshold" {
   }
 }
 
-variable "failure_queue_alarm_threshold" {
-  description = "Alarm when the failure queue holds more than this many visible messages."
+variable "quarantine_queue_alarm_threshold" {
+  description = "Alarm when the quarantine queue holds more than this many visible messages."
   type        = number
   default     = 0
   nullable    = false
 
   validation {
-    condition     = var.failure_queue_alarm_threshold >= 0
-    error_message = "failure_queue_alarm_threshold must be 0 or more; got ${var.failure_queue_alarm_threshold}."
+    condition     = var.quarantine_queue_alarm_threshold >= 0
+    error_message = "quarantine_queue_alarm_threshold must be 0 or more; got ${var.quarantine_queue_alarm_threshold}."
+  }
+}
+
+variable "failure_destination_alarm_threshold" {
+  description = "Alarm when the mapping sends more than this many records per period to the failure destination (OnFailureDestinationDeliveredEventCount, Sum): records it gave up on, to inspect and redrive."
+  type        = number
+  default     = 0
+  nullable    = false
+
+  validation {
+    condition     = var.failure_destination_alarm_threshold >= 0
+    error_message = "failure_destination_alarm_threshold must be 0 or more; got ${var.failure_destination_alarm_threshold}."
+  }
+}
+
+variable "dropped_records_alarm_threshold" {
+  description = "Alarm when the mapping drops more than this many records per period (DroppedEventCount, Sum): with a failure destination, records whose delivery to it failed, kept nowhere but the stream."
+  type        = number
+  default     = 0
+  nullable    = false
+
+  validation {
+    condition     = var.dropped_records_alarm_threshold >= 0
+    error_message = "dropped_records_alarm_threshold must be 0 or more; got ${var.dropped_records_alarm_threshold}."
   }
 }
 
@@ -664,7 +834,7 @@ variable "quarantined_records_alarm_threshold" {
 }
 
 variable "create_dashboard" {
-  description = "Create a CloudWatch dashboard with the stream's lag, the function's health, the handler's record counts and the failure queue."
+  description = "Create a CloudWatch dashboard with the stream's lag, the function's health, the handler's record counts, the quarantine queue and the records sent to the failure destination or dropped."
   type        = bool
   default     = true
   nullable    = false

@@ -1,6 +1,6 @@
 # The smallest call gets the safe pipeline: bisect on, finite retries and record age, the failure
-# queue wired as on-failure destination and as the handler's quarantine, encryption at rest,
-# a log group with retention, alarms and a dashboard.
+# bucket as on-failure destination (records kept whole) and claim-check store, the quarantine queue,
+# encryption at rest, a log group with retention, the mapping's metrics, alarms and a dashboard.
 
 mock_provider "aws" {
   override_during = plan
@@ -44,22 +44,51 @@ run "partial_batch_failures_are_reported_by_default" {
   }
 }
 
-run "failure_queue_is_the_on_failure_destination" {
+run "failure_bucket_is_the_on_failure_destination" {
   command = plan
 
   assert {
-    condition     = length(aws_sqs_queue.on_failure) == 1
-    error_message = "The module must create its failure queue by default."
+    condition     = length(aws_s3_bucket.failures) == 1 && aws_s3_bucket.failures[0].bucket_prefix == "orders-failures-"
+    error_message = "The module must create its failure bucket by default, named from var.name."
   }
 
   assert {
-    condition     = aws_lambda_event_source_mapping.this.destination_config[0].on_failure[0].destination_arn == aws_sqs_queue.on_failure[0].arn
-    error_message = "The mapping's on-failure destination must be the module's failure queue, so every record given up on is reported."
+    condition     = aws_lambda_event_source_mapping.this.destination_config[0].on_failure[0].destination_arn == aws_s3_bucket.failures[0].arn
+    error_message = "The mapping's on-failure destination must be the module's failure bucket, so every batch given up on is kept whole, records included."
   }
 
   assert {
-    condition     = output.failure_queue_url == "https://sqs.eu-west-1.amazonaws.com/111122223333/orders-failures" && output.failure_queue_arn == aws_sqs_queue.on_failure[0].arn
-    error_message = "failure_queue_url and failure_queue_arn must name the created queue."
+    condition = (
+      output.failure_destination_kind == "s3"
+      && output.failure_destination_arn == aws_s3_bucket.failures[0].arn
+      && output.failure_bucket_arn == aws_s3_bucket.failures[0].arn
+      && output.failure_bucket_name == "orders-failures-20240131120000000000000001"
+    )
+    error_message = "failure_destination_kind, failure_destination_arn and failure_bucket_* must name the created bucket."
+  }
+
+  assert {
+    condition     = aws_s3_bucket.failures[0].force_destroy == false
+    error_message = "terraform destroy must not delete the failure bucket with the records in it unless asked (failure_destination.force_destroy)."
+  }
+}
+
+run "quarantine_queue_is_created_and_outputs_keep_their_old_names" {
+  command = plan
+
+  assert {
+    condition     = length(aws_sqs_queue.quarantine) == 1 && aws_sqs_queue.quarantine[0].name == "orders-failures"
+    error_message = "The module must create the quarantine queue, under the name it had as failure queue."
+  }
+
+  assert {
+    condition = (
+      output.quarantine_queue_url == "https://sqs.eu-west-1.amazonaws.com/111122223333/orders-failures"
+      && output.quarantine_queue_arn == aws_sqs_queue.quarantine[0].arn
+      && output.failure_queue_url == output.quarantine_queue_url
+      && output.failure_queue_arn == output.quarantine_queue_arn
+    )
+    error_message = "quarantine_queue_* must name the created queue, and the deprecated failure_queue_* outputs must still name it."
   }
 }
 
@@ -67,8 +96,8 @@ run "function_is_told_the_quarantine_queue_and_metrics_namespace" {
   command = plan
 
   assert {
-    condition     = aws_lambda_function.this.environment[0].variables["SHARDSAFE_QUARANTINE_QUEUE_URL"] == aws_sqs_queue.on_failure[0].url
-    error_message = "The function's SHARDSAFE_QUARANTINE_QUEUE_URL must be the failure queue's URL: the handler quarantines records there."
+    condition     = aws_lambda_function.this.environment[0].variables["SHARDSAFE_QUARANTINE_QUEUE_URL"] == aws_sqs_queue.quarantine[0].url
+    error_message = "The function's SHARDSAFE_QUARANTINE_QUEUE_URL must be the quarantine queue's URL: the handler quarantines records there."
   }
 
   assert {
@@ -96,13 +125,16 @@ run "user_environment_variables_are_merged_in" {
 
   assert {
     condition = aws_lambda_function.this.environment[0].variables == tomap({
-      SHARDSAFE_OUTPUT_BUCKET              = "orders-out"
-      LOG_LEVEL                            = "DEBUG"
-      SHARDSAFE_QUARANTINE_QUEUE_URL       = "https://sqs.eu-west-1.amazonaws.com/111122223333/orders-failures"
-      SHARDSAFE_METRICS_NAMESPACE          = "orders/pipeline"
-      SHARDSAFE_REPORT_BATCH_ITEM_FAILURES = "true"
+      SHARDSAFE_OUTPUT_BUCKET                = "orders-out"
+      LOG_LEVEL                              = "DEBUG"
+      SHARDSAFE_QUARANTINE_QUEUE_URL         = "https://sqs.eu-west-1.amazonaws.com/111122223333/orders-failures"
+      SHARDSAFE_QUARANTINE_MAX_MESSAGE_BYTES = "262144"
+      SHARDSAFE_CLAIM_CHECK_BUCKET           = "orders-failures-20240131120000000000000001"
+      SHARDSAFE_CLAIM_CHECK_PREFIX           = "claim-checks/"
+      SHARDSAFE_METRICS_NAMESPACE            = "orders/pipeline"
+      SHARDSAFE_REPORT_BATCH_ITEM_FAILURES   = "true"
     })
-    error_message = "The function's environment must be the user's variables plus the module's queue URL, metrics namespace and batch-item failure setting."
+    error_message = "The function's environment must be the user's variables plus the module's quarantine queue and its limit, claim-check location, metrics namespace and batch-item failure setting."
   }
 }
 
@@ -134,22 +166,36 @@ run "stream_is_provisioned_with_one_shard_and_a_day_of_retention" {
   }
 }
 
-run "failure_queue_is_encrypted_and_keeps_messages_14_days" {
+run "quarantine_queue_is_encrypted_and_keeps_messages_14_days" {
   command = plan
 
   assert {
-    condition     = aws_sqs_queue.on_failure[0].sqs_managed_sse_enabled == true && aws_sqs_queue.on_failure[0].kms_master_key_id == null
-    error_message = "The failure queue must be encrypted at rest (SSE-SQS) when no customer key is given."
+    condition     = aws_sqs_queue.quarantine[0].sqs_managed_sse_enabled == true && aws_sqs_queue.quarantine[0].kms_master_key_id == null
+    error_message = "The quarantine queue must be encrypted at rest (SSE-SQS) when no customer key is given."
   }
 
   assert {
-    condition     = aws_sqs_queue.on_failure[0].message_retention_seconds == 1209600
-    error_message = "The failure queue must keep messages 14 days (1209600 s), the SQS maximum."
+    condition     = aws_sqs_queue.quarantine[0].message_retention_seconds == 1209600
+    error_message = "The quarantine queue must keep messages 14 days (1209600 s), the SQS maximum."
   }
 
   assert {
-    condition     = aws_sqs_queue.on_failure[0].visibility_timeout_seconds == 6 * aws_lambda_function.this.timeout
-    error_message = "The failure queue's visibility timeout must be six times the function timeout, so a redrive function of the same timeout can work a message."
+    condition     = aws_sqs_queue.quarantine[0].visibility_timeout_seconds == 6 * aws_lambda_function.this.timeout
+    error_message = "The quarantine queue's visibility timeout must be six times the function timeout, so a redrive function of the same timeout can work a message."
+  }
+}
+
+run "quarantine_limit_is_the_queue_s_and_the_handler_s" {
+  command = plan
+
+  assert {
+    condition     = aws_sqs_queue.quarantine[0].max_message_size == 262144
+    error_message = "The created queue must take 262144-byte messages by default, the most AWS provider 5.x accepts."
+  }
+
+  assert {
+    condition     = aws_lambda_function.this.environment[0].variables["SHARDSAFE_QUARANTINE_MAX_MESSAGE_BYTES"] == tostring(aws_sqs_queue.quarantine[0].max_message_size)
+    error_message = "The function's SHARDSAFE_QUARANTINE_MAX_MESSAGE_BYTES must be the queue's limit, so the handler sends a larger envelope as a claim check instead."
   }
 }
 
@@ -181,8 +227,8 @@ run "alarms_watch_lag_errors_throttles_failures_and_quarantine" {
   command = plan
 
   assert {
-    condition     = keys(aws_cloudwatch_metric_alarm.this) == ["errors", "failure_queue_depth", "iterator_age", "records_quarantined", "throttles"]
-    error_message = "Alarms must be created by default for iterator age, errors, throttles, failure queue depth and quarantined records."
+    condition     = keys(aws_cloudwatch_metric_alarm.this) == ["errors", "iterator_age", "quarantine_queue_depth", "records_dropped", "records_quarantined", "records_to_failure_destination", "throttles"]
+    error_message = "Alarms must be created by default for iterator age, errors, throttles, quarantine queue depth, quarantined records, records sent to the failure destination and records dropped."
   }
 
   assert {
@@ -208,10 +254,10 @@ run "alarms_watch_lag_errors_throttles_failures_and_quarantine" {
 
   assert {
     condition = (
-      aws_cloudwatch_metric_alarm.this["failure_queue_depth"].namespace == "AWS/SQS"
-      && aws_cloudwatch_metric_alarm.this["failure_queue_depth"].dimensions == tomap({ QueueName = "orders-failures" })
+      aws_cloudwatch_metric_alarm.this["quarantine_queue_depth"].namespace == "AWS/SQS"
+      && aws_cloudwatch_metric_alarm.this["quarantine_queue_depth"].dimensions == tomap({ QueueName = "orders-failures" })
     )
-    error_message = "The failure queue alarm must watch the failure queue's visible messages."
+    error_message = "The quarantine queue alarm must watch the quarantine queue's visible messages."
   }
 
   assert {
@@ -243,10 +289,10 @@ run "dashboard_shows_what_the_alarms_watch" {
 
   assert {
     condition = alltrue([
-      for metric in ["IteratorAge", "Errors", "Throttles", "ApproximateNumberOfMessagesVisible", "RecordsProcessed", "RecordsQuarantined", "RecordsRetried", "BatchDuration"] :
+      for metric in ["IteratorAge", "Errors", "Throttles", "ApproximateNumberOfMessagesVisible", "RecordsProcessed", "RecordsQuarantined", "RecordsRetried", "BatchDuration", "OnFailureDestinationDeliveredEventCount", "DroppedEventCount"] :
       strcontains(aws_cloudwatch_dashboard.this[0].dashboard_body, "\"${metric}\"")
     ])
-    error_message = "The dashboard must graph iterator age, errors, throttles, failure queue depth and the handler's record metrics."
+    error_message = "The dashboard must graph iterator age, errors, throttles, quarantine queue depth, the handler's record metrics, and the records sent to the failure destination or dropped."
   }
 
   assert {
@@ -258,8 +304,8 @@ run "dashboard_shows_what_the_alarms_watch" {
   }
 
   assert {
-    condition     = length(jsondecode(aws_cloudwatch_dashboard.this[0].dashboard_body).widgets[0].properties.alarms) == 5
-    error_message = "The dashboard must open with the state of the five alarms."
+    condition     = length(jsondecode(aws_cloudwatch_dashboard.this[0].dashboard_body).widgets[0].properties.alarms) == 7
+    error_message = "The dashboard must open with the state of the seven alarms."
   }
 }
 

@@ -15,9 +15,9 @@ run "no_action_is_a_wildcard" {
   command = plan
 
   variables {
-    create_stream_consumer    = true
-    stream_kms_key_arn        = "arn:aws:kms:eu-west-1:111122223333:key/11111111-2222-3333-4444-555555555555"
-    failure_queue_kms_key_arn = "arn:aws:kms:eu-west-1:111122223333:key/66666666-7777-8888-9999-000000000000"
+    create_stream_consumer       = true
+    stream_kms_key_arn           = "arn:aws:kms:eu-west-1:111122223333:key/11111111-2222-3333-4444-555555555555"
+    quarantine_queue_kms_key_arn = "arn:aws:kms:eu-west-1:111122223333:key/66666666-7777-8888-9999-000000000000"
   }
 
   assert {
@@ -37,24 +37,27 @@ run "resources_are_scoped_to_what_the_module_made" {
   command = plan
 
   variables {
-    create_stream_consumer    = true
-    stream_kms_key_arn        = "arn:aws:kms:eu-west-1:111122223333:key/11111111-2222-3333-4444-555555555555"
-    failure_queue_kms_key_arn = "arn:aws:kms:eu-west-1:111122223333:key/66666666-7777-8888-9999-000000000000"
+    create_stream_consumer       = true
+    stream_kms_key_arn           = "arn:aws:kms:eu-west-1:111122223333:key/11111111-2222-3333-4444-555555555555"
+    quarantine_queue_kms_key_arn = "arn:aws:kms:eu-west-1:111122223333:key/66666666-7777-8888-9999-000000000000"
   }
 
   assert {
     condition = {
       for statement in data.aws_iam_policy_document.this.statement : statement.sid => statement.resources
       } == {
-      KinesisStreamRead   = toset([aws_kinesis_stream.this[0].arn])
-      KinesisConsumerRead = toset([aws_kinesis_stream_consumer.this[0].arn])
-      FailureQueueSend    = toset([aws_sqs_queue.on_failure[0].arn])
-      LogsWrite           = toset(["${aws_cloudwatch_log_group.this.arn}:*"])
-      StreamKeyDecrypt    = toset(["arn:aws:kms:eu-west-1:111122223333:key/11111111-2222-3333-4444-555555555555"])
-      FailureQueueKeyUse  = toset(["arn:aws:kms:eu-west-1:111122223333:key/66666666-7777-8888-9999-000000000000"])
-      XRayWrite           = toset(["*"])
+      KinesisStreamRead     = toset([aws_kinesis_stream.this[0].arn])
+      KinesisConsumerRead   = toset([aws_kinesis_stream_consumer.this[0].arn])
+      QuarantineQueueSend   = toset([aws_sqs_queue.quarantine[0].arn])
+      LogsWrite             = toset(["${aws_cloudwatch_log_group.this.arn}:*"])
+      StreamKeyDecrypt      = toset(["arn:aws:kms:eu-west-1:111122223333:key/11111111-2222-3333-4444-555555555555"])
+      QuarantineQueueKeyUse = toset(["arn:aws:kms:eu-west-1:111122223333:key/66666666-7777-8888-9999-000000000000"])
+      FailureBucketList     = toset([aws_s3_bucket.failures[0].arn])
+      FailureBucketWrite    = toset(["${aws_s3_bucket.failures[0].arn}/aws/lambda/*"])
+      ClaimCheckWrite       = toset(["${aws_s3_bucket.failures[0].arn}/claim-checks/*"])
+      XRayWrite             = toset(["*"])
     }
-    error_message = "Each statement must be scoped to one resource the module made or was given (stream, consumer, queue, log group, keys); only XRayWrite may use \"*\"."
+    error_message = "Each statement must be scoped to one resource the module made or was given (stream, consumer, queue, bucket, log group, keys); only XRayWrite may use \"*\"."
   }
 }
 
@@ -62,24 +65,27 @@ run "each_statement_grants_only_what_the_pipeline_needs" {
   command = plan
 
   variables {
-    create_stream_consumer    = true
-    stream_kms_key_arn        = "arn:aws:kms:eu-west-1:111122223333:key/11111111-2222-3333-4444-555555555555"
-    failure_queue_kms_key_arn = "arn:aws:kms:eu-west-1:111122223333:key/66666666-7777-8888-9999-000000000000"
+    create_stream_consumer       = true
+    stream_kms_key_arn           = "arn:aws:kms:eu-west-1:111122223333:key/11111111-2222-3333-4444-555555555555"
+    quarantine_queue_kms_key_arn = "arn:aws:kms:eu-west-1:111122223333:key/66666666-7777-8888-9999-000000000000"
   }
 
   assert {
     condition = {
       for statement in data.aws_iam_policy_document.this.statement : statement.sid => statement.actions
       } == {
-      KinesisStreamRead   = toset(["kinesis:DescribeStream", "kinesis:DescribeStreamSummary", "kinesis:GetRecords", "kinesis:GetShardIterator", "kinesis:ListShards"])
-      KinesisConsumerRead = toset(["kinesis:DescribeStreamConsumer", "kinesis:SubscribeToShard"])
-      FailureQueueSend    = toset(["sqs:SendMessage"])
-      LogsWrite           = toset(["logs:CreateLogStream", "logs:PutLogEvents"])
-      StreamKeyDecrypt    = toset(["kms:Decrypt"])
-      FailureQueueKeyUse  = toset(["kms:Decrypt", "kms:GenerateDataKey"])
-      XRayWrite           = toset(["xray:PutTelemetryRecords", "xray:PutTraceSegments"])
+      KinesisStreamRead     = toset(["kinesis:DescribeStream", "kinesis:DescribeStreamSummary", "kinesis:GetRecords", "kinesis:GetShardIterator", "kinesis:ListShards"])
+      KinesisConsumerRead   = toset(["kinesis:DescribeStreamConsumer", "kinesis:SubscribeToShard"])
+      QuarantineQueueSend   = toset(["sqs:SendMessage"])
+      LogsWrite             = toset(["logs:CreateLogStream", "logs:PutLogEvents"])
+      StreamKeyDecrypt      = toset(["kms:Decrypt"])
+      QuarantineQueueKeyUse = toset(["kms:Decrypt", "kms:GenerateDataKey"])
+      FailureBucketList     = toset(["s3:ListBucket"])
+      FailureBucketWrite    = toset(["s3:PutObject"])
+      ClaimCheckWrite       = toset(["s3:PutObject"])
+      XRayWrite             = toset(["xray:PutTelemetryRecords", "xray:PutTraceSegments"])
     }
-    error_message = "The role may read the stream (and consumer), send to the failure queue, use the keys in use, write its own logs and traces: nothing else."
+    error_message = "The role may read the stream (and consumer), send to the quarantine queue, write to the failure bucket, use the keys in use, write its own logs and traces: nothing else."
   }
 }
 
@@ -88,7 +94,7 @@ run "no_kms_statement_without_a_customer_key" {
 
   assert {
     condition     = length([for statement in data.aws_iam_policy_document.this.statement : statement if anytrue([for action in statement.actions : startswith(action, "kms:")])]) == 0
-    error_message = "With the AWS managed stream key and SSE-SQS the role needs, and must get, no KMS permission."
+    error_message = "With the AWS managed stream key, SSE-SQS and SSE-S3 the role needs, and must get, no KMS permission."
   }
 }
 
@@ -158,8 +164,8 @@ run "extra_statements_are_added_as_given" {
   }
 
   assert {
-    condition     = length(data.aws_iam_policy_document.this.statement) == 5
-    error_message = "Extra statements must be added to the module's own (4 by default), not replace them."
+    condition     = length(data.aws_iam_policy_document.this.statement) == 8
+    error_message = "Extra statements must be added to the module's own (7 by default), not replace them."
   }
 }
 

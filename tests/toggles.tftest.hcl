@@ -59,23 +59,18 @@ run "existing_stream_key_is_granted_for_decrypt" {
   }
 }
 
-run "existing_queue_is_wired_without_creating_one" {
+run "existing_quarantine_queue_is_wired_without_creating_one" {
   command = plan
 
   variables {
-    create_failure_queue = false
-    failure_queue_arn    = "arn:aws:sqs:eu-west-1:111122223333:team-dlq"
-    failure_queue_url    = "https://sqs.eu-west-1.amazonaws.com/111122223333/team-dlq"
+    create_quarantine_queue = false
+    quarantine_queue_arn    = "arn:aws:sqs:eu-west-1:111122223333:team-dlq"
+    quarantine_queue_url    = "https://sqs.eu-west-1.amazonaws.com/111122223333/team-dlq"
   }
 
   assert {
-    condition     = length(aws_sqs_queue.on_failure) == 0
-    error_message = "No queue may be created when create_failure_queue is false."
-  }
-
-  assert {
-    condition     = aws_lambda_event_source_mapping.this.destination_config[0].on_failure[0].destination_arn == "arn:aws:sqs:eu-west-1:111122223333:team-dlq"
-    error_message = "The mapping's on-failure destination must be the existing queue."
+    condition     = length(aws_sqs_queue.quarantine) == 0
+    error_message = "No queue may be created when create_quarantine_queue is false."
   }
 
   assert {
@@ -85,19 +80,40 @@ run "existing_queue_is_wired_without_creating_one" {
 
   assert {
     condition = one([
-      for statement in data.aws_iam_policy_document.this.statement : statement.resources if statement.sid == "FailureQueueSend"
+      for statement in data.aws_iam_policy_document.this.statement : statement.resources if statement.sid == "QuarantineQueueSend"
     ]) == toset(["arn:aws:sqs:eu-west-1:111122223333:team-dlq"])
     error_message = "The role may send to the existing queue, and only it."
   }
 
   assert {
-    condition     = aws_cloudwatch_metric_alarm.this["failure_queue_depth"].dimensions == tomap({ QueueName = "team-dlq" })
-    error_message = "The failure queue alarm must watch the existing queue (its name is the ARN's last part)."
+    condition     = aws_cloudwatch_metric_alarm.this["quarantine_queue_depth"].dimensions == tomap({ QueueName = "team-dlq" })
+    error_message = "The quarantine queue alarm must watch the existing queue (its name is the ARN's last part)."
   }
 
   assert {
-    condition     = output.failure_queue_name == "team-dlq" && output.failure_queue_url == "https://sqs.eu-west-1.amazonaws.com/111122223333/team-dlq"
-    error_message = "The failure queue outputs must name the existing queue."
+    condition     = output.quarantine_queue_name == "team-dlq" && output.quarantine_queue_url == "https://sqs.eu-west-1.amazonaws.com/111122223333/team-dlq"
+    error_message = "The quarantine queue outputs must name the existing queue."
+  }
+
+  assert {
+    condition     = output.failure_queue_url == output.quarantine_queue_url && output.failure_queue_arn == output.quarantine_queue_arn && output.failure_queue_name == output.quarantine_queue_name
+    error_message = "The deprecated failure_queue_* outputs must still name the quarantine queue."
+  }
+}
+
+run "existing_quarantine_queue_is_the_sqs_destination" {
+  command = plan
+
+  variables {
+    failure_destination     = { kind = "sqs" }
+    create_quarantine_queue = false
+    quarantine_queue_arn    = "arn:aws:sqs:eu-west-1:111122223333:team-dlq"
+    quarantine_queue_url    = "https://sqs.eu-west-1.amazonaws.com/111122223333/team-dlq"
+  }
+
+  assert {
+    condition     = aws_lambda_event_source_mapping.this.destination_config[0].on_failure[0].destination_arn == "arn:aws:sqs:eu-west-1:111122223333:team-dlq"
+    error_message = "With kind sqs and no arn the mapping's on-failure destination must be the existing quarantine queue."
   }
 }
 
@@ -187,10 +203,10 @@ run "customer_keys_encrypt_stream_queue_logs_and_environment" {
   command = plan
 
   variables {
-    stream_kms_key_arn        = "arn:aws:kms:eu-west-1:111122223333:key/11111111-2222-3333-4444-555555555555"
-    failure_queue_kms_key_arn = "arn:aws:kms:eu-west-1:111122223333:key/66666666-7777-8888-9999-000000000000"
-    log_group_kms_key_arn     = "arn:aws:kms:eu-west-1:111122223333:key/aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee"
-    function_kms_key_arn      = "arn:aws:kms:eu-west-1:111122223333:key/ffffffff-0000-1111-2222-333333333333"
+    stream_kms_key_arn           = "arn:aws:kms:eu-west-1:111122223333:key/11111111-2222-3333-4444-555555555555"
+    quarantine_queue_kms_key_arn = "arn:aws:kms:eu-west-1:111122223333:key/66666666-7777-8888-9999-000000000000"
+    log_group_kms_key_arn        = "arn:aws:kms:eu-west-1:111122223333:key/aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee"
+    function_kms_key_arn         = "arn:aws:kms:eu-west-1:111122223333:key/ffffffff-0000-1111-2222-333333333333"
   }
 
   assert {
@@ -199,8 +215,8 @@ run "customer_keys_encrypt_stream_queue_logs_and_environment" {
   }
 
   assert {
-    condition     = aws_sqs_queue.on_failure[0].kms_master_key_id == "arn:aws:kms:eu-west-1:111122223333:key/66666666-7777-8888-9999-000000000000" && aws_sqs_queue.on_failure[0].sqs_managed_sse_enabled != true
-    error_message = "failure_queue_kms_key_arn must encrypt the created queue (SSE-KMS instead of SSE-SQS)."
+    condition     = aws_sqs_queue.quarantine[0].kms_master_key_id == "arn:aws:kms:eu-west-1:111122223333:key/66666666-7777-8888-9999-000000000000" && aws_sqs_queue.quarantine[0].sqs_managed_sse_enabled != true
+    error_message = "quarantine_queue_kms_key_arn must encrypt the created queue (SSE-KMS instead of SSE-SQS)."
   }
 
   assert {
@@ -390,8 +406,8 @@ run "range_limits_are_accepted" {
   }
 
   assert {
-    condition     = aws_sqs_queue.on_failure[0].visibility_timeout_seconds == 5400
-    error_message = "The failure queue's visibility timeout must be six times a 900 s function timeout."
+    condition     = aws_sqs_queue.quarantine[0].visibility_timeout_seconds == 5400
+    error_message = "The quarantine queue's visibility timeout must be six times a 900 s function timeout."
   }
 }
 
@@ -415,7 +431,7 @@ run "lower_limits_and_unlimited_values_are_accepted" {
   }
 
   assert {
-    condition     = aws_sqs_queue.on_failure[0].visibility_timeout_seconds == 30
-    error_message = "The failure queue's visibility timeout must be at least 30 s."
+    condition     = aws_sqs_queue.quarantine[0].visibility_timeout_seconds == 30
+    error_message = "The quarantine queue's visibility timeout must be at least 30 s."
   }
 }

@@ -172,6 +172,26 @@ run "environment_variables_must_not_override_the_module_s_own" {
   expect_failures = [var.environment_variables]
 }
 
+run "environment_variables_must_not_override_the_claim_check_location" {
+  command = plan
+
+  variables {
+    environment_variables = { SHARDSAFE_CLAIM_CHECK_BUCKET = "elsewhere" }
+  }
+
+  expect_failures = [var.environment_variables]
+}
+
+run "environment_variables_must_not_override_the_quarantine_limit" {
+  command = plan
+
+  variables {
+    environment_variables = { SHARDSAFE_QUARANTINE_MAX_MESSAGE_BYTES = "1048576" }
+  }
+
+  expect_failures = [var.environment_variables]
+}
+
 run "environment_variables_must_not_override_batch_item_failure_reporting" {
   command = plan
 
@@ -433,6 +453,16 @@ run "tumbling_window_must_be_0_to_900_seconds" {
   expect_failures = [var.event_source_mapping]
 }
 
+run "mapping_metrics_must_be_event_count_or_none" {
+  command = plan
+
+  variables {
+    event_source_mapping = { metrics = ["EventCount", "KafkaMetrics"] }
+  }
+
+  expect_failures = [var.event_source_mapping]
+}
+
 run "filter_patterns_must_be_json_objects" {
   command = plan
 
@@ -443,58 +473,208 @@ run "filter_patterns_must_be_json_objects" {
   expect_failures = [var.event_source_mapping]
 }
 
-run "failure_queue_arn_is_required_without_create_failure_queue" {
+run "failure_destination_kind_must_be_s3_sqs_or_sns" {
   command = plan
 
   variables {
-    create_failure_queue = false
-    failure_queue_url    = "https://sqs.eu-west-1.amazonaws.com/111122223333/team-dlq"
+    failure_destination = { kind = "kinesis" }
   }
 
-  expect_failures = [var.failure_queue_arn]
+  expect_failures = [var.failure_destination]
 }
 
-run "failure_queue_arn_must_be_an_sqs_arn" {
+run "failure_destination_arn_must_be_of_its_kind" {
   command = plan
 
   variables {
-    create_failure_queue = false
-    failure_queue_arn    = "arn:aws:sns:eu-west-1:111122223333:team-dlq"
-    failure_queue_url    = "https://sqs.eu-west-1.amazonaws.com/111122223333/team-dlq"
+    failure_destination = { kind = "s3", arn = "arn:aws:sqs:eu-west-1:111122223333:team-dlq" }
   }
 
-  expect_failures = [var.failure_queue_arn]
+  expect_failures = [var.failure_destination]
 }
 
-run "failure_queue_url_is_required_without_create_failure_queue" {
+run "failure_destination_arn_must_not_be_a_fifo_queue" {
   command = plan
 
   variables {
-    create_failure_queue = false
-    failure_queue_arn    = "arn:aws:sqs:eu-west-1:111122223333:team-dlq"
+    failure_destination = { kind = "sqs", arn = "arn:aws:sqs:eu-west-1:111122223333:team-dlq.fifo" }
   }
 
-  expect_failures = [var.failure_queue_url]
+  expect_failures = [var.failure_destination]
 }
 
-run "failure_queue_kms_key_arn_must_be_a_key_arn" {
+run "failure_destination_sns_needs_an_existing_topic" {
   command = plan
 
   variables {
-    failure_queue_kms_key_arn = "alias/aws/sqs"
+    failure_destination = { kind = "sns" }
   }
 
-  expect_failures = [var.failure_queue_kms_key_arn]
+  expect_failures = [var.failure_destination]
 }
 
-run "failure_queue_retention_must_be_60_s_to_14_days" {
+run "failure_destination_kms_key_arn_must_be_a_key_arn" {
   command = plan
 
   variables {
-    failure_queue_message_retention_seconds = 1209601
+    failure_destination = { kms_key_arn = "alias/orders" }
   }
 
-  expect_failures = [var.failure_queue_message_retention_seconds]
+  expect_failures = [var.failure_destination]
+}
+
+run "failure_destination_key_of_the_quarantine_queue_is_set_on_the_queue" {
+  command = plan
+
+  variables {
+    failure_destination = { kind = "sqs", kms_key_arn = "arn:aws:kms:eu-west-1:111122223333:key/66666666-7777-8888-9999-000000000000" }
+  }
+
+  expect_failures = [var.failure_destination]
+}
+
+run "failure_destination_retention_must_be_whole_days" {
+  command = plan
+
+  variables {
+    failure_destination = { retention_days = 0.5 }
+  }
+
+  expect_failures = [var.failure_destination]
+}
+
+run "failure_destination_retention_is_for_the_created_bucket_only" {
+  command = plan
+
+  variables {
+    failure_destination = { kind = "s3", arn = "arn:aws:s3:::team-failures", retention_days = 30 }
+  }
+
+  expect_failures = [var.failure_destination]
+}
+
+run "claim_check_bucket_arn_must_be_a_bucket_arn" {
+  command = plan
+
+  variables {
+    claim_check = { bucket_arn = "team-claims" }
+  }
+
+  expect_failures = [var.claim_check]
+}
+
+run "claim_check_prefix_must_end_with_a_slash" {
+  command = plan
+
+  variables {
+    claim_check = { prefix = "claim-checks" }
+  }
+
+  expect_failures = [var.claim_check]
+}
+
+run "claim_check_prefix_must_not_be_under_lambda_s_objects" {
+  command = plan
+
+  variables {
+    claim_check = { prefix = "aws/lambda/claims/" }
+  }
+
+  expect_failures = [var.claim_check]
+}
+
+run "claim_check_kms_key_arn_must_be_a_key_arn" {
+  command = plan
+
+  variables {
+    claim_check = { bucket_arn = "arn:aws:s3:::team-claims", kms_key_arn = "alias/claims" }
+  }
+
+  expect_failures = [var.claim_check]
+}
+
+run "claim_check_kms_key_needs_its_bucket" {
+  command = plan
+
+  variables {
+    claim_check = { kms_key_arn = "arn:aws:kms:eu-west-1:111122223333:key/66666666-7777-8888-9999-000000000000" }
+  }
+
+  expect_failures = [var.claim_check]
+}
+
+run "quarantine_queue_arn_is_required_without_create_quarantine_queue" {
+  command = plan
+
+  variables {
+    create_quarantine_queue = false
+    quarantine_queue_url    = "https://sqs.eu-west-1.amazonaws.com/111122223333/team-dlq"
+  }
+
+  expect_failures = [var.quarantine_queue_arn]
+}
+
+run "quarantine_queue_arn_must_be_an_sqs_arn" {
+  command = plan
+
+  variables {
+    create_quarantine_queue = false
+    quarantine_queue_arn    = "arn:aws:sns:eu-west-1:111122223333:team-dlq"
+    quarantine_queue_url    = "https://sqs.eu-west-1.amazonaws.com/111122223333/team-dlq"
+  }
+
+  expect_failures = [var.quarantine_queue_arn]
+}
+
+run "quarantine_queue_url_is_required_without_create_quarantine_queue" {
+  command = plan
+
+  variables {
+    create_quarantine_queue = false
+    quarantine_queue_arn    = "arn:aws:sqs:eu-west-1:111122223333:team-dlq"
+  }
+
+  expect_failures = [var.quarantine_queue_url]
+}
+
+run "quarantine_queue_kms_key_arn_must_be_a_key_arn" {
+  command = plan
+
+  variables {
+    quarantine_queue_kms_key_arn = "alias/aws/sqs"
+  }
+
+  expect_failures = [var.quarantine_queue_kms_key_arn]
+}
+
+run "quarantine_queue_retention_must_be_60_s_to_14_days" {
+  command = plan
+
+  variables {
+    quarantine_queue_message_retention_seconds = 1209601
+  }
+
+  expect_failures = [var.quarantine_queue_message_retention_seconds]
+}
+
+run "quarantine_queue_max_message_size_must_be_at_most_1_mib" {
+  command = plan
+
+  variables {
+    quarantine_queue_max_message_size = 1048577
+  }
+
+  expect_failures = [var.quarantine_queue_max_message_size]
+}
+
+run "quarantine_queue_max_message_size_must_be_at_least_1_kib" {
+  command = plan
+
+  variables {
+    quarantine_queue_max_message_size = 1023
+  }
+
+  expect_failures = [var.quarantine_queue_max_message_size]
 }
 
 run "alarm_actions_must_be_arns" {
@@ -567,14 +747,34 @@ run "throttles_alarm_threshold_must_not_be_negative" {
   expect_failures = [var.throttles_alarm_threshold]
 }
 
-run "failure_queue_alarm_threshold_must_not_be_negative" {
+run "quarantine_queue_alarm_threshold_must_not_be_negative" {
   command = plan
 
   variables {
-    failure_queue_alarm_threshold = -1
+    quarantine_queue_alarm_threshold = -1
   }
 
-  expect_failures = [var.failure_queue_alarm_threshold]
+  expect_failures = [var.quarantine_queue_alarm_threshold]
+}
+
+run "failure_destination_alarm_threshold_must_not_be_negative" {
+  command = plan
+
+  variables {
+    failure_destination_alarm_threshold = -1
+  }
+
+  expect_failures = [var.failure_destination_alarm_threshold]
+}
+
+run "dropped_records_alarm_threshold_must_not_be_negative" {
+  command = plan
+
+  variables {
+    dropped_records_alarm_threshold = -1
+  }
+
+  expect_failures = [var.dropped_records_alarm_threshold]
 }
 
 run "quarantined_records_alarm_threshold_must_not_be_negative" {

@@ -1,6 +1,7 @@
 # Every feature of the module: a customer KMS key for all it stores, enhanced fan-out, a tuned
-# mapping, an S3 output bucket the function writes to (through the typed extra policy
-# statements), alarms sent to an SNS topic, and the dashboard.
+# mapping, a failure destination (SQS or the module's S3 bucket, by failure_destination_kind), an S3
+# output bucket the function writes to (through the typed extra policy statements), alarms sent to
+# an SNS topic, and the dashboard.
 # `make demo` deploys this example on LocalStack; see README.md for what is gated and why.
 
 provider "aws" {
@@ -17,8 +18,8 @@ locals {
 
 # --- Encryption key ---
 
-# One key for everything the example stores: stream, failure queue, function environment, log
-# group, output bucket and alarm topic. The account administers it through IAM, as AWS's default
+# One key for everything the example stores: stream, quarantine queue, failure bucket, function
+# environment, log group, output bucket and alarm topic. The account administers it through IAM, as AWS's default
 # key policy does; the two services that use it on their own behalf are named with conditions.
 data "aws_iam_policy_document" "key" {
   # checkov:skip=CKV_AWS_109:A key policy's Resource "*" means this key; the account root administers it, as in AWS's default key policy.
@@ -221,9 +222,19 @@ module "pipeline" {
     filter_patterns                    = var.filter_patterns
   }
 
-  # Failure queue
-  failure_queue_kms_key_arn               = aws_kms_key.this.arn
-  failure_queue_message_retention_seconds = 1209600
+  # Failure destination: "sqs" is the quarantine queue (the key is the queue's); "s3" is the module's
+  # failure bucket, encrypted with the example's key, also the claim-check store.
+  failure_destination = {
+    kind           = var.failure_destination_kind
+    kms_key_arn    = var.failure_destination_kind == "s3" ? aws_kms_key.this.arn : null
+    retention_days = var.failure_destination_kind == "s3" ? 14 : null
+    # Example data: destroy removes the bucket with its objects.
+    force_destroy = true
+  }
+
+  # Quarantine queue
+  quarantine_queue_kms_key_arn               = aws_kms_key.this.arn
+  quarantine_queue_message_retention_seconds = 1209600
 
   # Alarms and dashboard
   alarm_actions                       = aws_sns_topic.alarms[*].arn

@@ -38,13 +38,43 @@ output "event_source_mapping_uuid" {
   value       = module.pipeline.event_source_mapping_uuid
 }
 
+output "failure_destination_kind" {
+  description = "Kind of the mapping's on-failure destination: sqs or s3 (failure_destination_kind)."
+  value       = module.pipeline.failure_destination_kind
+}
+
+output "failure_destination_arn" {
+  description = "ARN of the mapping's on-failure destination: the quarantine queue (sqs) or the failure bucket (s3)."
+  value       = module.pipeline.failure_destination_arn
+}
+
+output "failure_bucket_name" {
+  description = "Name of the failure bucket (batches given up on, under aws/lambda/<mapping UUID>/; claim checks), or null with the sqs destination."
+  value       = module.pipeline.failure_bucket_name
+}
+
+output "failure_bucket_arn" {
+  description = "ARN of the failure bucket, or null with the sqs destination."
+  value       = module.pipeline.failure_bucket_arn
+}
+
+output "claim_check_prefix" {
+  description = "Key prefix of claim checks in the failure bucket, or null with the sqs destination."
+  value       = module.pipeline.claim_check_prefix
+}
+
+output "quarantine_queue_url" {
+  description = "URL of the quarantine queue (and, with the sqs destination, the on-failure destination)."
+  value       = module.pipeline.quarantine_queue_url
+}
+
 output "failure_queue_url" {
-  description = "URL of the failure queue (on-failure destination and quarantine)."
+  description = "Deprecated alias of quarantine_queue_url, read by the demo and end-to-end harness."
   value       = module.pipeline.failure_queue_url
 }
 
 output "failure_queue_arn" {
-  description = "ARN of the failure queue."
+  description = "Deprecated alias of the quarantine queue's ARN, read by the end-to-end tests."
   value       = module.pipeline.failure_queue_arn
 }
 

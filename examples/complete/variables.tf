@@ -5,7 +5,7 @@ variable "region" {
 }
 
 variable "name_prefix" {
-  description = "Base of every name (function, stream, queue, bucket prefix, key alias): lowercase letters, digits and '-'."
+  description = "Base of every name (function, stream, queue, bucket prefixes, key alias): lowercase letters, digits and '-'."
   type        = string
   default     = "shardsafe-demo"
 
@@ -58,14 +58,26 @@ variable "layer_arns" {
   nullable    = false
 }
 
+variable "failure_destination_kind" {
+  description = "Where the mapping sends the batches it gives up on: \"sqs\" (the quarantine queue, the records' coordinates only) or \"s3\" (the module's failure bucket, the records themselves; claim checks go there too)."
+  type        = string
+  default     = "sqs"
+  nullable    = false
+
+  validation {
+    condition     = contains(["s3", "sqs"], var.failure_destination_kind)
+    error_message = "failure_destination_kind must be \"s3\" or \"sqs\"; got \"${var.failure_destination_kind}\"."
+  }
+}
+
 variable "maximum_retry_attempts" {
-  description = "Retries of a failing batch before its records are reported to the failure queue."
+  description = "Retries of a failing batch before its records are sent to the failure destination."
   type        = number
   default     = 2
 }
 
 variable "maximum_record_age_in_seconds" {
-  description = "Records older than this are reported to the failure queue instead of processed."
+  description = "Records older than this are sent to the failure destination instead of processed."
   type        = number
   default     = 3600
 }

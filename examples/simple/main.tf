@@ -1,6 +1,6 @@
 # The smallest useful call: a new stream, the shardsafe function reading it, and everything that
-# keeps it safe (bisect, finite retries, failure queue, encryption, log retention, alarms,
-# dashboard) at the module's defaults.
+# keeps it safe (bisect, finite retries, failure bucket, quarantine queue, encryption, log
+# retention, alarms, dashboard) at the module's defaults.
 
 provider "aws" {
   region = var.region

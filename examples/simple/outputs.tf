@@ -8,9 +8,14 @@ output "function_name" {
   value       = module.pipeline.function_name
 }
 
+output "failure_bucket_name" {
+  description = "Batches the pipeline gave up on land here, records included (and claim checks of oversized records)."
+  value       = module.pipeline.failure_bucket_name
+}
+
 output "failure_queue_url" {
-  description = "Records the pipeline gave up on or quarantined land here."
-  value       = module.pipeline.failure_queue_url
+  description = "Records the handler quarantined land here (the quarantine queue)."
+  value       = module.pipeline.quarantine_queue_url
 }
 
 output "dashboard_name" {

@@ -32,6 +32,14 @@ mock_resource "aws_sqs_queue" {
   }
 }
 
+mock_resource "aws_s3_bucket" {
+  defaults = {
+    arn    = "arn:aws:s3:::orders-failures-20240131120000000000000001"
+    bucket = "orders-failures-20240131120000000000000001"
+    id     = "orders-failures-20240131120000000000000001"
+  }
+}
+
 mock_resource "aws_iam_role" {
   defaults = {
     arn = "arn:aws:iam::111122223333:role/orders"
