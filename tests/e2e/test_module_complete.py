@@ -1,6 +1,6 @@
 """examples/complete applied to LocalStack: what AWS reports back is the safe pipeline the module
-promises (bisect, finite retries and record age, the module's queue as on-failure destination,
-ReportBatchItemFailures), and destroy removes all of it."""
+promises (bisect, finite retries and record age, the module's S3 failure bucket as on-failure
+destination, the quarantine queue, claim checks, ReportBatchItemFailures), and destroy removes all of it."""
 
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ def settings(stack: Stack) -> dict[str, Any]:
     return stack.settings
 
 
-def test_mapping_bisects_retries_finitely_and_reports_to_the_module_queue(
+def test_mapping_bisects_retries_finitely_and_reports_to_the_failure_bucket(
     deployed: dict[str, Any], settings: dict[str, Any], aws_client: Callable[[str], Any]
 ) -> None:
     mapping = aws_client("lambda").get_event_source_mapping(UUID=deployed["event_source_mapping_uuid"])
@@ -34,7 +34,9 @@ def test_mapping_bisects_retries_finitely_and_reports_to_the_module_queue(
     assert mapping["BisectBatchOnFunctionError"] is True
     assert mapping["MaximumRetryAttempts"] == settings["maximum_retry_attempts"]
     assert mapping["MaximumRecordAgeInSeconds"] == settings["maximum_record_age_in_seconds"]
-    assert mapping["DestinationConfig"]["OnFailure"]["Destination"] == deployed["failure_queue_arn"]
+    assert deployed["failure_destination_kind"] == "s3"
+    assert mapping["DestinationConfig"]["OnFailure"]["Destination"] == deployed["failure_bucket_arn"]
+    assert deployed["failure_destination_arn"] == deployed["failure_bucket_arn"]
     assert "ReportBatchItemFailures" in mapping["FunctionResponseTypes"]
     assert mapping["FunctionArn"] == deployed["function_arn"]
     # Enhanced fan-out: the mapping reads through the consumer registered on the stream.
@@ -54,7 +56,10 @@ def test_function_is_wired_to_the_queue_the_bucket_and_the_metrics_namespace(
     assert function["TracingConfig"]["Mode"] == "Active"
     assert function["Role"] == deployed["role_arn"]
     assert function["Environment"]["Variables"] == {
-        "SHARDSAFE_QUARANTINE_QUEUE_URL": deployed["failure_queue_url"],
+        "SHARDSAFE_QUARANTINE_QUEUE_URL": deployed["quarantine_queue_url"],
+        "SHARDSAFE_QUARANTINE_MAX_MESSAGE_BYTES": "262144",  # the most AWS provider 5.x sets on a queue
+        "SHARDSAFE_CLAIM_CHECK_BUCKET": deployed["failure_bucket_name"],
+        "SHARDSAFE_CLAIM_CHECK_PREFIX": deployed["claim_check_prefix"],
         "SHARDSAFE_METRICS_NAMESPACE": "shardsafe",
         "SHARDSAFE_OUTPUT_BUCKET": deployed["output_bucket_name"],
         "SHARDSAFE_REPORT_BATCH_ITEM_FAILURES": "true",
@@ -78,14 +83,40 @@ def test_role_policy_is_scoped_to_the_deployed_resources(
 
     assert resources("KinesisStreamRead") == [deployed["stream_arn"]]
     assert resources("KinesisConsumerRead") == [deployed["stream_consumer_arn"]]
-    assert resources("FailureQueueSend") == [deployed["failure_queue_arn"]]
+    bucket = deployed["failure_bucket_arn"]
+    assert resources("QuarantineQueueSend") == [deployed["failure_queue_arn"]]
+    assert resources("FailureBucketList") == [bucket]
+    assert resources("FailureBucketWrite") == [f"{bucket}/aws/lambda/*"]
+    assert resources("ClaimCheckWrite") == [f"{bucket}/{deployed['claim_check_prefix']}*"]
+    for sid in ("FailureBucketList", "FailureBucketWrite", "ClaimCheckWrite"):
+        assert "s3:ResourceAccount" in statements[sid]["Condition"]["StringEquals"], sid
     assert resources("StreamKeyDecrypt") == [deployed["kms_key_arn"]]
-    assert resources("FailureQueueKeyUse") == [deployed["kms_key_arn"]]
+    assert resources("QuarantineQueueKeyUse") == [deployed["kms_key_arn"]]
+    assert resources("FailureBucketKeyUse") == [deployed["kms_key_arn"]]
+    assert "FailureQueueSend" not in statements, "the queue is no on-failure destination with s3"
     assert resources("WriteOutput") == [f"arn:aws:s3:::{deployed['output_bucket_name']}/*"]
     assert [sid for sid in statements if "*" in resources(sid)] == ["XRayWrite"]
 
 
-def test_failure_queue_is_encrypted_and_keeps_messages_14_days(
+def test_failure_bucket_is_encrypted_private_and_expires_objects(
+    deployed: dict[str, Any], aws_client: Callable[[str], Any]
+) -> None:
+    s3, bucket = aws_client("s3"), deployed["failure_bucket_name"]
+    [rule] = s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]["Rules"]
+    assert rule["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "aws:kms"
+    assert rule["ApplyServerSideEncryptionByDefault"]["KMSMasterKeyID"] == deployed["kms_key_arn"]
+    block = s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"]
+    assert all(block.values()) and len(block) == 4
+    policy = json.loads(s3.get_bucket_policy(Bucket=bucket)["Policy"])
+    assert any(
+        statement["Effect"] == "Deny" and "aws:SecureTransport" in json.dumps(statement.get("Condition", {}))
+        for statement in policy["Statement"]
+    )
+    rules = s3.get_bucket_lifecycle_configuration(Bucket=bucket)["Rules"]
+    assert any(rule.get("Expiration", {}).get("Days") == 14 for rule in rules)
+
+
+def test_quarantine_queue_is_encrypted_and_keeps_messages_14_days(
     deployed: dict[str, Any], aws_client: Callable[[str], Any]
 ) -> None:
     attributes = aws_client("sqs").get_queue_attributes(
@@ -118,6 +149,8 @@ def test_log_group_alarms_and_dashboard_exist(
         "Throttles",
         "ApproximateNumberOfMessagesVisible",
         "RecordsQuarantined",
+        "DroppedEventCount",
+        "OnFailureDestinationDeliveredEventCount",
     }
     assert by_metric["RecordsQuarantined"]["Namespace"] == "shardsafe"
     assert by_metric["RecordsQuarantined"]["Statistic"] == "Sum"
