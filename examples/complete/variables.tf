@@ -61,7 +61,7 @@ variable "layer_arns" {
 variable "failure_destination_kind" {
   description = "Where the mapping sends the batches it gives up on: \"sqs\" (the quarantine queue, the records' coordinates only) or \"s3\" (the module's failure bucket, the records themselves; claim checks go there too)."
   type        = string
-  default     = "sqs"
+  default     = "s3"
   nullable    = false
 
   validation {

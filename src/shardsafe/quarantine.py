@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from typing import Any
 
 QUEUE_URL_ENV = "SHARDSAFE_QUARANTINE_QUEUE_URL"
-#: The queue's MaximumMessageSize; the Terraform module sets it (1 MiB for the queue it creates).
+#: The queue's MaximumMessageSize; the Terraform module sets it (quarantine_queue_max_message_size).
 MAX_MESSAGE_BYTES_ENV = "SHARDSAFE_QUARANTINE_MAX_MESSAGE_BYTES"
 MIN_MESSAGE_BYTES = 1_024  # SQS's own bounds for MaximumMessageSize
 BATCH_ENTRIES = 10  # SendMessageBatch takes at most 10 entries ...

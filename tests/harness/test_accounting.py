@@ -133,3 +133,36 @@ def test_records_carried_by_an_s3_on_failure_object_are_checked_byte_for_byte() 
     result = reconcile([crashed, other], observed, GOOD_KINDS)
     assert result.in_failure_batches == [crashed, other]
     assert result.payload_mismatches == [other]
+
+
+def test_the_collector_makes_the_messages_it_read_visible_again_for_a_redrive() -> None:
+    from shardsafe_harness.accounting import Collector
+
+    class Sqs:
+        def __init__(self) -> None:
+            self.messages = [
+                {"MessageId": f"m{n}", "ReceiptHandle": f"r{n}", "Body": "{}"} for n in range(12)
+            ]
+            self.released: list[str] = []
+
+        def receive_message(self, **_: Any) -> dict[str, Any]:
+            taken, self.messages = self.messages[:10], self.messages[10:]
+            return {"Messages": taken}
+
+        def change_message_visibility_batch(self, QueueUrl: str, Entries: list[dict[str, Any]]) -> None:
+            assert len(Entries) <= 10 and all(entry["VisibilityTimeout"] == 0 for entry in Entries)
+            self.released += [entry["ReceiptHandle"] for entry in Entries]
+
+    class S3:
+        def get_paginator(self, _: str) -> Any:
+            return self
+
+        def paginate(self, **_: Any) -> list[dict[str, Any]]:
+            return []
+
+    sqs = Sqs()
+    collector = Collector(S3(), sqs, bucket="out", queue_url="q")
+    collector.poll()
+    assert len(collector.observed.other_messages) == 12
+    collector.release()
+    assert sorted(sqs.released) == sorted(f"r{n}" for n in range(12))

@@ -86,6 +86,18 @@ class Collector:
         self.observed = Observed()
         self._seen_objects: set[str] = set()
         self._seen_messages: set[str] = set()
+        self._receipts: list[str] = []
+
+    def release(self) -> None:
+        """Make every queue message read so far visible again, for whoever reads the queue next
+        (the demo's redrive): reading hides them for 15 minutes."""
+        receipts, self._receipts = self._receipts, []
+        for start in range(0, len(receipts), 10):
+            entries = [
+                {"Id": str(n), "ReceiptHandle": handle, "VisibilityTimeout": 0}
+                for n, handle in enumerate(receipts[start : start + 10])
+            ]
+            self.sqs.change_message_visibility_batch(QueueUrl=self.queue_url, Entries=entries)
 
     def poll(self) -> Observed:
         self._read_bucket()
@@ -151,6 +163,7 @@ class Collector:
             if not messages:
                 return
             for message in messages:
+                self._receipts.append(message["ReceiptHandle"])
                 if message["MessageId"] in self._seen_messages:
                     continue
                 self._seen_messages.add(message["MessageId"])

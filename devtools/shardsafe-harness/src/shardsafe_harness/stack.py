@@ -302,5 +302,6 @@ def wait_until_accounted(
     while True:
         result = reconcile(produced, collector.poll(), GOOD_KINDS)
         if result.complete or time.monotonic() >= give_up:
+            collector.release()  # the queue's messages stay there, visible, for a redrive
             return result, time.monotonic() - started
         time.sleep(poll_interval_s)
