@@ -2,7 +2,7 @@
 
     python -m bench                       # everything
     python -m bench --only handler --quick
-    python -m bench --update-readme       # also put the tables in README.md's Benchmarks section
+    python -m bench --update-docs         # also put the tables in docs/benchmarks.md
 
 The end-to-end part runs on LOCALSTACK_ENDPOINT, or on an embedded LocalStack started for it alone
 and stopped after: LocalStack idling beside the in-process parts would be noise in them.
@@ -69,7 +69,13 @@ def main(argv: list[str] | None = None) -> int:
         "--e2e-records", type=int, default=None, help="records per end-to-end run (default 2000)"
     )
     parser.add_argument(
-        "--update-readme", nargs="?", const=REPO / "README.md", type=Path, default=None, metavar="README"
+        "--update-docs",
+        nargs="?",
+        const=REPO / report.DOCS_PAGE,
+        type=Path,
+        default=None,
+        metavar="PAGE",
+        help=f"put the tables between the bench markers of PAGE (default: {report.DOCS_PAGE})",
     )
     args = parser.parse_args(argv)
     parts = [part for part in (args.only or PARTS) if part not in args.skip]
@@ -125,9 +131,9 @@ def main(argv: list[str] | None = None) -> int:
     say(
         f"Results: {args.output / 'results.json'}, {args.output / 'per_record.png'}, {args.output / 'results.md'}"
     )
-    if args.update_readme is not None:
-        report.update_readme(args.update_readme, table)
-        say(f"Updated the Benchmarks section of {args.update_readme}")
+    if args.update_docs is not None:
+        report.update_docs(args.update_docs, table)
+        say(f"Updated the tables in {args.update_docs}")
     return 0
 
 

@@ -1,7 +1,7 @@
 """The results of a run: a JSON file, a chart of µs per record, the targets, and a Markdown table.
 
 ``targets`` checks the issue's targets against a run; ``markdown`` is the table printed at the end of
-``make bench`` and kept in the README's Benchmarks section (``python -m bench --update-readme``).
+``make bench`` and kept in docs/benchmarks.md, between its markers (``python -m bench --update-docs``).
 """
 
 from __future__ import annotations
@@ -13,8 +13,10 @@ from typing import Any
 
 from bench import cold_start
 
-README_BEGIN = "<!-- bench:begin (written by python -m bench --update-readme) -->"
-README_END = "<!-- bench:end -->"
+DOCS_PAGE = Path("docs") / "benchmarks.md"
+"""Where ``--update-docs`` writes the tables, relative to the repository."""
+TABLES_BEGIN = "<!-- bench:begin (written by python -m bench --update-docs) -->"
+TABLES_END = "<!-- bench:end -->"
 MAX_VS_FLOOR = 1.15
 MAX_COLD_IMPORT_MS = 30.0
 MAX_MEMORY_X_PAYLOAD = 2.0
@@ -139,15 +141,15 @@ def markdown(results: dict[str, Any]) -> str:
     return "\n\n".join(parts) + "\n"
 
 
-def update_readme(readme: Path, table: str) -> None:
-    """Replace what is between the bench markers of the README's Benchmarks section with ``table``."""
-    text = readme.read_text()
-    pattern = re.compile(re.escape(README_BEGIN) + r".*?" + re.escape(README_END), re.DOTALL)
+def update_docs(page: Path, table: str) -> None:
+    """Replace what is between the bench markers of ``page`` (docs/benchmarks.md) with ``table``."""
+    text = page.read_text()
+    pattern = re.compile(re.escape(TABLES_BEGIN) + r".*?" + re.escape(TABLES_END), re.DOTALL)
     if not pattern.search(text):
         raise ValueError(
-            f"{readme} has no {README_BEGIN!r} ... {README_END!r} block: add one to its Benchmarks section"
+            f"{page} has no {TABLES_BEGIN!r} ... {TABLES_END!r} block: add one where the tables go"
         )
-    readme.write_text(pattern.sub(lambda _: f"{README_BEGIN}\n{table}{README_END}", text))
+    page.write_text(pattern.sub(lambda _: f"{TABLES_BEGIN}\n{table}{TABLES_END}", text))
 
 
 # --- the tables ---

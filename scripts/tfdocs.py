@@ -1,8 +1,8 @@
-"""Write the Terraform module's reference (requirements, resources, inputs, outputs) into README.md.
+"""Write the Terraform module's reference (requirements, resources, inputs, outputs) into docs/module.md.
 
 terraform-docs cannot be installed here, so this reads the module's ``*.tf`` files with python-hcl2
-and rewrites the part of README.md between ``<!-- BEGIN_TF_DOCS -->`` and ``<!-- END_TF_DOCS -->``.
-``--check`` writes nothing and exits 1 when that part is stale.
+and rewrites the part of docs/module.md between ``<!-- BEGIN_TF_DOCS -->`` and ``<!-- END_TF_DOCS -->``
+(the README stays short and links there). ``--check`` writes nothing and exits 1 when that part is stale.
 
     python scripts/tfdocs.py            # regenerate (make tf-docs)
     python scripts/tfdocs.py --check    # fail when stale (make tf-docs-check)
@@ -27,8 +27,12 @@ END = "<!-- END_TF_DOCS -->"
 HEREDOC = re.compile(r"^<<(-?)([A-Za-z_][A-Za-z0-9_]*)\n(.*?)\n?[ \t]*\2[ \t]*$", re.DOTALL)
 
 
+DOC_PAGE = Path("docs") / "module.md"
+"""Where the reference goes, relative to the module's folder."""
+
+
 class DocsError(RuntimeError):
-    """The module or the README cannot be documented; the message says what to fix."""
+    """The module or its reference page cannot be documented; the message says what to fix."""
 
 
 @dataclass(frozen=True)
@@ -184,11 +188,11 @@ def render(module: dict[str, list[Any]]) -> str:
     return "\n".join(lines)
 
 
-def splice(readme: str, generated: str, readme_path: Path) -> str:
-    """README text with the part between the markers replaced by the generated docs."""
-    if readme.count(BEGIN) != 1 or readme.count(END) != 1 or readme.index(BEGIN) > readme.index(END):
-        raise DocsError(f"{readme_path} must contain {BEGIN} and then {END}, once each")
-    head, rest = readme.split(BEGIN)
+def splice(page: str, generated: str, page_path: Path) -> str:
+    """The page's text with the part between the markers replaced by the generated docs."""
+    if page.count(BEGIN) != 1 or page.count(END) != 1 or page.index(BEGIN) > page.index(END):
+        raise DocsError(f"{page_path} must contain {BEGIN} and then {END}, once each")
+    head, rest = page.split(BEGIN)
     _old, tail = rest.split(END)
     return f"{head}{BEGIN}\n{generated}\n{END}{tail}"
 
@@ -199,15 +203,15 @@ def main(argv: list[str] | None = None) -> int:
         "--module-dir", type=Path, default=Path("."), help="folder of the module's *.tf files"
     )
     parser.add_argument(
-        "--readme", type=Path, default=None, help="README to update (default: MODULE_DIR/README.md)"
+        "--doc", type=Path, default=None, help=f"page to update (default: MODULE_DIR/{DOC_PAGE})"
     )
-    parser.add_argument("--check", action="store_true", help="write nothing; exit 1 if the README is stale")
+    parser.add_argument("--check", action="store_true", help="write nothing; exit 1 if the page is stale")
     args = parser.parse_args(argv)
-    readme_path: Path = args.readme or args.module_dir / "README.md"
+    page_path: Path = args.doc or args.module_dir / DOC_PAGE
 
     try:
-        current = readme_path.read_text()
-        wanted = splice(current, render(load_module(args.module_dir)), readme_path)
+        current = page_path.read_text()
+        wanted = splice(current, render(load_module(args.module_dir)), page_path)
     except (OSError, DocsError) as error:
         print(f"tfdocs: {error}", file=sys.stderr)
         return 2
@@ -216,16 +220,16 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.check:
         diff = difflib.unified_diff(
-            current.splitlines(keepends=True), wanted.splitlines(keepends=True), str(readme_path), "generated"
+            current.splitlines(keepends=True), wanted.splitlines(keepends=True), str(page_path), "generated"
         )
         sys.stderr.writelines(diff)
         print(
-            f"tfdocs: the Terraform docs in {readme_path} are stale (diff above): run `make tf-docs` and commit.",
+            f"tfdocs: the Terraform docs in {page_path} are stale (diff above): run `make tf-docs` and commit.",
             file=sys.stderr,
         )
         return 1
-    readme_path.write_text(wanted)
-    print(f"tfdocs: updated {readme_path}")
+    page_path.write_text(wanted)
+    print(f"tfdocs: updated {page_path}")
     return 0
 
 

@@ -26,7 +26,7 @@ def make_client(
     id and secret, for LocalStack (which takes any) when the environment may have none.
 
     Throttling on whole calls is retried by botocore's standard mode; partially failed
-    PutRecords entries are retried by `shardsafe.cli.putter`.
+    PutRecords entries are retried by `shardsafe.produce.putter`.
     """
     import boto3  # type: ignore[import-untyped]
     from botocore.config import Config  # type: ignore[import-untyped]

@@ -23,7 +23,9 @@ Message body (JSON object, version 1)::
       "payload": {
         "size": 1234,                     # bytes
         "sha256": "<hex>",
-        "base64": "<the full payload>"    # left out, with "truncated": true, when it would not fit
+        "base64": "<the full payload>"    # or, when it would not fit the message:
+        # "s3": {"bucket": "...", "key": "..."}   a claim check: the bytes are in S3 (shardsafe.claimcheck)
+        # "truncated": true                        only when no claim check could be written either
       },
       "function": {"name": "my-fn", "requestId": "..."},
       "quarantinedAt": "2026-01-01T00:00:00.000Z"
@@ -35,9 +37,11 @@ JSON. A Kinesis ``data`` field that is not valid base64 is carried as the UTF-8 
 itself (reason ``bad_base64``), and a record that is not even the shape Lambda sends is carried as
 JSON (reason ``malformed_record``).
 
-When the body would exceed the SQS message limit, ``payload.base64`` is omitted and
-``payload.truncated`` is ``true``: the record can be re-read from the stream by ``shardId`` and
-``sequenceNumber`` while the stream retains it, and ``sha256`` identifies it.
+When the body would exceed the queue's message limit, ``payload.base64`` is omitted: the record's
+bytes are written to S3 and ``payload.s3`` names the object (a claim check, see
+:mod:`shardsafe.claimcheck`). Only when that cannot be done either (no claim-check bucket, S3
+unreachable) is ``payload.truncated`` ``true``; the processor then writes the payload to the log in
+full, and ``sha256`` identifies it.
 
 Message attributes: ``shardsafe-kind`` = ``"quarantine"`` and ``shardsafe-reason`` = the reason
 (both ``String``). Lambda's own on-failure messages have a top-level ``KinesisBatchInfo`` (or
@@ -64,6 +68,7 @@ from functools import cached_property
 from typing import Any, Final, Literal
 
 from shardsafe import jsontext, reasons
+from shardsafe.claimcheck import ClaimCheck
 from shardsafe.logs import iso_utc
 
 ENVELOPE_KIND: Final = "quarantine"
@@ -71,8 +76,10 @@ ENVELOPE_VERSION: Final = 1
 KIND_ATTRIBUTE: Final = "shardsafe-kind"
 REASON_ATTRIBUTE: Final = "shardsafe-reason"
 
-#: SQS accepts messages up to 262,144 bytes (body plus attributes) everywhere.
-SQS_MESSAGE_LIMIT: Final = 262_144
+#: SQS accepts messages up to 1 MiB (body plus attributes) on queues created since 2025 (AWS,
+#: SendMessage API reference); older queues keep the 262,144 bytes they were created with.
+SQS_MESSAGE_LIMIT: Final = 1_048_576
+LEGACY_SQS_MESSAGE_LIMIT: Final = 262_144
 
 #: Every reason a record can be quarantined for (see shardsafe.reasons).
 REASONS: Final = reasons.ALL
@@ -106,22 +113,34 @@ class Envelope:
     quarantined_at: str = ""
     version: int = ENVELOPE_VERSION
     extra: Mapping[str, Any] = field(default_factory=dict)
+    claim_check: ClaimCheck | None = None
 
     @property
     def truncated(self) -> bool:
-        """True when the payload did not fit the message and must be re-read from the stream."""
-        return self.payload_base64 is None
+        """True when the envelope carries neither the payload nor where it is kept (only its sha256)."""
+        return self.payload_base64 is None and self.claim_check is None
+
+    @property
+    def inline(self) -> bool:
+        """True when the payload's bytes are in the envelope itself."""
+        return self.payload_base64 is not None
 
     def payload_bytes(self) -> bytes | None:
-        """The original record bytes, or None when the envelope only carries their sha256."""
+        """The original record bytes, or None when the envelope does not carry them (claim check, sha256 only)."""
         return None if self.payload_base64 is None else base64.b64decode(self.payload_base64)
+
+    def with_claim_check(self, claim_check: ClaimCheck) -> Envelope:
+        """This envelope without the payload, pointing at where its bytes are kept."""
+        return replace(self, payload_base64=None, claim_check=claim_check)
 
     def to_dict(self) -> dict[str, Any]:
         payload: dict[str, Any] = {"size": self.payload_size, "sha256": self.payload_sha256}
-        if self.payload_base64 is None:
-            payload["truncated"] = True
-        else:
+        if self.payload_base64 is not None:
             payload["base64"] = self.payload_base64
+        elif self.claim_check is not None:
+            payload["s3"] = self.claim_check.to_dict()
+        else:
+            payload["truncated"] = True
         return {
             "shardsafe": ENVELOPE_KIND,
             "version": self.version,
@@ -175,7 +194,9 @@ def _render_body(envelope: Envelope, payload_base64_json: str | None) -> str:
 
 
 def _render_json(envelope: Envelope, payload_base64_json: str | None) -> str:
-    if envelope.extra:  # keys a newer version added: the generic encoder puts them where to_dict does
+    if (
+        envelope.extra or envelope.claim_check is not None
+    ):  # keys a newer version added: the generic encoder puts them where to_dict does
         return _encode_body(envelope.to_dict())
     string, value = jsontext.string, jsontext.value
     record = envelope.record
@@ -237,6 +258,7 @@ def build_envelope(
         quarantined_at=quarantined_at or iso_utc(),
         version=ENVELOPE_VERSION,
         extra={},
+        claim_check=None,
     )
     envelope.__dict__["_body"] = _render_body(envelope, f'"{payload_base64}"')  # base64 needs no escapes
     if envelope.message_size() <= max_message_bytes:
@@ -275,6 +297,8 @@ def parse_envelope(body: str | bytes | Mapping[str, Any]) -> Envelope | None:
             raw = base64.b64decode(payload_base64, validate=True)
             if hashlib.sha256(raw).hexdigest() != payload["sha256"]:
                 return None
+        where = payload.get("s3")
+        claim_check = None if where is None else ClaimCheck(str(where["bucket"]), str(where["key"]))
         known = {"shardsafe", "version", "reason", "error", "record", "payload", "function", "quarantinedAt"}
         return Envelope(
             reason=str(document["reason"]),
@@ -289,6 +313,7 @@ def parse_envelope(body: str | bytes | Mapping[str, Any]) -> Envelope | None:
             quarantined_at=str(document.get("quarantinedAt", "")),
             version=int(document.get("version", ENVELOPE_VERSION)),
             extra={key: value for key, value in document.items() if key not in known},
+            claim_check=claim_check,
         )
     except (KeyError, TypeError, ValueError, AttributeError, binascii.Error):
         return None

@@ -1,4 +1,5 @@
-"""The package's exceptions: one base, the two a user raises to classify a failure, and the handler's one."""
+"""The package's exceptions: one base, the two a user raises to classify a failure, the handler's one, and
+the operator tools' one for input a user can fix."""
 
 from __future__ import annotations
 
@@ -27,3 +28,8 @@ class ConfigurationError(ShardsafeError, ValueError):
 class BatchIncompleteError(ShardsafeError):
     """Raised by the Lambda handler when records had to be handed back but the mapping does not report
     batch-item failures: failing the invocation is the only way left to make Lambda retry them."""
+
+
+class InputError(ShardsafeError, ValueError):
+    """Bad input to the operator tools (produce, redrive, the failure-message model) or an environment they
+    cannot use; the message names the value and what to do. The ``shardsafe`` command prints it and exits 2."""

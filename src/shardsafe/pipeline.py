@@ -134,7 +134,7 @@ def _running_loop() -> object:
 class EventLoop:
     """One event loop per processor, kept across invocations (clients bound to it stay usable)."""
 
-    __slots__ = ("_loop",)
+    __slots__ = ("__weakref__", "_loop")
 
     def __init__(self) -> None:
         self._loop: Any = None
@@ -156,8 +156,11 @@ class EventLoop:
         loop = self._loop
         if loop is None or loop.is_closed():
             import asyncio  # only for async handlers: asyncio takes tens of ms to import
+            import weakref
 
             loop = self._loop = asyncio.new_event_loop()
+            # Closed with its processor: an unclosed loop leaks its self-pipe sockets (ResourceWarning).
+            weakref.finalize(self, loop.close)
         try:
             return loop.run_until_complete(coroutine)
         except BaseException as error:

@@ -6,9 +6,12 @@ At the end of a batch (:func:`flush`), the records quarantined since the last fl
    written together;
 2. an envelope each (:mod:`shardsafe.envelope`), sent to the quarantine sink, which may use the
    invocation's time up to the flush deadline;
-3. whatever the sink did not take: the envelope in the log (``shardsafe.quarantine_fallback``), in
-   as many lines as it takes for each to fit CloudWatch's event limit, with what is needed to put
-   the payload back together (:func:`shardsafe.logs.reassemble`).
+   A record whose envelope would not fit the sink's messages is first written to the sink's
+   claim-check store (S3), and its envelope points there (:mod:`shardsafe.claimcheck`);
+3. whatever the sink did not take: the whole envelope in the claim-check store
+   (``shardsafe.quarantine_s3`` says where), else in the log (``shardsafe.quarantine_fallback``),
+   in as many lines as it takes for each to fit CloudWatch's event limit, with what is needed to
+   put the payload back together (:func:`shardsafe.logs.reassemble`).
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ if TYPE_CHECKING:
 
     from shardsafe.envelope import Envelope
     from shardsafe.invocation import Invocation
-    from shardsafe.shapes import QuarantineSink
+    from shardsafe.shapes import ClaimCheckStore, QuarantineSink
 
 PREVIEW_BYTES = 256
 #: The envelope size assumed when the sink does not say (SQS's limit before 2025).
@@ -66,6 +69,10 @@ def flush(run: Invocation, sink: Callable[[], QuarantineSink]) -> None:
             observer.lost(quarantined.raw, f"could not build an envelope: {error!r}")
             continue
         built.append((envelope, quarantined))
+    store = getattr(target, "claim_checks", None) if target is not None else None
+    claim_errors: dict[int, str] = {}
+    if store is not None and any(envelope.truncated for envelope, _ in built):
+        built, claim_errors = _claim_check(run, store, built, quarantined_at)
     envelopes = [envelope for envelope, _ in built]
     left_out: dict[int, str]
     if target is None:
@@ -82,18 +89,109 @@ def flush(run: Invocation, sink: Callable[[], QuarantineSink]) -> None:
                 for envelope in envelopes
             }
     run.result.undelivered += len(left_out)
-    # In the log: what the sink did not take, and what it took without the payload (too big for a message).
+    # In S3, else the log: what the sink did not take, and what it took without the payload or a claim check.
     for envelope, quarantined in built:
         why = left_out.get(id(envelope))
         if why is None and envelope.truncated:
             why = "the payload did not fit a quarantine message: it is kept here in full"
+            if id(envelope) in claim_errors:
+                why += f" (no claim check: {claim_errors[id(envelope)]})"
         if why is None:
             continue
+        if store is not None and id(envelope) in left_out:
+            try:
+                _keep_envelope(run, store, envelope, why, quarantined, quarantined_at)
+                continue
+            except Exception as error:
+                why += f"; nor could the envelope be written to S3: {error}"
         try:
             log_envelope(envelope, why, quarantined)
         except Exception as error:
             observer.lost(quarantined.raw, f"{why}; then the envelope could not be logged: {error!r}")
     run.unflushed = []  # only now: a flush that broke half-way is done again, not forgotten
+
+
+def _claim_check(
+    run: Invocation,
+    store: ClaimCheckStore,
+    built: list[tuple[Envelope, QuarantinedRecord]],
+    quarantined_at: str,
+) -> tuple[list[tuple[Envelope, QuarantinedRecord]], dict[int, str]]:
+    """Write each payload too big for a message to the store; its envelope points there instead.
+
+    The uploads leave the sink one call's time before the flush deadline. What cannot be written
+    keeps its truncated envelope (the payload then goes to the log in full), with why.
+    """
+    from shardsafe import claimcheck, quarantine
+
+    flush_at = run.deadline.flush_at
+    deadline = None if flush_at is None else flush_at - quarantine.CALL_SECONDS
+    errors: dict[int, str] = {}
+    checked: list[tuple[Envelope, QuarantinedRecord]] = []
+    for envelope, quarantined in built:
+        if envelope.truncated:
+            key = claimcheck.object_key(
+                claimcheck.PAYLOADS,
+                quarantined_at,
+                run.observer.request_id,
+                quarantined.index,
+                quarantined.payload_sha256,
+            )
+            try:
+                where = store.put(
+                    key, quarantined.payload, sha256=quarantined.payload_sha256, deadline=deadline
+                )
+            except Exception as error:
+                errors[id(envelope)] = str(error)
+            else:
+                checked.append((envelope.with_claim_check(where), quarantined))
+                continue
+        checked.append((envelope, quarantined))
+    return checked, errors
+
+
+def _keep_envelope(
+    run: Invocation,
+    store: ClaimCheckStore,
+    envelope: Envelope,
+    why: str,
+    quarantined: QuarantinedRecord,
+    quarantined_at: str,
+) -> None:
+    """An envelope the sink did not take, whole (payload inline unless a claim check holds it), in the
+    store; then one line saying where. Raises if it could not be written."""
+    import hashlib
+    import json
+
+    from shardsafe import claimcheck
+
+    document = envelope.to_dict()
+    if envelope.claim_check is None:
+        payload = document["payload"]
+        payload.pop("truncated", None)
+        payload["base64"] = quarantined.payload_base64
+    body = json.dumps(document, separators=(",", ":")).encode()
+    sha256 = hashlib.sha256(body).hexdigest()
+    key = claimcheck.object_key(
+        claimcheck.ENVELOPES,
+        quarantined_at,
+        run.observer.request_id,
+        quarantined.index,
+        envelope.payload_sha256,
+    )
+    where = store.put(key + ".json", body, sha256=sha256, deadline=run.deadline.flush_at)
+    summary = {key: value for key, value in document.items() if key != "payload"}
+    logs.emit(
+        logs.WARNING,
+        logs.QUARANTINE_S3,
+        {
+            "why": why,
+            "s3": where.to_dict(),
+            "payload_sha256": envelope.payload_sha256,
+            "payload_size": envelope.payload_size,
+            "envelope": summary,
+        },
+    )
 
 
 def log_envelope(envelope: Envelope, why: str, quarantined: QuarantinedRecord) -> None:

@@ -12,15 +12,20 @@ import random
 import time
 from collections.abc import Sequence
 
+from shardsafe.claimcheck import MemoryClaimCheck, S3ClaimCheck
 from shardsafe.envelope import SQS_MESSAGE_LIMIT, Envelope
+from shardsafe.errors import ConfigurationError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
 QUEUE_URL_ENV = "SHARDSAFE_QUARANTINE_QUEUE_URL"
+#: The queue's MaximumMessageSize; the Terraform module sets it (1 MiB for the queue it creates).
+MAX_MESSAGE_BYTES_ENV = "SHARDSAFE_QUARANTINE_MAX_MESSAGE_BYTES"
+MIN_MESSAGE_BYTES = 1_024  # SQS's own bounds for MaximumMessageSize
 BATCH_ENTRIES = 10  # SendMessageBatch takes at most 10 entries ...
-BATCH_BYTES = SQS_MESSAGE_LIMIT  # ... of at most 256 KiB together
+BATCH_BYTES = SQS_MESSAGE_LIMIT  # ... of at most 1 MiB together (AWS, SendMessageBatch API reference)
 CONNECT_TIMEOUT = 1.0
 READ_TIMEOUT = 2.0
 #: The longest one SendMessageBatch call can take: a try starts only if this much time is left.
@@ -34,6 +39,10 @@ class SqsQuarantine:
     exponential backoff and jitter, ``max_attempts`` times in all; entries SQS rejects as the
     sender's fault are not retried. The queue URL defaults to ``SHARDSAFE_QUARANTINE_QUEUE_URL``,
     read at send time; the boto3 client is created on first use, so importing costs nothing.
+
+    ``max_message_bytes`` is the queue's limit (default ``SHARDSAFE_QUARANTINE_MAX_MESSAGE_BYTES``,
+    else 1 MiB); ``claim_checks`` is where a record too big for it is kept (default the S3 store
+    ``SHARDSAFE_CLAIM_CHECK_BUCKET`` names, none when it is unset; see :mod:`shardsafe.claimcheck`).
     """
 
     def __init__(
@@ -43,12 +52,16 @@ class SqsQuarantine:
         client: Any = None,
         max_attempts: int = 4,
         base_delay: float = 0.05,
-        max_message_bytes: int = SQS_MESSAGE_LIMIT,
+        max_message_bytes: int | None = None,
+        claim_checks: S3ClaimCheck | MemoryClaimCheck | None = None,
     ) -> None:
         self.queue_url = queue_url
         self.max_attempts = max(1, max_attempts)
         self.base_delay = base_delay
-        self.max_message_bytes = max_message_bytes
+        self.max_message_bytes = (
+            max_message_bytes_from_environment() if max_message_bytes is None else max_message_bytes
+        )
+        self.claim_checks = S3ClaimCheck.from_environment() if claim_checks is None else claim_checks
         self._client = client
 
     def send(
@@ -142,6 +155,23 @@ class SqsQuarantine:
         return boto3.client("sqs", region_name=region, config=config)
 
 
+def max_message_bytes_from_environment() -> int:
+    """``SHARDSAFE_QUARANTINE_MAX_MESSAGE_BYTES``, or 1 MiB when unset; a wrong value is refused."""
+    text = os.environ.get(MAX_MESSAGE_BYTES_ENV, "").strip()
+    if not text:
+        return SQS_MESSAGE_LIMIT
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if not MIN_MESSAGE_BYTES <= value <= SQS_MESSAGE_LIMIT:
+        raise ConfigurationError(
+            f"{MAX_MESSAGE_BYTES_ENV}={text!r}: set it to the quarantine queue's MaximumMessageSize, "
+            f"a whole number of bytes from {MIN_MESSAGE_BYTES} to {SQS_MESSAGE_LIMIT}"
+        )
+    return value
+
+
 def _region_of(queue_url: str) -> str:
     # https://sqs.eu-west-1.amazonaws.com/123456789012/name
     host = queue_url.split("/")[2] if queue_url.count("/") >= 2 else ""
@@ -150,7 +180,7 @@ def _region_of(queue_url: str) -> str:
 
 
 def _groups(envelopes: Sequence[Envelope]) -> list[list[Envelope]]:
-    """Consecutive groups within the SendMessageBatch limits: 10 entries and 256 KiB in all."""
+    """Consecutive groups within the SendMessageBatch limits: 10 entries and 1 MiB in all."""
     groups: list[list[Envelope]] = []
     current: list[Envelope] = []
     current_bytes = 0
@@ -169,8 +199,11 @@ def _groups(envelopes: Sequence[Envelope]) -> list[list[Envelope]]:
 class MemoryQuarantine:
     """Keeps envelopes in ``envelopes``: an injectable sink for tests and benchmarks."""
 
-    def __init__(self, max_message_bytes: int = SQS_MESSAGE_LIMIT) -> None:
+    def __init__(
+        self, max_message_bytes: int = SQS_MESSAGE_LIMIT, claim_checks: MemoryClaimCheck | None = None
+    ) -> None:
         self.max_message_bytes = max_message_bytes
+        self.claim_checks = claim_checks
         self.envelopes: list[Envelope] = []
 
     def send(

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Protocol, TypedDict
 
+from shardsafe.claimcheck import ClaimCheck
 from shardsafe.envelope import Envelope
 
 
@@ -68,6 +69,19 @@ class QuarantineSink(Protocol):
     def send(
         self, envelopes: Sequence[Envelope], deadline: float | None = None
     ) -> list[tuple[Envelope, str]]: ...
+
+
+class ClaimCheckStore(Protocol):
+    """Where a record too big for a quarantine message is kept (S3; see :mod:`shardsafe.claimcheck`).
+
+    A sink that has one says so with a ``claim_checks`` attribute; ``put`` writes ``body`` under the
+    store's prefix plus ``key`` and returns where, or raises.
+    """
+
+    bucket: str
+    prefix: str
+
+    def put(self, key: str, body: bytes, *, sha256: str, deadline: float | None = None) -> ClaimCheck: ...
 
 
 class MetricsSink(Protocol):

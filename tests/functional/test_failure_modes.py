@@ -483,7 +483,7 @@ def test_a_poison_message_too_big_for_an_envelope_is_kept_whole_in_the_log(
 ) -> None:
     """An SQS message cannot be read again once Lambda deletes it: its bytes must be somewhere."""
     body = "{not json " + "y" * 200_000
-    quarantine = MemoryQuarantine()
+    quarantine = MemoryQuarantine(max_message_bytes=262_144)  # a queue created before 2025, no claim checks
     StreamProcessor(quarantine=quarantine, metrics=False).process(factories.sqs_event([body]))
     [envelope] = quarantine.envelopes
     assert envelope.truncated
@@ -639,3 +639,24 @@ def test_no_exception_from_a_handler_escapes_the_processor(
         assert result.retried == [sequence(1)]
     else:
         assert [e.record["sequenceNumber"] for e in quarantine.envelopes] == [sequence(0), sequence(1)]
+
+
+def test_an_async_handlers_event_loop_is_closed_with_its_processor(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An unclosed loop leaks its self-pipe sockets: one per processor built with an async handler."""
+    import asyncio
+    import gc
+
+    made: list[asyncio.AbstractEventLoop] = []
+    new_event_loop = asyncio.new_event_loop
+    monkeypatch.setattr(asyncio, "new_event_loop", lambda: made.append(new_event_loop()) or made[-1])
+
+    async def handle(record: Any) -> None:
+        return None
+
+    processor = StreamProcessor(handle, quarantine=MemoryQuarantine(), metrics=False)
+    processor.process(factories.kinesis_event([factories.tick()]))
+    [loop] = made
+    assert not loop.is_closed(), "the loop lives as long as its processor"
+    del processor
+    gc.collect()
+    assert loop.is_closed()

@@ -153,7 +153,7 @@ def test_payload_preview_can_be_turned_off(
 
 
 def test_oversized_payload_is_quarantined_by_sha256_and_coordinates(quarantine: MemoryQuarantine) -> None:
-    payload = b"[" + b"1," * 200_000 + b"1]"  # 400 KB: over the SQS limit once in base64
+    payload = b"[" + b"1," * 400_000 + b"1]"  # 800 KB: over the SQS limit (1 MiB) once in base64
     processor(quarantine).process(factories.kinesis_event([payload]))
     [envelope] = quarantine.envelopes
     assert envelope.reason == reasons.NOT_AN_OBJECT

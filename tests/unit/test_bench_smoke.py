@@ -177,13 +177,22 @@ def test_the_report_has_a_chart_a_table_and_the_targets(tmp_path: Path, cold: di
     assert "| 1 | shardsafe | 100 | 150 ms | 300 ms | 200 ms | 400 ms |" in table
 
 
-def test_the_readme_table_is_replaced_between_its_markers(tmp_path: Path) -> None:
-    readme = tmp_path / "README.md"
-    readme.write_text(f"# x\n\n## Benchmarks\n\n{report.README_BEGIN}\nold\n{report.README_END}\n\nafter\n")
+def test_the_tables_are_replaced_between_the_markers_of_the_benchmarks_page(tmp_path: Path) -> None:
+    page = tmp_path / "benchmarks.md"
+    page.write_text(f"# Benchmarks\n\n{report.TABLES_BEGIN}\nold\n{report.TABLES_END}\n\nafter\n")
 
-    report.update_readme(readme, "new table\n")
+    report.update_docs(page, "new table\n")
 
     assert (
-        readme.read_text()
-        == f"# x\n\n## Benchmarks\n\n{report.README_BEGIN}\nnew table\n{report.README_END}\n\nafter\n"
+        page.read_text()
+        == f"# Benchmarks\n\n{report.TABLES_BEGIN}\nnew table\n{report.TABLES_END}\n\nafter\n"
     )
+
+
+def test_update_docs_writes_to_docs_benchmarks_md_by_default() -> None:
+    from bench.__main__ import REPO
+
+    page = REPO / report.DOCS_PAGE
+    assert page == REPO / "docs" / "benchmarks.md"
+    assert report.TABLES_BEGIN in page.read_text(), "the page --update-docs writes must carry the markers"
+    assert report.TABLES_BEGIN not in (REPO / "README.md").read_text()

@@ -74,11 +74,11 @@ def test_parse_gives_back_the_payload_byte_for_byte() -> None:
 
 
 def test_a_payload_over_the_sqs_limit_is_carried_as_its_sha256() -> None:
-    payload = b"x" * 300_000
+    payload = b"x" * 800_000
     envelope = build_envelope(reason=reasons.HANDLER_ERROR, payload=payload, record=RECORD)
     body = json.loads(envelope.to_body())
     assert body["payload"] == {
-        "size": 300_000,
+        "size": 800_000,
         "sha256": hashlib.sha256(payload).hexdigest(),
         "truncated": True,
     }

@@ -69,10 +69,10 @@ def test_envelopes_are_sent_ten_per_call_with_the_quarantine_attributes() -> Non
 
 def test_a_call_never_exceeds_the_batch_byte_limit() -> None:
     client = FakeSqs()
-    assert sink(client).send(envelopes(6, size=100_000)) == []
-    assert [len(call) for call in client.calls] == [1, 1, 1, 1, 1, 1]
+    assert sink(client).send(envelopes(6, size=300_000)) == []  # 400 KB each in base64
+    assert [len(call) for call in client.calls] == [2, 2, 2]
     for call in client.calls:
-        assert sum(len(entry["MessageBody"]) for entry in call) <= 262_144
+        assert sum(len(entry["MessageBody"]) for entry in call) <= 1_048_576
 
 
 def test_failed_entries_are_retried_until_delivered() -> None:

@@ -1,4 +1,4 @@
-"""scripts/tfdocs.py: the Terraform reference in README.md is generated from the .tf files and a
+"""scripts/tfdocs.py: the Terraform reference in docs/module.md is generated from the .tf files and a
 stale one is caught."""
 
 from __future__ import annotations
@@ -68,41 +68,48 @@ def tfdocs() -> ModuleType:
     return module
 
 
+MARKED = "# m\n\n<!-- BEGIN_TF_DOCS -->\nold\n<!-- END_TF_DOCS -->\n\ntail\n"
+
+
 @pytest.fixture
 def module_dir(tmp_path: Path) -> Path:
     (tmp_path / "main.tf").write_text(MODULE_TF)
-    (tmp_path / "README.md").write_text("# m\n\n<!-- BEGIN_TF_DOCS -->\nold\n<!-- END_TF_DOCS -->\n\ntail\n")
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "module.md").write_text(MARKED)
     return tmp_path
+
+
+def page(module_dir: Path) -> str:
+    return (module_dir / "docs" / "module.md").read_text()
 
 
 def test_generation_fills_the_marked_section_and_keeps_the_rest(tfdocs: ModuleType, module_dir: Path) -> None:
     assert tfdocs.main(["--module-dir", str(module_dir)]) == 0
-    readme = (module_dir / "README.md").read_text()
+    doc = page(module_dir)
 
-    assert readme.startswith("# m\n\n<!-- BEGIN_TF_DOCS -->\n### Requirements")
-    assert readme.endswith("<!-- END_TF_DOCS -->\n\ntail\n")
-    assert "old" not in readme
-    assert "| terraform | <code>&gt;= 1.9</code> |" in readme
-    assert "| <code>aws_sqs_queue.this</code> | resource |" in readme
-    assert "| <code>data.aws_partition.current</code> | data source |" in readme
-    assert "| <code>queue_url</code> | URL of the queue. |" in readme
+    assert doc.startswith("# m\n\n<!-- BEGIN_TF_DOCS -->\n### Requirements")
+    assert doc.endswith("<!-- END_TF_DOCS -->\n\ntail\n")
+    assert "old" not in doc
+    assert "| terraform | <code>&gt;= 1.9</code> |" in doc
+    assert "| <code>aws_sqs_queue.this</code> | resource |" in doc
+    assert "| <code>data.aws_partition.current</code> | data source |" in doc
+    assert "| <code>queue_url</code> | URL of the queue. |" in doc
 
 
 def test_inputs_show_type_default_and_whether_required(tfdocs: ModuleType, module_dir: Path) -> None:
     tfdocs.main(["--module-dir", str(module_dir)])
-    readme = (module_dir / "README.md").read_text()
+    doc = page(module_dir)
 
     # Pipes and HTML in descriptions are escaped; a required variable has no default.
     assert (
-        "| <code>name</code> | Name \\| of the thing &lt;here&gt;. | <code>string</code> | n/a | yes |"
-        in readme
+        "| <code>name</code> | Name \\| of the thing &lt;here&gt;. | <code>string</code> | n/a | yes |" in doc
     )
     # Heredoc descriptions are dedented, their lines joined with <br>; object types kept whole.
     assert (
         "| <code>settings</code> | Settings:<br>- size: how big. | "
         "<code>object({size = optional(number, 3)})</code> | <code>{}</code> | no |"
-    ) in readme
-    assert '| <code>mode</code> | Mode. | <code>string</code> | <code>"FAST"</code> | no |' in readme
+    ) in doc
+    assert '| <code>mode</code> | Mode. | <code>string</code> | <code>"FAST"</code> | no |' in doc
 
 
 def test_check_passes_when_fresh_and_fails_with_the_fix_when_stale(
@@ -113,17 +120,37 @@ def test_check_passes_when_fresh_and_fails_with_the_fix_when_stale(
 
     main_tf = module_dir / "main.tf"
     main_tf.write_text(main_tf.read_text().replace("URL of the queue.", "Where to send."))
-    before = (module_dir / "README.md").read_text()
+    before = page(module_dir)
 
     assert tfdocs.main(["--module-dir", str(module_dir), "--check"]) == 1
-    assert (module_dir / "README.md").read_text() == before
+    assert page(module_dir) == before
     assert "run `make tf-docs`" in capsys.readouterr().err
 
 
-def test_a_readme_without_markers_is_an_error(
+def test_the_reference_goes_to_docs_module_md_and_leaves_the_readme_alone(
+    tfdocs: ModuleType, module_dir: Path
+) -> None:
+    # The README links to the reference; markers left in it are not the place the reference goes.
+    (module_dir / "README.md").write_text(MARKED)
+
+    assert tfdocs.main(["--module-dir", str(module_dir)]) == 0
+    assert (module_dir / "README.md").read_text() == MARKED
+    assert "### Inputs" in page(module_dir)
+
+
+def test_doc_names_another_page(tfdocs: ModuleType, module_dir: Path) -> None:
+    other = module_dir / "reference.md"
+    other.write_text(MARKED)
+
+    assert tfdocs.main(["--module-dir", str(module_dir), "--doc", str(other)]) == 0
+    assert "### Inputs" in other.read_text()
+    assert page(module_dir) == MARKED
+
+
+def test_a_page_without_markers_is_an_error(
     tfdocs: ModuleType, module_dir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    (module_dir / "README.md").write_text("# m\n")
+    (module_dir / "docs" / "module.md").write_text("# m\n")
 
     assert tfdocs.main(["--module-dir", str(module_dir)]) == 2
     assert "<!-- BEGIN_TF_DOCS -->" in capsys.readouterr().err

@@ -1,7 +1,9 @@
-"""The ``shardsafe`` command: ``produce`` puts test load on a stream, ``redrive`` recovers failures.
+"""The ``shardsafe`` command: argument parsing and output around the operator libraries.
 
-Nothing here imports boto3 until a subcommand runs, so the handler package stays light.
-The Python API lives in `shardsafe.cli.produce` and `shardsafe.cli.redrive`.
+``produce`` puts test load on a stream (`shardsafe.produce`); ``redrive`` recovers what a failure
+queue holds (`shardsafe.redrive`). The global options (``--endpoint-url``, ``--region``,
+``--profile``, ``--output``, ``--version``) are defined once and go before or after the command.
+Nothing here imports boto3 until a subcommand makes a client. ``python -m shardsafe`` runs it too.
 """
 
 from __future__ import annotations
@@ -12,10 +14,13 @@ import sys
 from collections.abc import Sequence
 
 from shardsafe.cli import _produce_command, _redrive_command
-from shardsafe.aws import make_client
-from shardsafe.cli.errors import CliError
+from shardsafe.cli._common import add_global_options
+from shardsafe.errors import InputError
 
-__all__ = ["CliError", "main", "make_client"]
+__all__ = ["build_parser", "main"]
+
+# The libraries whose log lines (JSON: unrecoverable records, warnings) the command shows on stderr.
+LIBRARY_LOGGERS = ("shardsafe.produce", "shardsafe.redrive")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -23,9 +28,10 @@ def build_parser() -> argparse.ArgumentParser:
         prog="shardsafe",
         description="Tools for shardsafe's Kinesis -> Lambda pipelines.",
     )
+    add_global_options(parser, top_level=True)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    _produce_command.add_parser(commands)
-    _redrive_command.add_parser(commands)
+    for command in (_produce_command, _redrive_command):
+        add_global_options(command.add_parser(commands), top_level=False)
     return parser
 
 
@@ -35,17 +41,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(message)s"))
-    cli_logger = logging.getLogger("shardsafe.cli")
-    cli_logger.addHandler(handler)
-    cli_logger.setLevel(logging.INFO)
+    loggers = [logging.getLogger(name) for name in LIBRARY_LOGGERS]
+    for logger in loggers:
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
     try:
         status: int = args.run(args)
-    except CliError as exc:
+    except InputError as exc:
         print(f"shardsafe {args.command}: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"shardsafe {args.command}: interrupted", file=sys.stderr)
         return 130
     finally:
-        cli_logger.removeHandler(handler)
+        for logger in loggers:
+            logger.removeHandler(handler)
     return status

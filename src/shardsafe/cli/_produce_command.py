@@ -1,4 +1,4 @@
-"""``shardsafe produce``: argument parsing and output around `shardsafe.cli.produce.produce`."""
+"""``shardsafe produce``: argument parsing and output around `shardsafe.produce.produce`."""
 
 from __future__ import annotations
 
@@ -8,18 +8,11 @@ import sys
 from pathlib import Path
 from typing import Any, TextIO
 
-from shardsafe.cli._common import add_aws_options, aws_errors, bounded_int, client_factory
-from shardsafe.cli.errors import CliError
-from shardsafe.cli.generate import (
-    POISON_KINDS,
-    SHAPES,
-    generate_records,
-    mix_poison,
-    parse_poison_fraction,
-    parse_poison_kinds,
-)
-from shardsafe.cli.produce import produce, read_jsonl
+from shardsafe.cli._common import aws_errors, bounded_int, client_factory, print_json
 from shardsafe.cli.progress import Progress
+from shardsafe.errors import InputError
+from shardsafe.produce import KINDS, POISON_KINDS, generate_records, mix_poison, produce, read_jsonl
+from shardsafe.produce.generate import SHAPES, parse_poison_fraction, parse_poison_kinds
 
 __all__ = ["add_parser", "run"]
 
@@ -36,8 +29,8 @@ Endpoint and region come from AWS_ENDPOINT_URL and AWS_REGION unless given here.
 """
 
 
-def add_parser(commands: Any) -> None:
-    parser = commands.add_parser(
+def add_parser(commands: Any) -> argparse.ArgumentParser:
+    parser: argparse.ArgumentParser = commands.add_parser(
         "produce",
         help="put generated or JSON Lines records (with optional poison) on a stream",
         description=(
@@ -92,8 +85,8 @@ def add_parser(commands: Any) -> None:
         "--poison-kinds",
         metavar="KINDS",
         default=",".join(POISON_KINDS),
-        help=f"comma-separated kinds, taken in turn (default: all of {', '.join(POISON_KINDS)}); "
-        "oversized is 300 KiB, too big to quarantine inline in SQS",
+        help=f"comma-separated kinds, taken in turn (default: all of {', '.join(POISON_KINDS)}): "
+        + "; ".join(f"{kind.name}: {kind.description}" for kind in KINDS.values()).replace("%", "%%"),
     )
 
     delivery = parser.add_argument_group("delivery and output")
@@ -117,17 +110,17 @@ def add_parser(commands: Any) -> None:
         action="store_true",
         help="show the progress bar on stderr even when it is not a terminal",
     )
-    add_aws_options(parser)
     parser.set_defaults(run=run)
+    return parser
 
 
 def run(args: argparse.Namespace) -> int:
     poison = parse_poison_fraction(args.poison)
     kinds = parse_poison_kinds(args.poison_kinds)
     if args.rate is not None and not args.rate > 0:
-        raise CliError(f"--rate {args.rate} must be above 0 records per second; leave it out for no limit")
+        raise InputError(f"--rate {args.rate} must be above 0 records per second; leave it out for no limit")
     if args.key_field and not args.input:
-        raise CliError("--key-field reads a field of --input lines: give --input FILE as well")
+        raise InputError("--key-field reads a field of --input lines: give --input FILE as well")
 
     if args.input:
         source = sys.stdin.buffer if args.input == "-" else Path(args.input)
@@ -150,7 +143,7 @@ def run(args: argparse.Namespace) -> int:
             try:
                 manifest = stack.enter_context(open(args.manifest, "w", encoding="utf-8"))
             except OSError as exc:
-                raise CliError(
+                raise InputError(
                     f"cannot write --manifest {args.manifest}: {exc.strerror}; give a writable path"
                 ) from None
         with aws_errors(f"stream {args.stream}"):
@@ -161,18 +154,18 @@ def run(args: argparse.Namespace) -> int:
                     records,
                     rate=args.rate,
                     manifest=manifest,
-                    progress=progress,
+                    on_progress=progress.advance if progress is not None else None,
                     max_attempts=args.max_attempts,
                 )
             finally:
                 if progress is not None:
                     progress.close()
-    print(result.summary())
+    if args.output == "json":
+        print_json(result.to_json())
+    else:
+        print(result.summary())
     for failed in [r for r in result.records if not r.ok][:5]:
-        print(
-            f"  failed: record {failed.index} ({failed.kind}, key {failed.partition_key}): {failed.error}",
-            file=sys.stderr,
-        )
+        print(f"  {failed.failure_line()}", file=sys.stderr)
     return 0 if result.failed == 0 else 1
 
 

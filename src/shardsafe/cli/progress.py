@@ -39,6 +39,12 @@ class Progress:
         if self._drawn_at is None or now - self._drawn_at >= self._min_interval_s:
             self._draw(now)
 
+    def clear(self) -> None:
+        """Erase the bar, so that a line printed next starts clean; the next `advance` draws it again."""
+        self._out.write("\r\x1b[K")
+        self._out.flush()
+        self._drawn_at = None
+
     def close(self) -> None:
         """Draw the final state and end the line."""
         self._draw(self._clock())

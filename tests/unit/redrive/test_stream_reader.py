@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from shardsafe.cli.stream_reader import read_sequence_range
-from tests.unit.cli.cli_fakes import FIRST_SEQUENCE, FakeKinesis
+from shardsafe.redrive.stream_reader import read_sequence_range
+from tests.unit.fakes import FIRST_SEQUENCE, FakeKinesis
 
 SHARD = "shardId-000000000000"
 ARN = "arn:aws:kinesis:us-east-1:000000000000:stream/ticks"

@@ -1,7 +1,7 @@
 """Put test load on a stream: batched PutRecords, retries, rate limit, manifest, counts.
 
-from shardsafe.cli import produce as p
-result = p.produce(kinesis, "ticks", p.generate_records(1000, poison=0.05, seed=1))
+from shardsafe.produce import generate_records, produce
+result = produce(kinesis, "ticks", generate_records(1000, poison=0.05, seed=1))
 print(result.summary())
 """
 
@@ -10,29 +10,18 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
-import random
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, BinaryIO, TextIO
+from typing import Any, TextIO
 
-from shardsafe.cli.errors import CliError
-from shardsafe.cli.generate import GOOD, ProducerRecord, generate_records, mix_poison
-from shardsafe.cli.progress import Progress
-from shardsafe.cli.putter import MAX_RECORDS_PER_REQUEST, PutEntry, put_entries
+from shardsafe.errors import InputError
+from shardsafe.produce.generate import ProducerRecord
+from shardsafe.produce.kinds import GOOD
+from shardsafe.produce.putter import MAX_RECORDS_PER_REQUEST, PutEntry, put_entries
 
-__all__ = [
-    "ProduceResult",
-    "ProducedRecord",
-    "ProducerRecord",
-    "RateLimiter",
-    "generate_records",
-    "mix_poison",
-    "produce",
-    "read_jsonl",
-]
+__all__ = ["ProduceResult", "ProducedRecord", "RateLimiter", "produce"]
 
 
 @dataclass(frozen=True)
@@ -64,6 +53,10 @@ class ProducedRecord:
                 "size": self.size,
             }
         )
+
+    def failure_line(self) -> str:
+        """What the command prints for a record that could not be put."""
+        return f"failed: record {self.index} ({self.kind}, key {self.partition_key}): {self.error}"
 
 
 @dataclass
@@ -98,6 +91,24 @@ class ProduceResult:
             f"({mix}); {self.retries} retried, {self.failed} failed"
         )
 
+    def to_json(self) -> dict[str, Any]:
+        """The summary as ``--output json`` prints it; records that could not be put are listed."""
+        return {
+            "command": "produce",
+            "stream": self.stream,
+            "offered": len(self.records),
+            "put": self.put,
+            "failed": self.failed,
+            "retries": self.retries,
+            "elapsedSeconds": round(self.elapsed_s, 3),
+            "kinds": dict(sorted(self.kinds.items())),
+            "failures": [
+                {"index": r.index, "kind": r.kind, "partitionKey": r.partition_key, "error": r.error}
+                for r in self.records
+                if not r.ok
+            ],
+        }
+
 
 class RateLimiter:
     """Paces batches so that on average at most ``per_second`` records go out each second."""
@@ -110,7 +121,7 @@ class RateLimiter:
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         if per_second <= 0:
-            raise CliError(f"rate {per_second} must be above 0 records per second")
+            raise InputError(f"rate {per_second} must be above 0 records per second")
         self.per_second = per_second
         self._clock = clock
         self._sleep = sleep
@@ -132,14 +143,15 @@ def produce(
     *,
     rate: float | None = None,
     manifest: TextIO | None = None,
-    progress: Progress | None = None,
+    on_progress: Callable[[int], None] | None = None,
     max_attempts: int = 8,
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
 ) -> ProduceResult:
     """Put ``records`` on ``stream`` (a name or an ARN) with PutRecords, retrying failed entries.
 
-    ``rate`` caps records per second; ``manifest`` receives one JSON line per record put.
+    ``rate`` caps records per second; ``manifest`` receives one JSON line per record put;
+    ``on_progress(count)`` is called as each PutRecords batch of ``count`` records is settled.
     """
     started = clock()
     limiter = RateLimiter(rate, clock=clock, sleep=sleep) if rate is not None else None
@@ -172,52 +184,7 @@ def produce(
                 manifest.write(produced.manifest_line() + "\n")
         if manifest is not None:
             manifest.flush()
-        if progress is not None:
-            progress.advance(len(chunk))
+        if on_progress is not None:
+            on_progress(len(chunk))
     result.elapsed_s = clock() - started
     return result
-
-
-def read_jsonl(
-    source: Path | BinaryIO,
-    *,
-    keys: int = 16,
-    key_field: str | None = None,
-    seed: int | None = None,
-) -> Iterator[ProducerRecord]:
-    """Records from a JSON Lines file (or a byte stream such as stdin), one per non-blank line.
-
-    Each line's bytes, without surrounding whitespace, are put as they are. The partition key is the line's ``key_field`` when
-    given, else one of ``keys`` keys. A line that is not JSON is a `CliError` naming it; the whole
-    input is checked before the first record is returned, so bad input puts nothing.
-    """
-    name = str(source) if isinstance(source, Path) else str(getattr(source, "name", "input"))
-    try:
-        text = source.read_bytes() if isinstance(source, Path) else source.read()
-    except OSError as exc:
-        raise CliError(
-            f"cannot read --input {name}: {exc}; give a readable JSON Lines file, or - for stdin"
-        ) from exc
-    rng = random.Random(seed)  # noqa: S311 - key spread, reproducible on purpose
-    records: list[ProducerRecord] = []
-    for number, raw in enumerate(text.splitlines(), start=1):
-        line = raw.strip()
-        if not line:
-            continue
-        try:
-            value = json.loads(line)
-        except ValueError as exc:
-            raise CliError(
-                f"{name} line {number} is not JSON ({exc}): each line must be one JSON value; fix or remove it"
-            ) from exc
-        if key_field is None:
-            key = f"pk-{rng.randrange(keys):04d}"
-        elif isinstance(value, dict) and value.get(key_field) not in (None, ""):
-            key = str(value[key_field])
-        else:
-            raise CliError(
-                f"{name} line {number} has no field {key_field!r} for the partition key: "
-                "add it, or drop --key-field to spread records over --keys keys"
-            )
-        records.append(ProducerRecord(line, key))
-    return iter(records)

@@ -10,26 +10,16 @@ after its retention) are reported as missing ranges, never skipped silently.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 from shardsafe.aws import error_code, stream_ref
+from shardsafe.failures import StreamRecord
 
 __all__ = ["BatchRead", "MissingRange", "StreamRecord", "read_sequence_range"]
 
 # GetShardIterator's answers when a position is gone: AWS says InvalidArgument for a trimmed
 # sequence number, LocalStack says ResourceNotFound ("Unable to find record").
 POSITION_GONE = {"InvalidArgumentException", "ResourceNotFoundException"}
-
-
-@dataclass(frozen=True)
-class StreamRecord:
-    """A record as read from the stream."""
-
-    data: bytes
-    partition_key: str
-    sequence_number: str
-    arrival: datetime | None = None
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""redrive(): every record behind a failure message recovered once, messages deleted only when safe."""
+"""redrive() through the SQS loop, with fakes: each record recovered once, messages deleted only when safe."""
 
 from __future__ import annotations
 
@@ -9,8 +9,17 @@ import logging
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from shardsafe.cli.redrive import FileTarget, RedriveFilter, StreamTarget, redrive
-from tests.unit.cli.cli_fakes import QUEUE_URL, FakeKinesis, FakeSqs, client_error, make_on_failure_body
+from shardsafe.claimcheck import PAYLOADS, ClaimCheck, S3ClaimCheck, object_key
+from shardsafe.redrive import FileTarget, ReceivedMessage, RedriveFilter, StreamTarget, redrive
+from tests.unit.fakes import (
+    BUCKET,
+    QUEUE_URL,
+    FakeKinesis,
+    FakeSqs,
+    client_error,
+    make_on_failure_body,
+    make_on_failure_object,
+)
 
 SHARD = "shardId-000000000000"
 NOW = datetime(2026, 1, 1, 1, 0, tzinfo=UTC)
@@ -162,7 +171,7 @@ def test_unrecoverable_records_are_logged_as_json(fake_kinesis, fake_sqs, tmp_pa
     kinesis.trim(SHARD, below=sequences[1])
     failed_batch(sqs, sequences)
 
-    with caplog.at_level(logging.INFO, logger="shardsafe.cli"):
+    with caplog.at_level(logging.INFO, logger="shardsafe.redrive"):
         run(sqs, kinesis, FileTarget(tmp_path / "out.jsonl"))
 
     events = [json.loads(r.getMessage()) for r in caplog.records]
@@ -385,3 +394,127 @@ def test_message_whose_delete_fails_after_writing_is_reported_not_counted_delete
     assert (result.messages_deleted, result.messages_kept) == (0, 1)
     assert "ReceiptHandleIsInvalid" in result.warnings[0]
     assert "could not be deleted" in result.outcomes[0].why
+
+
+def test_sqs_sent_timestamp_is_read_as_utc():
+    message = ReceivedMessage.from_sqs(
+        {
+            "MessageId": "m",
+            "ReceiptHandle": "r",
+            "Body": "{}",
+            "Attributes": {"SentTimestamp": "1767225600000"},
+        }
+    )
+
+    assert message.sent_at == datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def put_claim_check(s3, payload: bytes):
+    """A record too big for a message, put in S3 by the handler's own S3ClaimCheck."""
+    sha256 = hashlib.sha256(payload).hexdigest()
+    key = object_key(PAYLOADS, "2026-01-01T00:05:00.000Z", "req-1", 0, sha256)
+    return S3ClaimCheck(BUCKET, client=s3).put(key, payload, sha256=sha256)
+
+
+def bucket_keys(s3) -> list[str]:
+    return [item["Key"] for item in s3.list_objects_v2(Bucket=BUCKET).get("Contents", [])]
+
+
+def test_claim_checked_record_is_fetched_from_s3_and_its_object_deleted_after_the_message(
+    fake_kinesis, fake_sqs, quarantine_body, s3, tmp_path
+):
+    kinesis, sqs = fake_kinesis(), fake_sqs()
+    big = b"{" + bytes(range(256)) * 3000
+    check = put_claim_check(s3, big)
+    message = sqs.send(
+        quarantine_body(payload=big, sequence_number="77", partition_key="AAPL", claim_check=check)
+    )
+    order: list[str] = []
+    delete_message = sqs.delete_message
+    sqs.delete_message = lambda **kw: (order.append("message"), delete_message(**kw))
+    out = tmp_path / "q.jsonl"
+
+    result = run(sqs, kinesis, FileTarget(out), s3=s3)
+
+    [line] = file_records(out)
+    assert base64.b64decode(line["data"]) == big
+    assert (line["sequenceNumber"], line["partitionKey"]) == ("77", "AAPL")
+    assert kinesis.get_records_calls == 0
+    assert sqs.deleted == [message] and bucket_keys(s3) == []
+    assert order == ["message"]
+    assert result.clean and result.warnings == []
+
+
+def test_claim_check_object_that_cannot_be_deleted_is_a_warning_not_an_error(
+    fake_kinesis, fake_sqs, quarantine_body, s3, tmp_path
+):
+    sqs = fake_sqs()
+    check = put_claim_check(s3, b"{" + b"y" * 2000)
+    sqs.send(quarantine_body(payload=b"{" + b"y" * 2000, claim_check=check))
+
+    class NoDelete:
+        def __getattr__(self, name):
+            return getattr(s3, name)
+
+        def delete_object(self, **_):
+            raise client_error("AccessDenied", "DeleteObject")
+
+    result = run(sqs, fake_kinesis(), FileTarget(tmp_path / "q.jsonl"), s3=NoDelete())
+
+    assert result.messages_deleted == 1 and result.clean
+    [warning] = result.warnings
+    assert check.key in warning and "AccessDenied" in warning and "lifecycle" in warning
+    assert bucket_keys(s3) == [check.key]
+
+
+def test_claim_checked_record_whose_object_differs_is_kept_and_its_object_left(
+    fake_kinesis, fake_sqs, quarantine_body, s3, tmp_path
+):
+    sqs = fake_sqs()
+    check = put_claim_check(s3, b"original bytes")
+    s3.put_object(Bucket=BUCKET, Key=check.key, Body=b"replaced bytes")
+    message = sqs.send(quarantine_body(payload=b"original bytes", claim_check=check))
+
+    result = run(sqs, fake_kinesis(), FileTarget(tmp_path / "q.jsonl"), s3=s3)
+
+    assert sqs.deleted == [] and message in sqs.released
+    assert [u.reason for u in result.unrecoverable] == ["claim_check_mismatch"]
+    assert "sha256" in result.unrecoverable[0].detail
+    assert bucket_keys(s3) == [check.key]
+
+
+def test_claim_checked_record_without_an_s3_client_is_kept_with_the_reason(
+    fake_kinesis, fake_sqs, quarantine_body, tmp_path
+):
+    sqs = fake_sqs()
+    sqs.send(quarantine_body(payload=b"x", claim_check=ClaimCheck(BUCKET, "payloads/k")))
+
+    result = run(sqs, fake_kinesis(), FileTarget(tmp_path / "q.jsonl"))
+
+    assert [(u.reason, "no S3 client" in u.detail) for u in result.unrecoverable] == [("read_error", True)]
+    assert result.messages_kept == 1
+
+
+def test_on_failure_object_body_sent_to_a_queue_is_redriven_from_its_records(
+    fake_kinesis, fake_sqs, tmp_path
+):
+    kinesis, sqs = fake_kinesis(), fake_sqs()
+    records = [(b"a", "k", "5"), (b"b", "k", "6")]
+    sqs.send(make_on_failure_object(records))
+    out = tmp_path / "o.jsonl"
+
+    run(sqs, kinesis, FileTarget(out))
+
+    assert [base64.b64decode(line["data"]) for line in file_records(out)] == [b"a", b"b"]
+    assert kinesis.get_records_calls == 0
+
+
+def test_progress_is_told_how_many_messages_were_read(fake_kinesis, fake_sqs, quarantine_body, tmp_path):
+    sqs = fake_sqs()
+    for i in range(12):
+        sqs.send(quarantine_body(payload=f"{i}".encode()))
+    seen: list[tuple[int, int | None]] = []
+
+    run(sqs, fake_kinesis(), FileTarget(tmp_path / "o.jsonl"), on_progress=lambda *a: seen.append(a))
+
+    assert seen == [(10, None), (12, None)]

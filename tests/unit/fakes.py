@@ -1,4 +1,5 @@
-"""Fakes of the Kinesis and SQS calls the CLI makes, and builders of failure-queue messages.
+"""Fakes of the Kinesis and SQS calls produce and redrive make, builders of failure-queue messages,
+and fixtures handing them out (the produce/ and redrive/ conftests import them).
 
 The fakes keep records per shard with sequence numbers that cross a digit boundary (so a
 string comparison would put them in the wrong order), and can be told to trim, close, throttle
@@ -7,19 +8,24 @@ entries, expire iterators and return empty pages.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import itertools
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
+import pytest
 from botocore.exceptions import ClientError
 
+from shardsafe.claimcheck import ClaimCheck
 from shardsafe.envelope import SQS_MESSAGE_LIMIT, build_envelope
 
 STREAM_ARN = "arn:aws:kinesis:us-east-1:000000000000:stream/ticks"
 QUEUE_URL = "https://sqs.us-east-1.amazonaws.com/000000000000/ticks-failures"
+BUCKET = "ticks-failures"
 # Sequence numbers start just below 10**55 so later ones have one more digit.
 FIRST_SEQUENCE = 10**55 - 7 * 10**40
 SEQUENCE_STEP = 10**40
@@ -263,6 +269,60 @@ def make_on_failure_body(
     return body
 
 
+def kinesis_event_records(
+    records: list[tuple[bytes, str, str]],
+    *,
+    shard_id: str = "shardId-000000000000",
+    stream_arn: str = STREAM_ARN,
+    arrival: float = datetime(2026, 1, 1, tzinfo=UTC).timestamp(),
+) -> list[dict[str, Any]]:
+    """The ``Records`` of a Kinesis event as Lambda sends it, for (data, partition key, sequence number)."""
+    return [
+        {
+            "kinesis": {
+                "kinesisSchemaVersion": "1.0",
+                "partitionKey": key,
+                "sequenceNumber": sequence,
+                "data": base64.b64encode(data).decode(),
+                "approximateArrivalTimestamp": arrival,
+            },
+            "eventSource": "aws:kinesis",
+            "eventVersion": "1.0",
+            "eventID": f"{shard_id}:{sequence}",
+            "eventName": "aws:kinesis:record",
+            "invokeIdentityArn": "arn:aws:iam::000000000000:role/ticks",
+            "awsRegion": "us-east-1",
+            "eventSourceARN": stream_arn,
+        }
+        for data, key, sequence in records
+    ]
+
+
+def make_on_failure_object(
+    records: list[tuple[bytes, str, str]],
+    *,
+    shard_id: str = "shardId-000000000000",
+    shape: str = "localstack",
+    batch_size: int | None = None,
+    condition: str | None = "RetryAttemptsExhausted",
+    timestamp: str = "2026-01-01T00:05:00.000Z",
+) -> dict[str, Any]:
+    """Lambda's S3 on-failure object for a Kinesis batch of (data, partition key, sequence number):
+    ``payload`` is the event as a JSON object (``shape="localstack"``) or as an escaped JSON string
+    (``shape="aws"``, as AWS documents it)."""
+    body = make_on_failure_body(
+        shard_id=shard_id,
+        start=records[0][2],
+        end=records[-1][2],
+        batch_size=len(records) if batch_size is None else batch_size,
+        condition=condition,
+        timestamp=timestamp,
+    )
+    event = {"Records": kinesis_event_records(records, shard_id=shard_id)}
+    body["payload"] = event if shape == "localstack" else json.dumps(event)
+    return body
+
+
 def make_quarantine_body(
     *,
     payload: bytes,
@@ -275,9 +335,10 @@ def make_quarantine_body(
     quarantined_at: str = "2026-01-01T00:05:00.000Z",
     arrival: float = datetime(2026, 1, 1, tzinfo=UTC).timestamp(),
     event_source: str = "aws:kinesis",
+    claim_check: ClaimCheck | None = None,
 ) -> str:
     """A shardsafe quarantine envelope, built by the handler's own code; ``inline=False`` keeps
-    only the hash, as for an oversized record."""
+    only the hash, as for an oversized record, and ``claim_check`` points at an S3 object instead."""
     envelope = build_envelope(
         reason=reason,
         payload=payload,
@@ -296,6 +357,34 @@ def make_quarantine_body(
         max_message_bytes=SQS_MESSAGE_LIMIT if inline else 0,
     )
     envelope = replace(envelope, quarantined_at=quarantined_at)
+    if claim_check is not None:
+        envelope = envelope.with_claim_check(claim_check)
     if sha256 is not None:
         envelope = replace(envelope, payload_sha256=sha256)
     return envelope.to_body()
+
+
+# --- fixtures ---
+
+
+@pytest.fixture
+def fake_kinesis() -> Callable[..., FakeKinesis]:
+    """A factory: fake_kinesis(shards=2, retention_hours=48)."""
+    return FakeKinesis
+
+
+@pytest.fixture
+def fake_sqs() -> Callable[[], FakeSqs]:
+    return FakeSqs
+
+
+@pytest.fixture
+def on_failure_body() -> Callable[..., dict[str, Any]]:
+    """A factory for Lambda on-failure message bodies (see make_on_failure_body)."""
+    return make_on_failure_body
+
+
+@pytest.fixture
+def quarantine_body() -> Callable[..., str]:
+    """A factory for quarantine envelope bodies (see make_quarantine_body)."""
+    return make_quarantine_body

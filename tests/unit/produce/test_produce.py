@@ -9,10 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from shardsafe.cli.errors import CliError
-from shardsafe.cli.generate import GOOD, ProducerRecord, generate_records
-from shardsafe.cli.produce import RateLimiter, produce, read_jsonl
-from shardsafe.cli.progress import Progress
+from shardsafe.errors import InputError
+from shardsafe.produce import GOOD, ProducerRecord, RateLimiter, generate_records, produce, read_jsonl
 
 
 class FakeClock:
@@ -100,15 +98,12 @@ def test_rate_limiter_does_not_wait_when_calls_are_already_slow_enough():
     assert clock.sleeps == []
 
 
-def test_progress_counts_every_record(fake_kinesis):
-    out = io.StringIO()
-    progress = Progress(120, out=out, min_interval_s=0)
+def test_progress_is_told_of_every_record_as_its_batch_settles(fake_kinesis):
+    counts: list[int] = []
 
-    produce(fake_kinesis(), "ticks", generate_records(120, seed=1), progress=progress)
-    progress.close()
+    produce(fake_kinesis(), "ticks", generate_records(1200, seed=1), on_progress=counts.append)
 
-    assert progress.done == 120
-    assert "120/120 100%" in out.getvalue()
+    assert counts == [500, 500, 200]
 
 
 def test_json_lines_input_is_put_byte_for_byte_with_keys_from_a_field(tmp_path: Path):
@@ -134,7 +129,7 @@ def test_invalid_json_line_is_refused_with_its_number(tmp_path: Path):
     source = tmp_path / "in.jsonl"
     source.write_text('{"ok": 1}\n{"ok": \n')
 
-    with pytest.raises(CliError, match=r"in.jsonl line 2 is not JSON .*fix or remove it"):
+    with pytest.raises(InputError, match=r"in.jsonl line 2 is not JSON .*fix or remove it"):
         read_jsonl(source)
 
 
@@ -142,10 +137,10 @@ def test_line_without_the_key_field_is_refused_with_the_fix(tmp_path: Path):
     source = tmp_path / "in.jsonl"
     source.write_text('{"TICKER": "AAPL"}\n{"PRICE": 1}\n')
 
-    with pytest.raises(CliError, match=r"line 2 has no field 'TICKER' .*drop --key-field"):
+    with pytest.raises(InputError, match=r"line 2 has no field 'TICKER' .*drop --key-field"):
         read_jsonl(source, key_field="TICKER")
 
 
 def test_unreadable_input_is_refused_with_the_path(tmp_path: Path):
-    with pytest.raises(CliError, match=r"cannot read --input .*missing.jsonl.*or - for stdin"):
+    with pytest.raises(InputError, match=r"cannot read --input .*missing.jsonl.*or - for stdin"):
         read_jsonl(tmp_path / "missing.jsonl")

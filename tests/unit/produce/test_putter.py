@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 
-from shardsafe.cli.putter import MAX_RECORD_BYTES, MAX_REQUEST_BYTES, PutEntry, put_entries
+from shardsafe.produce.putter import MAX_RECORD_BYTES, MAX_REQUEST_BYTES, PutEntry, put_entries
 
 
 def entries(count: int, *, size: int = 10, keys: int = 4) -> list[PutEntry]:

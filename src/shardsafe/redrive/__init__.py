@@ -1,0 +1,53 @@
+"""Redrive a failure queue or bucket: recover each failed record and put it back on a stream, or into a file.
+
+The library behind ``shardsafe redrive``; nothing here imports boto3 (the caller passes clients).
+A Lambda on-failure message names a batch by shard and sequence numbers, whose records are read back
+from the stream while it retains them; Lambda's S3 on-failure object carries the records themselves.
+A shardsafe quarantine envelope carries its record, or points at the S3 object holding it (a claim
+check), or keeps only its hash. A message or object is deleted only once every record it stands for
+is written. The parts: `shardsafe.failures` reads the messages, `recovery` gets their records back,
+`decide` says what happens to each message and why, `settle` does it, `targets` write, `loop`
+receives from SQS, `bucket` lists an S3 bucket.
+
+    from shardsafe.aws import make_client
+    from shardsafe.redrive import FileTarget, redrive, redrive_bucket, resolve_queue_url
+
+    sqs, s3, kinesis = make_client("sqs"), make_client("s3"), make_client("kinesis")
+    queue_url = resolve_queue_url(sqs, "ticks-on-failure")
+    result = redrive(sqs, kinesis, queue_url, FileTarget(Path("failed.jsonl")), s3=s3)
+    result = redrive_bucket(s3, kinesis, "ticks-failures", FileTarget(Path("failed.jsonl")))
+    print(result.summary())
+"""
+
+from __future__ import annotations
+
+from shardsafe.redrive.bucket import BucketObject, redrive_bucket
+from shardsafe.redrive.decide import Action, Decision, RedriveFilter, decide
+from shardsafe.redrive.loop import ReceivedMessage, redrive, resolve_queue_url
+from shardsafe.redrive.recovery import RecoveredRecord, Recovery, Unrecoverable, recover
+from shardsafe.redrive.stream_reader import read_sequence_range
+from shardsafe.redrive.summary import MessageOutcome, RecordOutcome, RedriveResult
+from shardsafe.redrive.targets import FileTarget, StreamTarget, Target
+
+__all__ = [
+    "Action",
+    "BucketObject",
+    "Decision",
+    "FileTarget",
+    "MessageOutcome",
+    "ReceivedMessage",
+    "RecordOutcome",
+    "RecoveredRecord",
+    "Recovery",
+    "RedriveFilter",
+    "RedriveResult",
+    "StreamTarget",
+    "Target",
+    "Unrecoverable",
+    "decide",
+    "read_sequence_range",
+    "recover",
+    "redrive",
+    "redrive_bucket",
+    "resolve_queue_url",
+]
