@@ -33,6 +33,7 @@ from localstack.services.lambda_.invocation.runtime_executor import RuntimeExecu
 from werkzeug import Request
 
 from shardsafe_localstack.switches import switch
+from shardsafe_localstack.trace import RUNTIME_TRACE_ENV, trace_file
 
 LOG = logging.getLogger(__name__)
 
@@ -166,6 +167,7 @@ class ProcessRuntimeExecutor(RuntimeExecutor):
                 "PATH": "/usr/local/bin:/usr/bin:/bin",
                 "LANG": "en_US.UTF-8",
                 "PYTHONDONTWRITEBYTECODE": "1",
+                RUNTIME_TRACE_ENV: trace_file(),
                 "_SHARDSAFE_SYS_PATH": os.pathsep.join(
                     [code_dir, *_layer_paths(self.function_version, python_version)]
                 ),

@@ -34,6 +34,19 @@ MARKER_PREFIX = b"\x1eshardsafe-end:"
 LOG_MARKER_WAIT_S = 2.0
 MEMORY_POLL_S = 0.01
 PAGE_KB = os.sysconf("SC_PAGE_SIZE") // 1024
+TRACE_FILE = os.environ.pop("_SHARDSAFE_TRACE_FILE", "")
+
+
+def trace(request_id: str, hop: str) -> None:
+    """One hop of an invocation in the trace file, when LocalStack traces (see shardsafe_localstack.trace)."""
+    if not TRACE_FILE:
+        return
+    line = json.dumps({"id": request_id, "hop": hop, "t": time.time()}).encode() + b"\n"
+    fd = os.open(TRACE_FILE, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        os.write(fd, line)
+    finally:
+        os.close(fd)
 
 
 def _now_ms() -> float:
@@ -235,6 +248,7 @@ class Environment:
     def invoke(self, invocation: dict[str, Any]) -> None:
         with self.lock:
             request_id = invocation["invoke-id"]
+            trace(request_id, "runtime.started")
             started = _now_ms()
             deadline_ms = started + self.timeout_s * 1000
             init_report = ""
@@ -265,17 +279,20 @@ class Environment:
                     "deadlineEpochMs": int(time.time() * 1000 + (deadline_ms - _now_ms())),
                 }
             )
+            trace(request_id, "runtime.sent")
             watch = MemoryWatch(worker.process.pid, self.memory_limit_kb)
             try:
                 message = worker.messages.get(timeout=max(0.0, (deadline_ms - _now_ms()) / 1000))
             except queue.Empty:
                 message = {"type": "timeout"}
+            trace(request_id, "runtime.result")
             if watch.stop(int(message.get("maxRssKb", 0))):
                 self._out_of_memory(request_id, worker, lines, started, init_report)
                 return
 
             if message["type"] in ("response", "error"):
                 lines.append(worker.take_output(until_marker=request_id, wait_s=LOG_MARKER_WAIT_S))
+                trace(request_id, "runtime.output")
                 body = message["body"].encode()
                 self._finish(
                     request_id, lines, started, init_report, message["type"], body, message.get("maxRssKb", 0)
@@ -334,7 +351,9 @@ class Environment:
         )
         logs = "".join(line if line.endswith("\n") or not line else line + "\n" for line in lines)
         self.post(f"/invocations/{request_id}/logs", json.dumps({"logs": logs}).encode())
+        trace(request_id, "runtime.logs_posted")
         self.post(f"/invocations/{request_id}/{kind}", body)
+        trace(request_id, "runtime.response_posted")
 
     def post(self, path: str, body: bytes) -> None:
         request = urllib.request.Request(
@@ -368,6 +387,7 @@ def serve(environment: Environment) -> ThreadingHTTPServer:
             except ValueError:
                 self.send_error(400, "invocation is not JSON")
                 return
+            trace(str(invocation.get("invoke-id", "")), "runtime.invoke")
             self.send_response(200)
             self.send_header("Content-Length", "0")
             self.end_headers()
