@@ -17,11 +17,12 @@ class ProcessRuntimeExecutorPlugin(RuntimeExecutorPlugin):
     name = "process"
 
     def load(self, *args: Any, **kwargs: Any) -> type:
-        from shardsafe_localstack import bisect_on_error, payload_limit, trace
+        from shardsafe_localstack import bisect_on_error, payload_limit, speedups, trace
         from shardsafe_localstack.executor import ProcessRuntimeExecutor
 
         # Order matters: the payload limit cuts a batch first, then each run is bisected on error.
         bisect_on_error.apply()
         payload_limit.apply()
+        speedups.apply()
         trace.apply()
         return ProcessRuntimeExecutor
