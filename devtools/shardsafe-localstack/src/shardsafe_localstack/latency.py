@@ -28,10 +28,11 @@ from typing import Any
 
 ROLE = "arn:aws:iam::000000000000:role/shardsafe-latency"
 RETURNS_AT_ONCE = "def handler(event, context):\n    return None\n"
-# Counts the records of each batch in a file named by the function's environment (O_APPEND writes
+# Notes the records of each batch and when, in a file named by the function's environment (O_APPEND writes
 # of one short line are atomic), so the measurement sees when the last record was processed.
 COUNTS_RECORDS = """\
 import os
+import time
 
 PATH = os.environ["SHARDSAFE_LATENCY_COUNTS"]
 
@@ -40,7 +41,7 @@ def handler(event, context):
     records = event.get("Records", [])
     fd = os.open(PATH, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
     try:
-        os.write(fd, b"%d\\n" % len(records))
+        os.write(fd, b"%d %f\\n" % (len(records), time.time()))
     finally:
         os.close(fd)
     return None
@@ -162,9 +163,21 @@ def breakdown(trace_path: str, client_hops: list[tuple[str, float, float]]) -> d
 
 
 def measure_throughput(
-    endpoint: str, records: int = 3000, batch_size: int = 100, shards: int = 1, deadline_s: float = 300.0
+    endpoint: str,
+    records: int = 3000,
+    batch_size: int = 100,
+    shards: int = 1,
+    prefill: bool = False,
+    deadline_s: float = 300.0,
 ) -> dict[str, Any]:
-    """Put ``records`` on a fresh stream mapped to a function that returns at once; time until all are processed."""
+    """Put ``records`` on a fresh stream mapped to a function that returns at once; time until all are processed.
+
+    By default the mapping reads the stream (from LATEST, warmed up by one record a shard) while
+    the records are put: put-to-processed. With ``prefill`` the records are put first and the
+    mapping created afterwards (from TRIM_HORIZON), which measures how fast the mapping alone
+    drains a shard. Either way ``processed_per_s`` is the function's pace from the end of its
+    first batch to the end of its last (the handler notes the time of each batch).
+    """
     lambda_client = _client(endpoint, "lambda")
     kinesis = _client(endpoint, "kinesis")
     stream = f"latency-{uuid.uuid4().hex[:10]}"
@@ -174,17 +187,27 @@ def measure_throughput(
     kinesis.get_waiter("stream_exists").wait(StreamName=stream, WaiterConfig={"Delay": 0.5})
     stream_arn = kinesis.describe_stream_summary(StreamName=stream)["StreamDescriptionSummary"]["StreamARN"]
     name = _create_function(lambda_client, COUNTS_RECORDS, {"SHARDSAFE_LATENCY_COUNTS": str(counts)})
-    mapping = lambda_client.create_event_source_mapping(
-        FunctionName=name,
-        EventSourceArn=stream_arn,
-        StartingPosition="LATEST",
-        BatchSize=batch_size,
-        MaximumBatchingWindowInSeconds=0,
-    )["UUID"]
+    mapping = ""
+
+    def create_mapping(position: str) -> str:
+        return str(
+            lambda_client.create_event_source_mapping(
+                FunctionName=name,
+                EventSourceArn=stream_arn,
+                StartingPosition=position,
+                BatchSize=batch_size,
+                MaximumBatchingWindowInSeconds=0,
+            )["UUID"]
+        )
+
     try:
-        _wait_enabled(lambda_client, mapping)
-        _warm_up(kinesis, stream, counts, shards)
-        seen_before = _processed(counts)
+        if prefill:
+            lambda_client.invoke(FunctionName=name, Payload=b'{"Records": []}')  # warm, counts 0 records
+        else:
+            mapping = create_mapping("LATEST")
+            _wait_enabled(lambda_client, mapping)
+            _warm_up(kinesis, stream, counts, shards)
+        seen_before = len(_batches(counts))
         started = time.perf_counter()
         for offset in range(0, records, PUT_CHUNK):
             chunk = range(offset, min(records, offset + PUT_CHUNK))
@@ -192,33 +215,36 @@ def measure_throughput(
                 StreamName=stream,
                 Records=[{"Data": b"%d" % i, "PartitionKey": f"k{i}"} for i in chunk],
             )
-        put_s = (
-            time.perf_counter() - started
-        )  # kinesis-mock is slow to take records in: see the result's put_s
+        put_s = time.perf_counter() - started  # kinesis-mock takes records in slowly: see put_s
+        if prefill:
+            started = time.perf_counter()
+            mapping = create_mapping("TRIM_HORIZON")
         deadline = started + deadline_s
-        while _processed(counts) < seen_before + records:
+        while sum(n for n, _ in _batches(counts)[seen_before:]) < records:
             if time.perf_counter() > deadline:
-                raise TimeoutError(
-                    f"{_processed(counts) - seen_before} of {records} records processed after {deadline_s} s"
-                )
+                raise TimeoutError(f"not all {records} records processed after {deadline_s} s")
             time.sleep(0.01)
         elapsed = time.perf_counter() - started
-        batches = len(counts.read_text().split()) - shards  # the warm-up's batches are not counted
+        batches = _batches(counts)[seen_before:]
     finally:
-        lambda_client.delete_event_source_mapping(UUID=mapping)
+        if mapping:
+            lambda_client.delete_event_source_mapping(UUID=mapping)
         lambda_client.delete_function(FunctionName=name)
         kinesis.delete_stream(StreamName=stream, EnforceConsumerDeletion=True)
         counts.unlink(missing_ok=True)
         counts.parent.rmdir()
+    first_to_last_s = batches[-1][1] - batches[0][1]
+    after_first = records - batches[0][0]
     return {
         "records": records,
         "shards": shards,
         "batch_size": batch_size,
+        "prefill": prefill,
         "put_s": round(put_s, 3),
         "elapsed_s": round(elapsed, 3),
-        "drain_s": round(elapsed - put_s, 3),
         "records_per_s": round(records / elapsed, 1),
-        "batches": batches,
+        "processed_per_s": round(after_first / first_to_last_s, 1) if first_to_last_s > 0 else None,
+        "batches": len(batches),
     }
 
 
@@ -245,8 +271,17 @@ def _warm_up(kinesis: Any, stream: str, counts: Path, shards: int, deadline_s: f
     time.sleep(0.5)
 
 
+def _batches(counts: Path) -> list[tuple[int, float]]:
+    """(records, epoch seconds) of each batch the function has seen, in the order it noted them."""
+    batches = []
+    for line in counts.read_text().splitlines():
+        size, at = line.split()
+        batches.append((int(size), float(at)))
+    return batches
+
+
 def _processed(counts: Path) -> int:
-    return sum(int(line) for line in counts.read_text().split())
+    return sum(size for size, _ in _batches(counts))
 
 
 def measure(
@@ -255,21 +290,26 @@ def measure(
     records: int = 3000,
     batch_sizes: tuple[int, ...] = (100,),
     shard_counts: tuple[int, ...] = (1,),
+    prefill: tuple[bool, ...] = (False, True),
     trace_path: str | None = None,
 ) -> dict[str, Any]:
-    """Warm invocation latency and put-to-processed throughput of the LocalStack at ``endpoint``.
+    """Warm invocation latency and throughput of the LocalStack at ``endpoint``, for ``make bench``.
 
     ``{"latency": {"count", "invoke": {"p50_ms", "p90_ms", "p99_ms"}, "get_function": {...}},
-    "throughput": [{"records", "shards", "batch_size", "put_s", "elapsed_s", "drain_s",
-    "records_per_s", "batches"}, ...]}``; elapsed_s runs from the first put to the last record
-    processed, drain_s from the last put to it.
+    "throughput": [{"records", "shards", "batch_size", "prefill", "put_s", "elapsed_s",
+    "records_per_s", "processed_per_s", "batches"}, ...]}``, one throughput entry per shard count,
+    batch size and prefill (see measure_throughput): records_per_s is put-to-processed (prefill
+    False) or mapping-to-processed (prefill True).
     """
     return {
         "latency": measure_invoke(endpoint, invokes, trace_path),
         "throughput": [
-            measure_throughput(endpoint, records=records, batch_size=batch_size, shards=shards)
+            measure_throughput(
+                endpoint, records=records, batch_size=batch_size, shards=shards, prefill=filled
+            )
             for shards in shard_counts
             for batch_size in batch_sizes
+            for filled in prefill
         ],
     }
 
@@ -282,6 +322,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch-size", type=int, action="append", dest="batch_sizes")
     parser.add_argument("--shards", type=int, action="append", dest="shard_counts")
     parser.add_argument("--no-throughput", action="store_true")
+    parser.add_argument("--prefill", choices=("no", "yes", "both"), default="both")
     parser.add_argument("--trace", help="the file LocalStack traces to (SHARDSAFE_LOCALSTACK_TRACE)")
     args = parser.parse_args(argv)
     if args.no_throughput:
@@ -293,6 +334,7 @@ def main(argv: list[str] | None = None) -> int:
             records=args.records,
             batch_sizes=tuple(args.batch_sizes or (100,)),
             shard_counts=tuple(args.shard_counts or (1,)),
+            prefill={"no": (False,), "yes": (True,), "both": (False, True)}[args.prefill],
             trace_path=args.trace,
         )
     print(json.dumps(result, indent=2))
