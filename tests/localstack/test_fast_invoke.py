@@ -272,3 +272,28 @@ def test_the_runtime_sends_its_replies_without_waiting_for_an_ack_of_the_headers
         assert server.RequestHandlerClass.disable_nagle_algorithm is True
     finally:
         server.shutdown()
+
+
+def test_an_invoke_broken_by_stopping_the_runtime_ends_cancelled_and_is_not_sent_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from concurrent.futures import CancelledError
+
+    monkeypatch.delenv(FAST_INVOKE_ENV, raising=False)
+    endpoint: list[ProcessExecutorEndpoint] = []
+
+    def killed_mid_invocation(handler: BaseHTTPRequestHandler, body: bytes) -> None:
+        endpoint[0].stopping()  # what ProcessRuntimeExecutor.stop does before it kills the runtime
+        handler.close_connection = True  # the runtime dies without answering
+
+    server = Server(killed_mid_invocation)
+    endpoint.append(
+        ProcessExecutorEndpoint("exec-3", container_address="127.0.0.1", container_port=server.port)
+    )
+    try:
+        with pytest.raises(CancelledError):
+            endpoint[0].invoke(invocation("req-1"))
+    finally:
+        server.close()
+
+    assert len(server.requests) == 1

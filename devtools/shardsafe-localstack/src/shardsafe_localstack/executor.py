@@ -124,6 +124,10 @@ class ProcessExecutorEndpoint(ExecutorEndpoint):
             self._connection.close()
             self._connection = None
 
+    def stopping(self) -> None:
+        """The runtime is about to be stopped: an invoke it breaks ends at once, as stock's cancelled future does."""
+        self._shut_down = True
+
     def shutdown(self) -> None:
         self._shut_down = True
         self._close()
@@ -287,6 +291,7 @@ class ProcessRuntimeExecutor(RuntimeExecutor):
             )
 
     def stop(self) -> None:
+        self.executor_endpoint.stopping()
         if self.process is not None and self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
             try:
