@@ -1,9 +1,10 @@
 """LocalStack plugin registration for the process runtime executor (``LAMBDA_RUNTIME_EXECUTOR=process``).
 
-Loading the executor is also where the embedded LocalStack's stream-mapping additions are applied
-(in memory, never to LocalStack's files): bisect on function error (bisect_on_error) and the 6 MB
-payload limit on a batch (payload_limit). LocalStack loads this plugin when its Lambda service
-starts, before any event source mapping polls.
+Loading the executor is also where the embedded LocalStack's additions are applied (in memory,
+never to LocalStack's files): bisect on function error (bisect_on_error), the 6 MB payload limit on
+a batch (payload_limit), the speed patches (speedups: batched logs and metrics, polling again after a
+full batch) and, when SHARDSAFE_LOCALSTACK_TRACE names a file, the per-hop trace (trace). LocalStack
+loads this plugin when its Lambda service starts, before any event source mapping polls.
 """
 
 from __future__ import annotations
@@ -17,10 +18,12 @@ class ProcessRuntimeExecutorPlugin(RuntimeExecutorPlugin):
     name = "process"
 
     def load(self, *args: Any, **kwargs: Any) -> type:
-        from shardsafe_localstack import bisect_on_error, payload_limit
+        from shardsafe_localstack import bisect_on_error, payload_limit, speedups, trace
         from shardsafe_localstack.executor import ProcessRuntimeExecutor
 
         # Order matters: the payload limit cuts a batch first, then each run is bisected on error.
         bisect_on_error.apply()
         payload_limit.apply()
+        speedups.apply()
+        trace.apply()
         return ProcessRuntimeExecutor

@@ -7,7 +7,10 @@ the part of AWS's init (RAPID) and speaks LocalStack's runtime protocol:
   ``POST {LOCALSTACK_RUNTIME_ENDPOINT}/status/{LOCALSTACK_RUNTIME_ID}/ready`` (its HTTP port in
   the body) or ``/error`` with a Lambda error body when the handler cannot be imported;
 - ``POST /invoke`` is answered at once; the handler runs in the worker, then the captured output
-  goes to ``/invocations/{id}/logs`` and the result to ``/invocations/{id}/response`` or ``/error``;
+  goes to ``/invocations/{id}/logs`` and the result to ``/invocations/{id}/response`` or ``/error``
+  (one kept-alive connection, RuntimeApi); an invocation the executor marks with REPLY_KEY is
+  answered instead with its outcome (result and logs) once it ends, which spares two requests
+  through LocalStack's gateway per invocation (the executor's fast reply, see executor.py);
 - as on AWS, a timeout or a crash of the worker ends that invocation with ``Sandbox.Timedout`` or
   ``Runtime.ExitError`` and the next invocation gets a fresh worker (a new init);
 - the worker is held to the function's memory size (MemoryWatch): past it, the worker is killed and
@@ -17,6 +20,7 @@ the part of AWS's init (RAPID) and speaks LocalStack's runtime protocol:
 from __future__ import annotations
 
 import contextlib
+import http.client
 import json
 import os
 import queue
@@ -25,15 +29,31 @@ import subprocess
 import sys
 import threading
 import time
-import urllib.request
+import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, NamedTuple
 
 WORKER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "worker.py")
 MARKER_PREFIX = b"\x1eshardsafe-end:"
 LOG_MARKER_WAIT_S = 2.0
 MEMORY_POLL_S = 0.01
 PAGE_KB = os.sysconf("SC_PAGE_SIZE") // 1024
+TRACE_FILE = os.environ.pop("_SHARDSAFE_TRACE_FILE", "")
+# An invocation carrying this key is answered with its outcome (Outcome as JSON) in the reply to
+# POST /invoke; one without it is acknowledged at once and its outcome posted back (LocalStack's way).
+REPLY_KEY = "shardsafe-reply"
+
+
+def trace(request_id: str, hop: str) -> None:
+    """One hop of an invocation in the trace file, when LocalStack traces (see shardsafe_localstack.trace)."""
+    if not TRACE_FILE:
+        return
+    line = json.dumps({"id": request_id, "hop": hop, "t": time.time()}).encode() + b"\n"
+    fd = os.open(TRACE_FILE, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        os.write(fd, line)
+    finally:
+        os.close(fd)
 
 
 def _now_ms() -> float:
@@ -195,12 +215,72 @@ class MemoryWatch:
         return self.exceeded
 
 
+class Outcome(NamedTuple):
+    """How an invocation ended: kind is "response" or "error", body the payload, logs its log lines."""
+
+    request_id: str
+    kind: str
+    body: str
+    logs: str
+
+
+class RuntimeApi:
+    """LocalStack's runtime endpoint (ready, logs, response, error) over one kept-alive HTTP connection.
+
+    Posting with urllib, as before, cost 35-60 ms a post, two posts an invocation: build_opener
+    makes an HTTPS handler, whose SSL context loads the CA store each time. One connection,
+    reused, also spares a TCP handshake per post. A post is retried on a fresh connection when the
+    kept one was closed (at once) or the endpoint cannot be reached (backing off).
+    """
+
+    ATTEMPTS = 5
+
+    def __init__(self, endpoint: str) -> None:
+        url = urllib.parse.urlsplit(endpoint)
+        self.host = url.hostname or "127.0.0.1"
+        self.port = url.port or 80
+        self.prefix = url.path.rstrip("/")
+        self._connection: http.client.HTTPConnection | None = None
+        self._lock = threading.Lock()
+        self.connections_opened = 0
+
+    def post(self, path: str, body: bytes) -> None:
+        with self._lock:
+            for attempt in range(self.ATTEMPTS):
+                reused = self._connection is not None
+                try:
+                    self._post(path, body)
+                    return
+                except (OSError, http.client.HTTPException) as error:
+                    self._close()
+                    if attempt == self.ATTEMPTS - 1:
+                        print(f"shardsafe-init: POST {path} failed: {error}", file=sys.stderr, flush=True)
+                    elif not reused:
+                        time.sleep(0.1 * 2**attempt)
+
+    def _post(self, path: str, body: bytes) -> None:
+        if self._connection is None:
+            self._connection = http.client.HTTPConnection(self.host, self.port, timeout=30)
+            self.connections_opened += 1
+        headers = {"Content-Type": "application/json"}
+        self._connection.request("POST", self.prefix + path, body=body, headers=headers)
+        with self._connection.getresponse() as response:
+            response.read()
+            if response.will_close:
+                self._close()
+
+    def _close(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
+
+
 class Environment:
     """The execution environment: the current worker, its init, and the invocations it serves."""
 
     def __init__(self) -> None:
         env = dict(os.environ)
-        self.runtime_endpoint = env.pop("LOCALSTACK_RUNTIME_ENDPOINT")
+        self.runtime_api = RuntimeApi(env.pop("LOCALSTACK_RUNTIME_ENDPOINT"))
         self.runtime_id = env.pop("LOCALSTACK_RUNTIME_ID")
         self.timeout_s = float(env.get("AWS_LAMBDA_FUNCTION_TIMEOUT", "3"))
         self.memory_mb = env.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
@@ -232,9 +312,11 @@ class Environment:
         self.init_output = worker.take_output(until_marker="init", wait_s=LOG_MARKER_WAIT_S)
 
     # --- invoke ---
-    def invoke(self, invocation: dict[str, Any]) -> None:
+    def invoke(self, invocation: dict[str, Any]) -> Outcome:
+        """Run one invocation in the worker and return its outcome; a timeout or crash ends the worker."""
         with self.lock:
             request_id = invocation["invoke-id"]
+            trace(request_id, "runtime.started")
             started = _now_ms()
             deadline_ms = started + self.timeout_s * 1000
             init_report = ""
@@ -248,12 +330,11 @@ class Environment:
             assert worker is not None
             lines = [f"START RequestId: {request_id} Version: {self.version}\n", init_output]
             if self.init_error is not None:
-                error, body = self.init_error, json.dumps(self.init_error).encode()
+                error, body = self.init_error, json.dumps(self.init_error)
                 lines.append(f"[ERROR] {error.get('errorType')}: {error.get('errorMessage')}\n")
-                self._finish(request_id, lines, started, init_report, "error", body, max_rss_kb=0)
                 worker.kill()
                 self.worker = None
-                return
+                return self._finish(request_id, lines, started, init_report, "error", body, max_rss_kb=0)
 
             worker.send(
                 {
@@ -265,22 +346,27 @@ class Environment:
                     "deadlineEpochMs": int(time.time() * 1000 + (deadline_ms - _now_ms())),
                 }
             )
+            trace(request_id, "runtime.sent")
             watch = MemoryWatch(worker.process.pid, self.memory_limit_kb)
             try:
                 message = worker.messages.get(timeout=max(0.0, (deadline_ms - _now_ms()) / 1000))
             except queue.Empty:
                 message = {"type": "timeout"}
+            trace(request_id, "runtime.result")
             if watch.stop(int(message.get("maxRssKb", 0))):
-                self._out_of_memory(request_id, worker, lines, started, init_report)
-                return
+                return self._out_of_memory(request_id, worker, lines, started, init_report)
 
             if message["type"] in ("response", "error"):
                 lines.append(worker.take_output(until_marker=request_id, wait_s=LOG_MARKER_WAIT_S))
-                body = message["body"].encode()
-                self._finish(
-                    request_id, lines, started, init_report, message["type"], body, message.get("maxRssKb", 0)
+                return self._finish(
+                    request_id,
+                    lines,
+                    started,
+                    init_report,
+                    message["type"],
+                    message["body"],
+                    message.get("maxRssKb", 0),
                 )
-                return
 
             worker.kill()
             lines.append(worker.take_output(until_marker=None, wait_s=1.0))
@@ -299,11 +385,11 @@ class Environment:
                     "errorMessage": f"RequestId: {request_id} Error: Runtime exited with error: {reason}",
                 }
             self.worker = None
-            self._finish(request_id, lines, started, init_report, "error", json.dumps(error).encode(), 0)
+            return self._finish(request_id, lines, started, init_report, "error", json.dumps(error), 0)
 
     def _out_of_memory(
         self, request_id: str, worker: Worker, lines: list[str], started_ms: float, init_report: str
-    ) -> None:
+    ) -> Outcome:
         """End the invocation as Lambda ends one that passed its memory size; the next one gets a new worker."""
         worker.kill()
         self.worker = None
@@ -312,8 +398,8 @@ class Environment:
         lines.append(f"{message}\nRuntime.OutOfMemory\n")
         error = {"errorType": "Runtime.OutOfMemory", "errorMessage": message}
         report = f"{init_report}\tStatus: error\tError Type: Runtime.OutOfMemory"
-        body = json.dumps(error).encode()
-        self._finish(request_id, lines, started_ms, report, "error", body, self.memory_limit_kb)
+        body = json.dumps(error)
+        return self._finish(request_id, lines, started_ms, report, "error", body, self.memory_limit_kb)
 
     def _finish(
         self,
@@ -322,9 +408,9 @@ class Environment:
         started_ms: float,
         init_report: str,
         kind: str,
-        body: bytes,
+        body: str,
         max_rss_kb: int,
-    ) -> None:
+    ) -> Outcome:
         duration = _now_ms() - started_ms
         lines.append(f"END RequestId: {request_id}\n")
         lines.append(
@@ -333,30 +419,28 @@ class Environment:
             f"Max Memory Used: {max(1, max_rss_kb // 1024)} MB{init_report}\n"
         )
         logs = "".join(line if line.endswith("\n") or not line else line + "\n" for line in lines)
-        self.post(f"/invocations/{request_id}/logs", json.dumps({"logs": logs}).encode())
-        self.post(f"/invocations/{request_id}/{kind}", body)
+        trace(request_id, "runtime.output")
+        return Outcome(request_id, kind, body, logs)
+
+    def invoke_and_post(self, invocation: dict[str, Any]) -> None:
+        """LocalStack's runtime protocol: the logs, then the result, posted to the runtime endpoint."""
+        outcome = self.invoke(invocation)
+        self.post(f"/invocations/{outcome.request_id}/logs", json.dumps({"logs": outcome.logs}).encode())
+        trace(outcome.request_id, "runtime.logs_posted")
+        self.post(f"/invocations/{outcome.request_id}/{outcome.kind}", outcome.body.encode())
+        trace(outcome.request_id, "runtime.response_posted")
 
     def post(self, path: str, body: bytes) -> None:
-        request = urllib.request.Request(
-            self.runtime_endpoint + path,
-            data=body,
-            method="POST",
-            headers={"Content-Type": "application/json"},
-        )
-        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-        for attempt in range(5):
-            try:
-                with opener.open(request, timeout=30) as response:
-                    response.read()
-                return
-            except OSError as error:
-                if attempt == 4:
-                    print(f"shardsafe-init: POST {path} failed: {error}", file=sys.stderr, flush=True)
-                time.sleep(0.1 * 2**attempt)
+        self.runtime_api.post(path, body)
 
 
 def serve(environment: Environment) -> ThreadingHTTPServer:
     class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"  # the executor keeps its connection open across invocations
+        # The reply's headers and body are two writes: with Nagle's algorithm the body waits for the
+        # executor's delayed ACK of the headers, 40 ms on Linux.
+        disable_nagle_algorithm = True
+
         def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length)
@@ -368,10 +452,20 @@ def serve(environment: Environment) -> ThreadingHTTPServer:
             except ValueError:
                 self.send_error(400, "invocation is not JSON")
                 return
+            trace(str(invocation.get("invoke-id", "")), "runtime.invoke")
+            if invocation.get(REPLY_KEY):
+                outcome = environment.invoke(invocation)
+                self._answer(json.dumps(outcome._asdict()).encode())
+                return
+            self._answer(b"")
+            threading.Thread(target=environment.invoke_and_post, args=(invocation,), daemon=True).start()
+
+        def _answer(self, body: bytes) -> None:
             self.send_response(200)
-            self.send_header("Content-Length", "0")
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
             self.end_headers()
-            threading.Thread(target=environment.invoke, args=(invocation,), daemon=True).start()
+            self.wfile.write(body)
 
         def log_message(self, format: str, *args: Any) -> None:
             pass
