@@ -121,3 +121,81 @@ def test_without_a_claim_check_bucket_an_oversized_payload_arrives_as_its_sha256
     assert envelope.payload_size == len(payload)
     assert envelope.record["sequenceNumber"] == event["Records"][0]["kinesis"]["sequenceNumber"]
     assert envelope.record["shardId"] == factories.SHARD_ID
+
+
+CLOSED_PORT = "http://127.0.0.1:9"  # discard: nothing listens, the connection is refused
+
+
+@pytest.fixture
+def claim_check_bucket(resources: Resources, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """A fresh bucket on LocalStack, named in SHARDSAFE_CLAIM_CHECK_BUCKET as the module does."""
+    s3 = resources.client("s3")
+    bucket = resources.name("claims")
+    s3.create_bucket(Bucket=bucket)
+    monkeypatch.setenv("SHARDSAFE_CLAIM_CHECK_BUCKET", bucket)
+    monkeypatch.setenv("SHARDSAFE_QUARANTINE_MAX_MESSAGE_BYTES", "262144")
+    yield s3, bucket
+    for item in s3.list_objects_v2(Bucket=bucket).get("Contents", []):
+        s3.delete_object(Bucket=bucket, Key=item["Key"])
+    s3.delete_bucket(Bucket=bucket)
+
+
+def test_a_payload_too_big_for_the_queue_is_claim_checked_in_real_s3(
+    quarantine_queue: str, claim_check_bucket: Any, aws_client: Any
+) -> None:
+    s3, bucket = claim_check_bucket
+    payload = b"{not json " + bytes(range(256)) * 1200  # 300 KB: over the queue's 256 KiB
+    event = factories.kinesis_event([payload])
+    StreamProcessor(metrics=False)(event)
+    [message] = drain(aws_client("sqs"), quarantine_queue)
+    envelope = parse_envelope(message["Body"])
+    assert envelope is not None and envelope.claim_check is not None and not envelope.truncated
+    assert envelope.claim_check.bucket == bucket
+    assert s3.get_object(Bucket=bucket, Key=envelope.claim_check.key)["Body"].read() == payload
+    assert envelope.record["sequenceNumber"] == event["Records"][0]["kinesis"]["sequenceNumber"]
+
+
+def test_when_sqs_is_unreachable_s3_keeps_every_envelope_whole(
+    quarantine_queue: str, claim_check_bucket: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    s3, bucket = claim_check_bucket
+    monkeypatch.setenv("AWS_ENDPOINT_URL_SQS", CLOSED_PORT)  # SQS out of reach, S3 not
+    payloads = [b"[1, 2, 3]", b"{not json " + b"y" * 300_000]
+    event = factories.kinesis_event(payloads)
+    StreamProcessor(metrics=False)(event)
+    kept: dict[str, bytes] = {}
+    for item in s3.list_objects_v2(Bucket=bucket, Prefix="claim-checks/envelopes/").get("Contents", []):
+        envelope = parse_envelope(s3.get_object(Bucket=bucket, Key=item["Key"])["Body"].read())
+        assert envelope is not None
+        if envelope.claim_check is not None:
+            data = s3.get_object(Bucket=bucket, Key=envelope.claim_check.key)["Body"].read()
+        else:
+            data = envelope.payload_bytes() or b""
+        kept[envelope.record["sequenceNumber"]] = data
+    sequence = [record["kinesis"]["sequenceNumber"] for record in event["Records"]]
+    assert kept == dict(zip(sequence, payloads, strict=True))
+
+
+def test_when_neither_sqs_nor_s3_can_be_reached_the_log_has_every_byte(
+    quarantine_queue: str, claim_check_bucket: Any, monkeypatch: pytest.MonkeyPatch, capsys: Any
+) -> None:
+    from shardsafe import logs
+    from shardsafe.envelope import parse_log_fallback
+
+    monkeypatch.setenv("AWS_ENDPOINT_URL_SQS", CLOSED_PORT)
+    monkeypatch.setenv("AWS_ENDPOINT_URL_S3", CLOSED_PORT)
+    payloads = [b"[1, 2, 3]", b"{not json " + b"z" * 300_000]
+    event = factories.kinesis_event(payloads)
+    StreamProcessor(metrics=False)(event)
+    lines = [
+        json.loads(line)
+        for line in capsys.readouterr().out.splitlines()
+        if '"event":"shardsafe.quarantine_fallback"' in line
+    ]
+    restored = {}
+    for document in logs.reassemble(lines, "payload_base64"):
+        envelope = parse_log_fallback(document)
+        assert envelope is not None
+        restored[envelope.record["sequenceNumber"]] = envelope.payload_bytes()
+    sequence = [record["kinesis"]["sequenceNumber"] for record in event["Records"]]
+    assert restored == dict(zip(sequence, payloads, strict=True))
