@@ -34,8 +34,8 @@ from typing import Any
 from shardsafe.aws import error_code
 from shardsafe.failures import classify
 from shardsafe.redrive.decide import RedriveFilter
-from shardsafe.redrive.recovery import Recovery, recover
-from shardsafe.redrive.settle import delete_claim_check, log_event, settle
+from shardsafe.redrive.recovery import Recovery
+from shardsafe.redrive.settle import delete_claim_check, log_event, settle, take
 from shardsafe.redrive.summary import MessageOutcome, RedriveResult
 from shardsafe.redrive.targets import Target
 
@@ -165,12 +165,16 @@ def redrive_bucket(
                 result.messages_skipped += 1
             else:
                 matched += 1
-                recovery = recover(
-                    kinesis, parsed, s3=s3, now=now(), retention_hours=retention_hours, page_limit=page_limit
+                recovery = take(
+                    kinesis,
+                    s3,
+                    parsed,
+                    item.url,
+                    result,
+                    now=now(),
+                    retention_hours=retention_hours,
+                    page_limit=page_limit,
                 )
-                for warning in recovery.warnings:
-                    result.warnings.append(warning)
-                    log_event(logging.WARNING, "retention_warning", messageId=item.url, message=warning)
                 taken.append((item, recovery))
                 held += len(body)
                 if len(taken) >= CHUNK_OBJECTS or held >= CHUNK_BYTES:

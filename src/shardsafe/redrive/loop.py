@@ -22,8 +22,8 @@ from typing import Any
 from shardsafe.aws import error_code
 from shardsafe.failures import classify
 from shardsafe.redrive.decide import RedriveFilter
-from shardsafe.redrive.recovery import Recovery, recover
-from shardsafe.redrive.settle import delete_claim_check, log_event, settle
+from shardsafe.redrive.recovery import Recovery
+from shardsafe.redrive.settle import delete_claim_check, log_event, settle, take
 from shardsafe.redrive.summary import MessageOutcome, RedriveResult
 from shardsafe.redrive.targets import Target
 
@@ -137,12 +137,16 @@ def redrive(
                 release.append(message.receipt_handle)
                 continue
             matched += 1
-            recovery = recover(
-                kinesis, parsed, s3=s3, now=now(), retention_hours=retention_hours, page_limit=page_limit
+            recovery = take(
+                kinesis,
+                s3,
+                parsed,
+                message.message_id,
+                result,
+                now=now(),
+                retention_hours=retention_hours,
+                page_limit=page_limit,
             )
-            for warning in recovery.warnings:
-                result.warnings.append(warning)
-                log_event(logging.WARNING, "retention_warning", messageId=message.message_id, message=warning)
             taken.append((message, recovery))
 
         def delete(message: ReceivedMessage, recovery: Recovery) -> bool:

@@ -17,9 +17,9 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from shardsafe.aws import error_code
-from shardsafe.failures import QuarantineMessage
+from shardsafe.failures import FailureMessage, QuarantineMessage
 from shardsafe.redrive.decide import Action, Decision, decide
-from shardsafe.redrive.recovery import Recovery
+from shardsafe.redrive.recovery import Recovery, recover
 from shardsafe.redrive.summary import MessageOutcome, RecordOutcome, RedriveResult
 from shardsafe.redrive.targets import Target
 
@@ -109,6 +109,27 @@ def settle[Taken](
         result.outcomes.append(outcome)
         if on_outcome is not None:
             on_outcome(outcome)
+
+
+def take(
+    kinesis: Any,
+    s3: Any,
+    message: FailureMessage,
+    message_id: str,
+    result: RedriveResult,
+    *,
+    now: Any,
+    retention_hours: dict[str, int | None],
+    page_limit: int,
+) -> Recovery:
+    """Recover one message taken by the filters, its warnings reported: the step both sources share."""
+    recovery = recover(
+        kinesis, message, s3=s3, now=now, retention_hours=retention_hours, page_limit=page_limit
+    )
+    for warning in recovery.warnings:
+        result.warnings.append(warning)
+        log_event(logging.WARNING, "retention_warning", messageId=message_id, message=warning)
+    return recovery
 
 
 def delete_claim_check(s3: Any, recovery: Recovery, result: RedriveResult) -> None:
