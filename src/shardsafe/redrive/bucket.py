@@ -35,7 +35,7 @@ from shardsafe.aws import error_code
 from shardsafe.failures import classify
 from shardsafe.redrive.decide import RedriveFilter
 from shardsafe.redrive.recovery import Recovery
-from shardsafe.redrive.settle import delete_claim_check, log_event, settle, take
+from shardsafe.redrive.settle import delete_claim_check, deleted, log_event, settle, take
 from shardsafe.redrive.summary import MessageOutcome, RedriveResult
 from shardsafe.redrive.targets import Target
 
@@ -125,14 +125,9 @@ def redrive_bucket(
     held = 0
 
     def delete(item: BucketObject, recovery: Recovery) -> bool:
-        try:
-            s3.delete_object(Bucket=item.bucket, Key=item.key)
-        except Exception as exc:
-            if error_code(exc) is None:
-                raise
-            warning = f"{item.url} was redriven but not deleted ({error_code(exc)}: {exc})"
-            result.warnings.append(warning)
-            log_event(logging.WARNING, "delete_failed", messageId=item.url, message=warning)
+        if not deleted(
+            result, item.url, item.url, lambda: s3.delete_object(Bucket=item.bucket, Key=item.key)
+        ):
             return False
         delete_claim_check(s3, recovery, result)
         return True

@@ -23,7 +23,7 @@ from shardsafe.aws import error_code
 from shardsafe.failures import classify
 from shardsafe.redrive.decide import RedriveFilter
 from shardsafe.redrive.recovery import Recovery
-from shardsafe.redrive.settle import delete_claim_check, log_event, settle, take
+from shardsafe.redrive.settle import delete_claim_check, deleted, log_event, settle, take
 from shardsafe.redrive.summary import MessageOutcome, RedriveResult
 from shardsafe.redrive.targets import Target
 
@@ -176,17 +176,13 @@ def redrive(
 
 
 def _delete(sqs: Any, queue_url: str, message: ReceivedMessage, result: RedriveResult) -> bool:
-    try:
-        sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message.receipt_handle)
-    except Exception as exc:
-        if error_code(exc) is None:
-            raise
-        # Typically a run that outlived --visibility-timeout: the receipt handle is stale.
-        warning = f"message {message.message_id} was redriven but not deleted ({error_code(exc)}: {exc})"
-        result.warnings.append(warning)
-        log_event(logging.WARNING, "delete_failed", messageId=message.message_id, message=warning)
-        return False
-    return True
+    # An AWS error here is typically a run that outlived --visibility-timeout: the receipt handle is stale.
+    return deleted(
+        result,
+        f"message {message.message_id}",
+        message.message_id,
+        lambda: sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message.receipt_handle),
+    )
 
 
 def _release(sqs: Any, queue_url: str, receipt_handle: str) -> None:

@@ -132,6 +132,21 @@ def take(
     return recovery
 
 
+def deleted(result: RedriveResult, what: str, message_id: str, call: Callable[[], object]) -> bool:
+    """Run ``call`` (the delete of a queue message or an object); an AWS error becomes a warning and
+    False, so the message or object is kept for the next run; any other error propagates."""
+    try:
+        call()
+    except Exception as exc:
+        if error_code(exc) is None:
+            raise
+        warning = f"{what} was redriven but not deleted ({error_code(exc)}: {exc})"
+        result.warnings.append(warning)
+        log_event(logging.WARNING, "delete_failed", messageId=message_id, message=warning)
+        return False
+    return True
+
+
 def delete_claim_check(s3: Any, recovery: Recovery, result: RedriveResult) -> None:
     """Once a quarantine envelope is deleted, delete the S3 object holding its record's bytes too.
 

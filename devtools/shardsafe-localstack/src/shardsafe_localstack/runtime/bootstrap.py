@@ -45,7 +45,10 @@ REPLY_KEY = "shardsafe-reply"
 
 
 def trace(request_id: str, hop: str) -> None:
-    """One hop of an invocation in the trace file, when LocalStack traces (see shardsafe_localstack.trace)."""
+    """One hop of an invocation in the trace file, when LocalStack traces (see shardsafe_localstack.trace).
+
+    The same line as ``trace.stamp`` writes, written here again on purpose: this file runs in the
+    function's own interpreter, whose ``sys.path`` is the function's, so it imports nothing of ours."""
     if not TRACE_FILE:
         return
     line = json.dumps({"id": request_id, "hop": hop, "t": time.time()}).encode() + b"\n"
