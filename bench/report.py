@@ -317,7 +317,7 @@ def headline_table(result: dict[str, Any]) -> str:
         ),
         ("records delivered again (retries)", lambda r: _count(r["extra_deliveries"])),
         (
-            "good records in the on-failure destination instead of processed",
+            "good records given up on: in the on-failure destination",
             lambda r: f"{_count(r['good_on_failure'])} of {r['good']:,}",
         ),
         ("good records unaccounted for", lambda r: _count(r["good_missing"])),
