@@ -136,10 +136,7 @@ def main(argv: list[str] | None = None) -> int:
         if "headline" in results:
             readme = paths.REPO / report.README
             report.update_docs(
-                readme,
-                report.headline_table(results["headline"]) + "\n",
-                report.HEADLINE_BEGIN,
-                report.HEADLINE_END,
+                readme, report.readme_headline(results), report.HEADLINE_BEGIN, report.HEADLINE_END
             )
             say(f"Updated the headline table in {readme}")
     return 0

@@ -339,6 +339,11 @@ def headline_table(result: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def readme_headline(results: dict[str, Any]) -> str:
+    """What ``--update-docs`` puts between the README's headline markers: the table and its run."""
+    return f"{headline_table(results['headline'])}\n\n{_meta(results['meta'])}\n"
+
+
 def _met(met: bool) -> str:
     return "met" if met else "**missed**"
 

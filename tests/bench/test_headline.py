@@ -226,6 +226,9 @@ def test_the_headline_table_puts_the_contenders_side_by_side() -> None:
     assert "| good records given up on: in the on-failure destination | 0 of 599 | 4 of 599 |" in table
     assert "| the poison record ends | quarantined, its bytes kept | on-failure, its bytes kept |" in table
     assert "did not settle" not in table
+    meta = {"date": "today", "commit": "abc1234", "python": "3.13", "powertools": "3", "cpus": 2}
+    readme = report.readme_headline({"headline": headline_result(), "meta": dict(meta, load_average="0.0")})
+    assert readme.startswith(table) and "at commit `abc1234`" in readme
 
 
 def speed_result(one_shard_per_s: float, intake_per_s: float, drain_per_s: float | None) -> dict[str, Any]:
