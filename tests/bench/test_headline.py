@@ -13,7 +13,7 @@ import pytest
 from shardsafe_harness.accounting import Observed
 from shardsafe_harness.paths import REPO
 
-from bench import e2e_localstack, headline, report
+from bench import e2e_localstack, headline, outcomes, report
 from bench.e2e_localstack import Put
 from shardsafe.envelope import build_envelope
 from shardsafe.failures import FailedBatch
@@ -29,9 +29,9 @@ def puts(count: int) -> dict[str, Put]:
 
 def invocation(
     finished: float, *sequence_numbers: int, failed: tuple[int, ...] = (), raised: str | None = None
-) -> headline.Invocation:
+) -> outcomes.Invocation:
     """An invocation that took 0.25 s."""
-    return headline.Invocation.from_line(
+    return outcomes.Invocation.from_line(
         {
             "started": finished - 0.25,
             "finished": finished,
@@ -67,10 +67,10 @@ def test_a_quarantined_poison_costs_one_invocation_and_no_good_record() -> None:
         invocation(5.5, 104, 105),
     ]
 
-    outcomes = headline.place_records(put_at, invocations, observed)
-    run = headline.summarise_run(put_at, outcomes, invocations, poison="102", after="103")
+    placed = outcomes.place_records(put_at, invocations, observed)
+    run = outcomes.summarise_run(put_at, placed, invocations, poison="102", after="103")
 
-    assert {s: o.place for s, o in outcomes.items()} == {
+    assert {s: o.place for s, o in placed.items()} == {
         "100": "processed",
         "101": "processed",
         "102": "quarantined",
@@ -78,14 +78,14 @@ def test_a_quarantined_poison_costs_one_invocation_and_no_good_record() -> None:
         "104": "processed",
         "105": "processed",
     }
-    assert headline.settled(outcomes, "102")
+    assert outcomes.settled(placed, "102")
     assert run["normal_ms"] == pytest.approx(550.0)  # 0.5 s and 0.6 s: the records done before t=2
     assert run["after_poison_ms"] == pytest.approx(1000.0)
     assert run["stall_ms"] == pytest.approx(450.0)
     assert (run["poison_invocations"], run["extra_deliveries"], run["good_on_failure"]) == (1, 0, 0)
     assert run["poison_invocations_ms"] == pytest.approx(250.0)
-    assert headline.poison_bytes_kept("quarantined", (SHARD, 102), b"poison", observed)
-    assert not headline.poison_bytes_kept("quarantined", (SHARD, 102), b"other bytes", observed)
+    assert outcomes.poison_bytes_kept("quarantined", (SHARD, 102), b"poison", observed)
+    assert not outcomes.poison_bytes_kept("quarantined", (SHARD, 102), b"other bytes", observed)
 
 
 def test_a_reported_poison_takes_the_good_records_after_it_in_its_batch_to_the_on_failure_destination() -> (
@@ -102,10 +102,10 @@ def test_a_reported_poison_takes_the_good_records_after_it_in_its_batch_to_the_o
         invocation(5.0, 104),
     ]
 
-    outcomes = headline.place_records(put_at, invocations, observed)
-    run = headline.summarise_run(put_at, outcomes, invocations, poison="101", after="102")
+    placed = outcomes.place_records(put_at, invocations, observed)
+    run = outcomes.summarise_run(put_at, placed, invocations, poison="101", after="102")
 
-    assert [outcomes[s].place for s in sorted(outcomes)] == [
+    assert [placed[s].place for s in sorted(placed)] == [
         "processed",
         "on-failure",
         "on-failure",
@@ -121,12 +121,12 @@ def test_a_handled_but_unreported_poison_is_not_settled_and_a_record_never_held_
     put_at = puts(3)
     invocations = [invocation(1.0, 100, 101)]  # 101, the poison, handled (swallowed); 102 never delivered
 
-    outcomes = headline.place_records(put_at, invocations, Observed())
-    run = headline.summarise_run(put_at, outcomes, invocations, poison="101", after="102")
+    placed = outcomes.place_records(put_at, invocations, Observed())
+    run = outcomes.summarise_run(put_at, placed, invocations, poison="101", after="102")
 
-    assert outcomes["101"].place == "processed"
-    assert outcomes["102"] == headline.Outcome("missing", None, 0)
-    assert not headline.settled(outcomes, "101")
+    assert placed["101"].place == "processed"
+    assert placed["102"] == outcomes.Outcome("missing", None, 0)
+    assert not outcomes.settled(placed, "101")
     assert run["good_missing"] == 1
     assert run["after_poison_ms"] is None and run["stall_ms"] is None
 
