@@ -291,3 +291,32 @@ def test_the_readme_carries_the_headline_markers_and_update_docs_fills_them(tmp_
     report.update_docs(page, "new\n", report.HEADLINE_BEGIN, report.HEADLINE_END)
 
     assert page.read_text() == f"x\n{report.HEADLINE_BEGIN}\nnew\n{report.HEADLINE_END}\ny\n"
+
+
+def test_a_throughput_row_takes_the_intake_from_the_prefilled_run_and_the_tail_from_the_live_one() -> None:
+    from bench import stack_speed
+
+    def run(prefill: bool, put_s: float, elapsed_s: float, processed_per_s: float | None) -> dict[str, Any]:
+        return {
+            "records": 3000,
+            "shards": 1,
+            "batch_size": 100,
+            "prefill": prefill,
+            "put_s": put_s,
+            "elapsed_s": elapsed_s,
+            "records_per_s": 3000 / elapsed_s,
+            "processed_per_s": processed_per_s,
+        }
+
+    other_batch = dict(run(False, 1.0, 1.0, None), batch_size=1000)
+    entry = stack_speed.row([other_batch, run(True, 6.0, 2.5, 1250.0), run(False, 5.0, 7.5, 600.0)], 1, 100)
+
+    assert entry == {
+        "shards": 1,
+        "batch_size": 100,
+        "records_per_s": 400.0,
+        "intake_per_s": 500.0,  # 3,000 records put in 6 s with nothing reading
+        "drain_per_s": 1250.0,
+        "intake_while_read_per_s": 600.0,
+        "tail_s": 2.5,
+    }
