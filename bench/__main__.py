@@ -2,11 +2,12 @@
 
     python -m bench                       # everything
     python -m bench --only handler --quick
-    python -m bench --update-docs         # also put the tables in docs/benchmarks.md
+    python -m bench --only latency --only headline --quick
+    python -m bench --update-docs         # also put the tables in docs/benchmarks.md (headline: README too)
 
-The end-to-end part runs on LOCALSTACK_ENDPOINT, or on an embedded LocalStack started for it alone
-and stopped after: LocalStack idling beside the in-process parts would be noise in them.
-``make bench`` runs it with the Lambda zip.
+The parts on LocalStack (e2e, latency, headline) run on LOCALSTACK_ENDPOINT, or on an embedded
+LocalStack started for them alone and stopped after: LocalStack idling beside the in-process parts
+would be noise in them. ``make bench`` runs them with the Lambda zip.
 """
 
 from __future__ import annotations
@@ -24,9 +25,10 @@ from typing import Any
 
 from shardsafe_harness import paths
 
-from bench import cold_start, e2e_localstack, handler_cost, memory, report
+from bench import cold_start, e2e_localstack, handler_cost, headline, memory, report, stack_speed
 
-PARTS = ("handler", "cold", "memory", "e2e")
+PARTS = ("handler", "cold", "memory", "e2e", "latency", "headline")
+ON_LOCALSTACK = ("e2e", "latency", "headline")
 
 
 def say(message: str) -> None:
@@ -74,6 +76,9 @@ def main(argv: list[str] | None = None) -> int:
         "--e2e-records", type=int, default=None, help="records per end-to-end run (default 2000)"
     )
     parser.add_argument(
+        "--headline-runs", type=int, default=None, help="runs per headline contender (default 3)"
+    )
+    parser.add_argument(
         "--update-docs",
         nargs="?",
         const=paths.REPO / report.DOCS_PAGE,
@@ -110,19 +115,8 @@ def main(argv: list[str] | None = None) -> int:
         say("== memory (fresh interpreters)")
         batch = 1000 if args.quick else 10_000
         results["memory"] = memory.measure(batch, 10_240, progress=say)
-    if "e2e" in parts:
-        say("== end to end on LocalStack")
-        from shardsafe_localstack import ctl
-
-        with ctl.session() as localstack:
-            results["e2e"] = e2e_localstack.measure(
-                localstack.endpoint,
-                lambda_zip=args.lambda_zip,
-                records=args.e2e_records or (300 if args.quick else 2000),
-                repetitions=1 if args.quick else 2,
-                paced=60 if args.quick else 300,
-                progress=say,
-            )
+    if any(part in parts for part in ON_LOCALSTACK):
+        results.update(on_localstack(parts, args))
     results["targets"] = report.targets(results)
     results["meta"]["seconds"] = round(time.monotonic() - started, 1)
 
@@ -139,7 +133,49 @@ def main(argv: list[str] | None = None) -> int:
     if args.update_docs is not None:
         report.update_docs(args.update_docs, table)
         say(f"Updated the tables in {args.update_docs}")
+        if "headline" in results:
+            readme = paths.REPO / report.README
+            report.update_docs(
+                readme, report.readme_headline(results), report.HEADLINE_BEGIN, report.HEADLINE_END
+            )
+            say(f"Updated the headline table in {readme}")
     return 0
+
+
+def on_localstack(parts: list[str], args: argparse.Namespace) -> dict[str, Any]:
+    """The parts that run on LocalStack, in one session of it: LOCALSTACK_ENDPOINT's or the embedded one."""
+    from shardsafe_localstack import ctl
+
+    results: dict[str, Any] = {}
+    with ctl.session() as localstack:
+        if "e2e" in parts:
+            say("== end to end on LocalStack")
+            results["e2e"] = e2e_localstack.measure(
+                localstack.endpoint,
+                lambda_zip=args.lambda_zip,
+                records=args.e2e_records or (300 if args.quick else 2000),
+                repetitions=1 if args.quick else 2,
+                paced=60 if args.quick else 300,
+                progress=say,
+            )
+        if "latency" in parts:
+            say("== the embedded LocalStack: warm invocation latency, records a second per shard")
+            results["latency"] = stack_speed.measure(
+                localstack.endpoint,
+                invokes=20 if args.quick else 100,
+                records=1000 if args.quick else 3000,
+                progress=say,
+            )
+        if "headline" in parts:
+            say("== headline: one poison record in a steady load on one shard")
+            results["headline"] = headline.measure(
+                localstack.endpoint,
+                lambda_zip=args.lambda_zip,
+                records=200 if args.quick else 600,
+                repetitions=args.headline_runs or (1 if args.quick else 3),
+                progress=say,
+            )
+    return results
 
 
 if __name__ == "__main__":

@@ -27,16 +27,16 @@ import statistics
 import tempfile
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from shardsafe_harness.logs import log_messages
 from shardsafe_harness.resources import Resources
 from shardsafe_harness.zips import package_zip
 
 from bench import events
-from shardsafe.packaging import add_to_zip
+from shardsafe.packaging import ZipContent, add_to_zip
 
 FUNCTIONS = Path(__file__).resolve().parent / "functions"
 ENTRY_POINTS = ("bench_entry.py", "floor_handler.py")
@@ -50,19 +50,32 @@ class BenchError(RuntimeError):
     """The end-to-end benchmark could not run; the message says what was wrong and what to do."""
 
 
-def bench_zip(lambda_zip: Path | None) -> bytes:
-    """shardsafe's Lambda zip (built if not given) plus the benchmark's entry point and the floor."""
+class Put(NamedTuple):
+    """A record put: when its ``PutRecords`` call started, its partition key (``<prefix>-<index>``), its shard."""
+
+    at: float
+    key: str
+    shard: str
+
+
+def bench_zip(lambda_zip: Path | None, extra: Mapping[str, ZipContent] | None = None) -> bytes:
+    """shardsafe's Lambda zip (built if not given) plus the benchmark's entry points and ``extra`` entries."""
     package = lambda_zip if lambda_zip is not None and lambda_zip.is_file() else package_zip()
     with tempfile.TemporaryDirectory(prefix="shardsafe-bench-") as scratch:
         output = Path(scratch) / "bench.zip"
-        add_to_zip(package, {name: FUNCTIONS / name for name in ENTRY_POINTS}, output)
+        add_to_zip(package, {**{name: FUNCTIONS / name for name in ENTRY_POINTS}, **(extra or {})}, output)
         return output.read_bytes()
 
 
-def put_records(kinesis: Any, stream: str, payloads: Sequence[bytes], key_prefix: str) -> dict[str, float]:
-    """Put every payload (PutRecords, 500 a call, failed entries put again); sequence number -> put time."""
-    put_at: dict[str, float] = {}
-    pending = [(f"{key_prefix}-{index}", data) for index, data in enumerate(payloads)]
+def put_records(
+    kinesis: Any, stream: str, payloads: Sequence[bytes], key_prefix: str, first: int = 0
+) -> dict[str, Put]:
+    """Put every payload (PutRecords, 500 a call, failed entries put again); sequence number -> Put.
+
+    The n-th payload's partition key is ``<key_prefix>-<first + n>``: what names it afterwards.
+    """
+    put_at: dict[str, Put] = {}
+    pending = [(f"{key_prefix}-{first + index}", data) for index, data in enumerate(payloads)]
     attempts = 0
     while pending:
         attempts += 1
@@ -77,7 +90,7 @@ def put_records(kinesis: Any, stream: str, payloads: Sequence[bytes], key_prefix
             )
             for entry, item in zip(response["Records"], chunk, strict=True):
                 if "SequenceNumber" in entry:
-                    put_at[entry["SequenceNumber"]] = called
+                    put_at[entry["SequenceNumber"]] = Put(called, item[0], entry["ShardId"])
                 else:
                     retry.append(item)
         pending = retry
@@ -86,18 +99,21 @@ def put_records(kinesis: Any, stream: str, payloads: Sequence[bytes], key_prefix
     return put_at
 
 
+def records_per_call(rate: float) -> int:
+    """How many records each of put_paced's ten calls a second puts."""
+    return max(1, round(rate / 10))
+
+
 def put_paced(
     kinesis: Any, stream: str, payloads: Sequence[bytes], rate: float, key_prefix: str
-) -> dict[str, float]:
-    """Put the payloads at ``rate`` records per second, ten calls a second; sequence number -> put time."""
-    per_call = max(1, round(rate / 10))
-    put_at: dict[str, float] = {}
+) -> dict[str, Put]:
+    """Put the payloads at ``rate`` records per second, ten calls a second, in order; sequence number -> Put."""
+    per_call = records_per_call(rate)
+    put_at: dict[str, Put] = {}
     started = time.monotonic()
     for call, start in enumerate(range(0, len(payloads), per_call)):
-        time.sleep(max(0.0, started + call / 10 - time.monotonic()))
-        put_at.update(
-            put_records(kinesis, stream, payloads[start : start + per_call], f"{key_prefix}-{call}")
-        )
+        time.sleep(max(0.0, started + call / 10 - time.monotonic()))  # the pace itself, not a wait
+        put_at.update(put_records(kinesis, stream, payloads[start : start + per_call], key_prefix, start))
     return put_at
 
 
@@ -169,14 +185,14 @@ def run_one(
         resources.client("kinesis"), name, [payloads[n % 16] for n in range(records)], "load"
     )
     finished = wait_for(resources.client("logs"), function, set(put_at), deadline_s)
-    burst = sorted(finished[sequence] - put_at[sequence] for sequence in put_at)
-    elapsed = max(finished.values()) - min(put_at.values())
+    burst = sorted(finished[sequence] - put.at for sequence, put in put_at.items())
+    elapsed = max(finished.values()) - min(put.at for put in put_at.values())
 
     paced_at = put_paced(
         resources.client("kinesis"), name, [payloads[n % 16] for n in range(paced)], paced_rate, "paced"
     )
     paced_finished = wait_for(resources.client("logs"), function, set(paced_at), deadline_s)
-    steady = sorted(paced_finished[sequence] - paced_at[sequence] for sequence in paced_at)
+    steady = sorted(paced_finished[sequence] - put.at for sequence, put in paced_at.items())
     return {
         "contender": contender,
         "shards": shards,

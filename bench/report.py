@@ -8,15 +8,20 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench import cold_start
+from bench import cold_start, headline, stack_speed
 
 DOCS_PAGE = Path("docs") / "benchmarks.md"
 """Where ``--update-docs`` writes the tables, relative to the repository."""
 TABLES_BEGIN = "<!-- bench:begin (written by python -m bench --update-docs) -->"
 TABLES_END = "<!-- bench:end -->"
+README = Path("README.md")
+"""Where ``--update-docs`` also writes the headline table, relative to the repository."""
+HEADLINE_BEGIN = "<!-- bench:headline:begin (written by python -m bench --update-docs) -->"
+HEADLINE_END = "<!-- bench:headline:end -->"
 MAX_VS_FLOOR = 1.15
 MAX_COLD_IMPORT_MS = 30.0
 MAX_MEMORY_X_PAYLOAD = 2.0
@@ -118,6 +123,8 @@ def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
                 "met": ours["rss_growth_x_payload"] < MAX_MEMORY_X_PAYLOAD,
             }
         )
+    if results.get("latency"):
+        checks += stack_speed.targets(results["latency"])
     return checks
 
 
@@ -132,6 +139,10 @@ def markdown(results: dict[str, Any]) -> str:
         parts.append(_memory_table(results["memory"]))
     if results.get("e2e"):
         parts.append(_e2e_table(results["e2e"]))
+    if results.get("latency"):
+        parts.append(speed_tables(results["latency"]))
+    if results.get("headline"):
+        parts.append(headline_table(results["headline"]))
     checks = results.get("targets") or []
     if checks:
         rows = [
@@ -141,15 +152,14 @@ def markdown(results: dict[str, Any]) -> str:
     return "\n\n".join(parts) + "\n"
 
 
-def update_docs(page: Path, table: str) -> None:
-    """Replace what is between the bench markers of ``page`` (docs/benchmarks.md) with ``table``."""
+def update_docs(page: Path, table: str, begin: str = TABLES_BEGIN, end: str = TABLES_END) -> None:
+    """Replace what is between the ``begin`` and ``end`` markers of ``page`` (by default the bench
+    markers of docs/benchmarks.md) with ``table``."""
     text = page.read_text()
-    pattern = re.compile(re.escape(TABLES_BEGIN) + r".*?" + re.escape(TABLES_END), re.DOTALL)
+    pattern = re.compile(re.escape(begin) + r".*?" + re.escape(end), re.DOTALL)
     if not pattern.search(text):
-        raise ValueError(
-            f"{page} has no {TABLES_BEGIN!r} ... {TABLES_END!r} block: add one where the tables go"
-        )
-    page.write_text(pattern.sub(lambda _: f"{TABLES_BEGIN}\n{table}{TABLES_END}", text))
+        raise ValueError(f"{page} has no {begin!r} ... {end!r} block: add one where the tables go")
+    page.write_text(pattern.sub(lambda _: f"{begin}\n{table}{end}", text))
 
 
 # --- the tables ---
@@ -242,6 +252,108 @@ def _e2e_table(e2e: dict[str, Any]) -> str:
             f"| {row['burst_p50_ms']:.0f} ms | {row['burst_p99_ms']:.0f} ms |"
         )
     return "\n".join(rows)
+
+
+def speed_tables(speed: dict[str, Any]) -> str:
+    """The embedded LocalStack's warm invocation latency and throughput, each target met or missed."""
+    invoke, get_function = speed["latency"]["invoke"], speed["latency"]["get_function"]
+    warm_met = invoke["p50_ms"] <= stack_speed.MAX_WARM_P50_MS
+    rows = [
+        f"The embedded LocalStack (`shardsafe_localstack.latency`): {speed['latency']['count']} warm "
+        "invocations of a function that returns at once, and GetFunction as often (what any API call costs):",
+        "",
+        "| call | p50 | p99 | target | |",
+        "| --- | ---: | ---: | --- | --- |",
+        f"| warm Invoke | {invoke['p50_ms']:.1f} ms | {invoke['p99_ms']:.1f} ms "
+        f"| p50 <= {stack_speed.MAX_WARM_P50_MS:.0f} ms | {_met(warm_met)} |",
+        f"| GetFunction | {get_function['p50_ms']:.1f} ms | {get_function['p99_ms']:.1f} ms | | |",
+        "",
+        f"Records a second, {speed['records']:,} records of a few bytes per stream: put to processed (the "
+        "mapping reading while they are put), PutRecords alone (the stream's intake, nothing reading) and "
+        "the mapping alone (a prefilled shard drained, from its first batch to its last):",
+        "",
+        "| shards | batch size | put to processed | PutRecords alone | the mapping alone | target | |",
+        "| ---: | ---: | ---: | ---: | ---: | --- | --- |",
+    ]
+    for entry in speed["rows"]:
+        target, verdict = "", ""
+        if (entry["shards"], entry["batch_size"]) == (stack_speed.TARGET_SHARDS, stack_speed.TARGET_BATCH):
+            met = entry["records_per_s"] >= stack_speed.MIN_ONE_SHARD_RECORDS_PER_S
+            target = f">= {stack_speed.MIN_ONE_SHARD_RECORDS_PER_S:,.0f}/s"
+            verdict = _met(met) + ("" if met else f": {stack_speed.held_back_by(entry)}")
+        drain = entry["drain_per_s"]
+        rows.append(
+            f"| {entry['shards']} | {entry['batch_size']:,} | {entry['records_per_s']:,.0f}/s "
+            f"| {entry['intake_per_s']:,.0f}/s | {'—' if drain is None else f'{drain:,.0f}/s'} "
+            f"| {target} | {verdict} |"
+        )
+    return "\n".join(rows)
+
+
+def headline_table(result: dict[str, Any]) -> str:
+    """One poison record in a steady load on one shard: the contenders side by side (medians of runs)."""
+    rows_by = {row["contender"]: row for row in result["summary"]}
+    names = list(rows_by)
+    settings = result["settings"]
+    lines = [
+        f"One poison record in a steady load of {result['records']:,} records of "
+        f"{_size(result['record_size'])} at {result['rate']:.0f}/s on one shard, on the embedded LocalStack "
+        f"with bisect on error {'emulated' if result['bisect'] else 'off'} and the module's mapping "
+        f"(batch size {settings['batch_size']}, bisect on, {settings['maximum_retry_attempts']} retries, "
+        f"partial batch responses, S3 on-failure destination); the poison raises in the record handler. "
+        f"Median of {result['repetitions']} run(s):",
+        "",
+        "| | " + " | ".join(headline.LABELS[name] for name in names) + " |",
+        "| --- |" + " ---: |" * len(names),
+    ]
+    measures: list[tuple[str, Callable[[dict[str, Any]], str]]] = [
+        ("shard stall: the record after the poison, beyond normal", lambda r: _ms_or_na(r["stall_ms"], "+")),
+        ("the record after the poison, put to done", lambda r: _ms_or_na(r["after_poison_ms"])),
+        ("normal latency (records done before the poison was put)", lambda r: _ms_or_na(r["normal_ms"])),
+        ("invocations that held the poison", lambda r: _count(r["poison_invocations"])),
+        (
+            "the function's time in those invocations",
+            lambda r: _ms_or_na(r["poison_invocations_ms"]),
+        ),
+        ("records delivered again (retries)", lambda r: _count(r["extra_deliveries"])),
+        (
+            "good records given up on: in the on-failure destination",
+            lambda r: f"{_count(r['good_on_failure'])} of {r['good']:,}",
+        ),
+        ("good records unaccounted for", lambda r: _count(r["good_missing"])),
+        (
+            "the poison record ends",
+            lambda r: (
+                ", ".join(r["poison_places"])
+                + (", its bytes kept" if r["poison_bytes_kept"] else ", **its bytes not found**")
+            ),
+        ),
+    ]
+    for label, cell in measures:
+        lines.append(f"| {label} | " + " | ".join(cell(rows_by[name]) for name in names) + " |")
+    if not all(row["settled"] for row in result["summary"]):
+        lines += [
+            "",
+            "**Some runs did not settle before their deadline: records were still unaccounted for.**",
+        ]
+    return "\n".join(lines)
+
+
+def readme_headline(results: dict[str, Any]) -> str:
+    """What ``--update-docs`` puts between the README's headline markers: the table and its run."""
+    return f"{headline_table(results['headline'])}\n\n{_meta(results['meta'])}\n"
+
+
+def _met(met: bool) -> str:
+    return "met" if met else "**missed**"
+
+
+def _ms_or_na(value: float | None, sign: str = "") -> str:
+    return "n/a" if value is None else f"{value:{sign},.0f} ms"
+
+
+def _count(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:g}"
 
 
 def _slower_in(case: dict[str, Any], other: str) -> tuple[int, int]:

@@ -66,6 +66,20 @@ class Resources:
         self.cleanups.append(lambda: sqs.delete_queue(QueueUrl=url))
         return url
 
+    def bucket(self, name: str) -> str:
+        """An S3 bucket, emptied and deleted by :meth:`clean`; its name."""
+        s3 = self.client("s3")
+        s3.create_bucket(Bucket=name)
+
+        def delete() -> None:
+            for page in s3.get_paginator("list_objects_v2").paginate(Bucket=name):
+                for item in page.get("Contents", []):
+                    s3.delete_object(Bucket=name, Key=item["Key"])
+            s3.delete_bucket(Bucket=name)
+
+        self.cleanups.append(delete)
+        return name
+
     def stream(self, name: str, shards: int) -> str:
         """A Kinesis stream, once it exists; its ARN."""
         kinesis = self.client("kinesis")
@@ -108,8 +122,13 @@ class Resources:
         )
         return name
 
-    def mapping(self, stream_arn: str, function: str, batch_size: int, deadline_s: float = 60) -> str:
-        """An event source mapping from the stream's start, reporting batch item failures, once Enabled; its UUID."""
+    def mapping(
+        self, stream_arn: str, function: str, batch_size: int, deadline_s: float = 60, **settings: Any
+    ) -> str:
+        """An event source mapping from the stream's start, reporting batch item failures, once Enabled; its UUID.
+
+        ``settings`` are more CreateEventSourceMapping parameters (retries, bisect, a destination, tags).
+        """
         functions = self.client("lambda")
         mapping_id: str = functions.create_event_source_mapping(
             EventSourceArn=stream_arn,
@@ -118,6 +137,7 @@ class Resources:
             StartingPosition="TRIM_HORIZON",
             MaximumBatchingWindowInSeconds=0,
             FunctionResponseTypes=["ReportBatchItemFailures"],
+            **settings,
         )["UUID"]
         self.cleanups.append(lambda: functions.delete_event_source_mapping(UUID=mapping_id))
         give_up = time.monotonic() + deadline_s
