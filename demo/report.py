@@ -48,7 +48,7 @@ def report(
     ]
     for batch in batches:
         lines.append(
-            f"              {batch.shard_id} {batch.start}..{batch.end}: {plural(batch.size, 'record')}, "
+            f"              {batch.shard_id} {batch.start}..{batch.end}: {'? records' if batch.size is None else plural(batch.size, 'record')}, "
             f"{batch.condition} after {batch.attempts} attempts"
         )
     if recovery:
