@@ -77,7 +77,7 @@ def test_a_sequence_number_before_the_shard_is_trimmed_data_and_one_in_it_passes
     before = {"ShardIteratorType": "AT_SEQUENCE_NUMBER", "SequenceNumber": "1100000000017454423008"}
     first = {"ShardIteratorType": "AFTER_SEQUENCE_NUMBER", "SequenceNumber": "1100000000017454423009"}
 
-    with pytest.raises(TrimmedDataAccessException, match="1100000000017454423008.*TRIM_HORIZON"):
+    with pytest.raises(TrimmedDataAccessException, match=r"1100000000017454423008.*TRIM_HORIZON"):
         check_sequence_number(before, SHARD)  # type: ignore[arg-type]
     check_sequence_number(first, SHARD)  # type: ignore[arg-type]
 
@@ -141,7 +141,7 @@ def test_the_embedded_localstack_selects_the_moto_providers_unless_switched_off_
 
 
 def test_a_bad_dynamodb_switch_stops_the_start_naming_the_value_and_the_fix() -> None:
-    with pytest.raises(ctl.LocalStackError, match="SHARDSAFE_LOCALSTACK_DYNAMODB='maybe'.*1 or 0"):
+    with pytest.raises(ctl.LocalStackError, match=r"SHARDSAFE_LOCALSTACK_DYNAMODB=.maybe..*1 or 0"):
         ctl.dynamodb_overrides({"SHARDSAFE_LOCALSTACK_DYNAMODB": "maybe"})
 
 

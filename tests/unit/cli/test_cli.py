@@ -342,7 +342,10 @@ def test_redrive_needs_exactly_one_target(capsys):
     with pytest.raises(SystemExit):
         main(["redrive", "--queue", "q"])
 
-    assert "one of the arguments --to-stream --to-function --to-queue --to-file is required" in capsys.readouterr().err
+    assert (
+        "one of the arguments --to-stream --to-function --to-queue --to-file is required"
+        in capsys.readouterr().err
+    )
 
 
 def test_redrive_refuses_a_time_it_cannot_read(capsys):

@@ -74,7 +74,7 @@ class FakeStreams:
         )
         return {"ShardIterator": str(position + (kind == "AFTER_SEQUENCE_NUMBER"))}
 
-    def get_records(self, ShardIterator: str, Limit: int) -> dict[str, Any]:  # noqa: N803 - boto3's names
+    def get_records(self, ShardIterator: str, Limit: int) -> dict[str, Any]:
         start = int(ShardIterator)
         page = self.records[start : start + min(Limit, 2)]
         return {"Records": page, "NextShardIterator": str(start + len(page))}
@@ -254,7 +254,7 @@ class FakeQueue:
         self.entries: list[dict[str, Any]] = []
         self.fail_ids = fail_ids
 
-    def send_message_batch(self, QueueUrl: str, Entries: list[dict[str, Any]]) -> dict[str, Any]:  # noqa: N803
+    def send_message_batch(self, QueueUrl: str, Entries: list[dict[str, Any]]) -> dict[str, Any]:
         import hashlib
 
         self.entries += Entries
@@ -379,7 +379,7 @@ class FakeLambda:
         self.answers = list(answers)
         self.events: list[dict[str, Any]] = []
 
-    def invoke(self, FunctionName: str, InvocationType: str, Payload: bytes) -> dict[str, Any]:  # noqa: N803
+    def invoke(self, FunctionName: str, InvocationType: str, Payload: bytes) -> dict[str, Any]:
         assert InvocationType == "RequestResponse"
         self.events.append(json.loads(Payload))
         answer = self.answers.pop(0) if self.answers else {}
