@@ -241,7 +241,7 @@ def test_dynamodb_batch_given_up_to_a_bucket_is_redriven_to_a_file_record_by_rec
 
     assert status == 0 and summary["clean"], summary
     lines = [json.loads(line) for line in out.read_text().splitlines()]
-    assert sorted(line["sequenceNumber"] for line in lines) == sorted(written), "every record once"
+    assert sorted(line["sequenceNumber"] for line in lines) == sorted(written), summary
     for line in lines:
         record = json.loads(base64.b64decode(line["data"]))
         original = written[line["sequenceNumber"]]
@@ -274,11 +274,12 @@ def test_bisect_on_error_gives_up_only_the_crashing_dynamodb_record(
     put_items(aws, name, ["a", "b", "c"])
     aws("dynamodb").put_item(TableName=name, Item={"pk": {"S": "poison"}, "poison": {"BOOL": True}})
     put_items(aws, name, ["d", "e", "f", "g"])
-    poison = next(
-        r["dynamodb"]["SequenceNumber"]
+    poison_record = next(
+        r
         for r in read_stream(aws("dynamodbstreams"), stream_arn)
         if r["dynamodb"]["Keys"]["pk"]["S"] == "poison"
     )
+    poison = poison_record["dynamodb"]["SequenceNumber"]
     map_table(
         aws,
         resources,
@@ -296,6 +297,8 @@ def test_bisect_on_error_gives_up_only_the_crashing_dynamodb_record(
     assert isinstance(batch, FailedBatch) and batch.source == "dynamodb"
     assert (batch.start, batch.end, batch.size) == (int(poison), int(poison), 1), batch.body
     assert batch.shard_id and batch.stream_arn == stream_arn
+    # The record's own creation time, not when it was given up on (LocalStack's poller: "now").
+    assert batch.first_arrival == poison_record["dynamodb"]["ApproximateCreationDateTime"]
 
 
 @pytest.mark.parametrize("fifo", [False, True], ids=["standard", "fifo"])

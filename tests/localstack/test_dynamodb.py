@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from localstack.aws.api import CommonServiceException
 from localstack.aws.api.dynamodbstreams import ExpiredIteratorException, TrimmedDataAccessException
-from shardsafe_localstack import ctl, payload_limit
+from shardsafe_localstack import ctl, dynamodb, payload_limit
 from shardsafe_localstack.dynamodb import (
     ITERATOR_LIFETIME_S,
     DynamoDBStreamsProvider,
@@ -174,3 +174,43 @@ def test_measuring_a_dynamodb_record_for_the_payload_limit_leaves_it_as_the_poll
     assert record["dynamodb"]["ApproximateCreationDateTime"] == created, "the record is not changed"
     (event,) = poller.transform_into_events([record], "shardId-1")  # what forwarding does next
     assert event["dynamodb"]["ApproximateCreationDateTime"] == created.timestamp()
+
+
+def poller() -> Any:
+    from localstack.services.lambda_.event_source_mapping.pollers.dynamodb_poller import DynamoDBPoller
+
+    return DynamoDBPoller(
+        STREAM_ARN,
+        {"DynamoDBStreamParameters": {"BatchSize": 10, "StartingPosition": "TRIM_HORIZON"}},
+        processor=object(),  # type: ignore[arg-type]  # not called: nothing is invoked here
+    )
+
+
+def test_a_dynamodb_record_reaches_the_function_with_whole_epoch_seconds_as_aws_sends_them() -> None:
+    from localstack.services.lambda_.event_source_mapping.pollers.dynamodb_poller import DynamoDBPoller
+
+    record = moto_record("INSERT", new={"pk": {"S": "a"}})
+    as_aws_sends(record, "eu-west-1")
+
+    (event,) = dynamodb.whole_seconds(DynamoDBPoller.transform_into_events, poller(), [record], "shardId-1")
+
+    created = event["dynamodb"]["ApproximateCreationDateTime"]
+    assert type(created) is int and created == int(datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC).timestamp())
+
+
+def test_a_dynamodb_records_age_is_its_creation_time_not_now() -> None:
+    from localstack.services.lambda_.event_source_mapping.pollers.dynamodb_poller import DynamoDBPoller
+
+    created = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC).timestamp()
+    original = DynamoDBPoller.get_approximate_arrival_time
+
+    assert (
+        dynamodb.arrival_time(original, poller(), {"dynamodb": {"ApproximateCreationDateTime": created}})
+        == created
+    )
+    assert (
+        dynamodb.arrival_time(original, poller(), {"dynamodb": {"ApproximateCreationDateTime": int(created)}})
+        == created
+    )
+    now = dynamodb.arrival_time(original, poller(), {"dynamodb": {}})  # none given: LocalStack's "now"
+    assert abs(now - datetime.now(UTC).timestamp()) < 60

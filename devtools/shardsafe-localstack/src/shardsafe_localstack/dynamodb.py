@@ -22,6 +22,9 @@ gets wrong put right where a Lambda event source mapping or a redrive sees it:
 - GetShardIterator: a shard that is not the stream's is ``ResourceNotFoundException``, a missing or
   out-of-range ``SequenceNumber`` for AT_/AFTER_SEQUENCE_NUMBER is ``ValidationException`` /
   ``TrimmedDataAccessException`` naming the value (moto: an assertion, answered as a server error).
+
+And LocalStack's DynamoDB stream poller (`apply`, from the plugin): a record's age is its creation
+time, and ``ApproximateCreationDateTime`` reaches the function in whole epoch seconds.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ import copy
 import logging
 import threading
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, cast
 
@@ -47,6 +51,8 @@ from localstack.aws.api.dynamodbstreams import (
 )
 from localstack.aws.forwarder import create_aws_request_context
 from localstack.services.moto import call_moto
+
+from shardsafe_localstack.switches import DYNAMODB_ENV, switch
 
 LOG = logging.getLogger(__name__)
 
@@ -166,3 +172,53 @@ def as_aws_sends(record: dict[str, Any], region: str) -> None:
         if created.tzinfo is None:  # moto writes UTC without saying so
             created = created.replace(tzinfo=UTC)
         stream_record["ApproximateCreationDateTime"] = created.replace(microsecond=0)
+
+
+# --- The DynamoDB stream poller ---
+#
+# LocalStack's DynamoDBPoller (lambda_/event_source_mapping/pollers/dynamodb_poller.py) takes a record's
+# arrival as "now" (it reads a placeholder key), so MaximumRecordAgeInSeconds never expires a DynamoDB
+# record and approximateArrivalOfFirstRecord in DDBStreamBatchInfo is the failure's time; and it sends
+# ApproximateCreationDateTime as a float where AWS sends whole epoch seconds
+# (https://docs.aws.amazon.com/lambda/latest/dg/with-ddb.html: "ApproximateCreationDateTime": 1428537600).
+
+
+def arrival_time(original: Callable[..., float], poller: Any, event: dict[str, Any]) -> float:
+    """The patched DynamoDBPoller.get_approximate_arrival_time: the record's creation time."""
+    created = (event.get("dynamodb") or {}).get("ApproximateCreationDateTime")
+    if isinstance(created, datetime):
+        return created.timestamp()
+    if isinstance(created, int | float) and not isinstance(created, bool):
+        return float(created)
+    return original(poller, event)
+
+
+def whole_seconds(
+    original: Callable[..., list[dict[str, Any]]], poller: Any, *args: Any
+) -> list[dict[str, Any]]:
+    """The patched DynamoDBPoller.transform_into_events: whole seconds as an integer, as AWS sends them."""
+    events = original(poller, *args)
+    for event in events:
+        change = event.get("dynamodb") or {}
+        created = change.get("ApproximateCreationDateTime")
+        if isinstance(created, float) and created.is_integer():
+            change["ApproximateCreationDateTime"] = int(created)
+    return events
+
+
+_applied: list[Any] = []  # the patches in place
+
+
+def apply() -> None:
+    """Patch LocalStack's DynamoDB stream poller in memory; idempotent; only when DynamoDB is moto's."""
+    if _applied or not switch(DYNAMODB_ENV):
+        return
+    from localstack.services.lambda_.event_source_mapping.pollers.dynamodb_poller import DynamoDBPoller
+    from localstack.utils.patch import Patch
+
+    for patch in (
+        Patch.function(DynamoDBPoller.get_approximate_arrival_time, arrival_time),
+        Patch.function(DynamoDBPoller.transform_into_events, whole_seconds),
+    ):
+        patch.apply()
+        _applied.append(patch)

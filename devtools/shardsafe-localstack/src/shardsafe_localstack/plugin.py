@@ -6,7 +6,7 @@ a batch (payload_limit), the speed patches (speedups: batched logs and metrics, 
 full batch) and, when SHARDSAFE_LOCALSTACK_TRACE names a file, the per-hop trace (trace). LocalStack
 loads this plugin when its Lambda service starts, before any event source mapping polls.
 
-The DynamoDB and DynamoDB Streams providers (``dynamodb``: moto, no DynamoDB Local download) are
+The DynamoDB stream poller's record age (dynamodb) is fixed there too. The DynamoDB and DynamoDB Streams providers (``dynamodb``: moto, no DynamoDB Local download) are
 service plugins of their own, chosen by PROVIDER_OVERRIDE_DYNAMODB/_DYNAMODBSTREAMS=shardsafe.
 """
 
@@ -24,7 +24,7 @@ class ProcessRuntimeExecutorPlugin(RuntimeExecutorPlugin):
     name = "process"
 
     def load(self, *args: Any, **kwargs: Any) -> type:
-        from shardsafe_localstack import bisect_on_error, payload_limit, speedups, trace
+        from shardsafe_localstack import bisect_on_error, dynamodb, payload_limit, speedups, trace
         from shardsafe_localstack.executor import ProcessRuntimeExecutor
 
         # Order matters: the payload limit cuts a batch first, then each run is bisected on error.
@@ -32,6 +32,7 @@ class ProcessRuntimeExecutorPlugin(RuntimeExecutorPlugin):
         payload_limit.apply()
         speedups.apply()
         trace.apply()
+        dynamodb.apply()
         return ProcessRuntimeExecutor
 
 
