@@ -459,3 +459,66 @@ def test_kinesis_records_are_rebuilt_in_the_kinesis_event_shape() -> None:
         "eu-west-1",
     )
     assert event["eventID"] == f"shardId-000000000001:{record.sequence_number}"
+
+
+class FakeDeadLetterQueue:
+    """ReceiveMessage (each message once, with the system attributes asked for), DeleteMessage."""
+
+    def __init__(self, messages: list[dict[str, Any]]) -> None:
+        self.waiting = list(messages)
+        self.deleted: list[str] = []
+        self.asked: list[list[str]] = []
+
+    def receive_message(self, *, MessageSystemAttributeNames: list[str], **_: Any) -> dict[str, Any]:
+        self.asked.append(MessageSystemAttributeNames)
+        batch, self.waiting = self.waiting[:10], self.waiting[10:]
+        wanted = set(MessageSystemAttributeNames)
+        return {
+            "Messages": [
+                {
+                    **m,
+                    "ReceiptHandle": m["MessageId"],
+                    "Attributes": {
+                        k: v for k, v in m["Attributes"].items() if "All" in wanted or k in wanted
+                    },
+                }
+                for m in batch
+            ]
+        }
+
+    def delete_message(self, *, QueueUrl: str, ReceiptHandle: str) -> None:
+        self.deleted.append(ReceiptHandle)
+
+    def change_message_visibility(self, **_: Any) -> None:
+        raise AssertionError("every message is sent and deleted")
+
+
+def test_a_fifo_dead_letter_queue_is_moved_back_message_by_message_with_its_groups_in_order() -> None:
+    from shardsafe.redrive import redrive
+
+    letters = [
+        {
+            **SQS_MESSAGE,
+            "MessageId": f"m-{n}",
+            "Body": f"body {n}",
+            "Attributes": {**SQS_MESSAGE["Attributes"], "MessageGroupId": f"g{n % 2}"},
+        }
+        for n in range(13)
+    ]
+    dlq, source = FakeDeadLetterQueue(letters), FakeQueue()
+
+    result = redrive(
+        dlq,
+        None,
+        "https://sqs/dlq.fifo",
+        QueueTarget(source, "https://sqs/orders.fifo"),
+        dead_letters=True,
+        wait_time_s=0,
+    )
+
+    assert result.clean and result.messages_deleted == result.records_written == 13
+    assert dlq.deleted == [f"m-{n}" for n in range(13)]
+    assert [(e["MessageBody"], e["MessageGroupId"], e["MessageDeduplicationId"]) for e in source.entries] == [
+        (f"body {n}", f"g{n % 2}", f"m-{n}") for n in range(13)
+    ]
+    assert all("MessageGroupId" in asked or "All" in asked for asked in dlq.asked)
