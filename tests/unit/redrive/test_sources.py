@@ -522,3 +522,40 @@ def test_a_fifo_dead_letter_queue_is_moved_back_message_by_message_with_its_grou
         (f"body {n}", f"g{n % 2}", f"m-{n}") for n in range(13)
     ]
     assert all("MessageGroupId" in asked or "All" in asked for asked in dlq.asked)
+
+
+@pytest.mark.parametrize(
+    ("argv", "error"),
+    [
+        (["--dlq", "orders-dlq", "--to-stream"], "--dlq orders-dlq: a dead-letter queue's messages go back"),
+        (["--dlq", "orders-dlq", "--to-function", "f"], "use --to-queue [QUEUE] or --to-file FILE"),
+        (
+            ["--queue", "q", "--to-queue"],
+            "--to-queue without a QUEUE sends a DLQ's messages back to its source",
+        ),
+    ],
+    ids=["dlq to a stream", "dlq to a function", "to-queue without a dlq or a queue"],
+)
+def test_a_target_a_source_cannot_have_is_bad_input_naming_the_fix(argv, error, capsys) -> None:
+    from shardsafe.cli import main
+
+    assert main(["redrive", *argv]) == 2
+    assert error in capsys.readouterr().err
+
+
+def test_to_queue_without_a_queue_needs_exactly_one_source_queue_and_names_what_it_found() -> None:
+    from shardsafe.cli._redrive_command import source_queue
+    from shardsafe.errors import InputError
+
+    class Sqs:
+        def __init__(self, urls: list[str]) -> None:
+            self.urls = urls
+
+        def list_dead_letter_source_queues(self, QueueUrl: str) -> dict[str, Any]:
+            return {"queueUrls": self.urls}
+
+    assert source_queue(Sqs(["https://sqs/a"]), "https://sqs/dlq") == "https://sqs/a"
+    with pytest.raises(InputError, match="found none: name the queue"):
+        source_queue(Sqs([]), "https://sqs/dlq")
+    with pytest.raises(InputError, match="found https://sqs/a, https://sqs/b"):
+        source_queue(Sqs(["https://sqs/a", "https://sqs/b"]), "https://sqs/dlq")
