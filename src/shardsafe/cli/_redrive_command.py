@@ -58,14 +58,16 @@ Exit status: 0 all redriven, 1 something kept or unrecoverable (see stderr), 2 b
 def add_parser(commands: Any) -> argparse.ArgumentParser:
     parser: argparse.ArgumentParser = commands.add_parser(
         "redrive",
-        help="recover the records behind failure-queue messages or failure-bucket objects and re-put "
-        "them or write them to a file",
+        help="recover the records behind failure-queue messages, failure-bucket objects or dead-letter "
+        "queue messages, and re-put, re-invoke, re-send or write them to a file",
         description=(
             "Read Lambda on-failure records and shardsafe quarantine envelopes from an SQS queue or an\n"
-            "S3 failure bucket, recover their records (from the S3 object, from the envelope or its\n"
-            "claim check, or from the stream while it still retains them) and re-put them or append\n"
-            "them to a JSON Lines file. A message or object is deleted only after all its records are\n"
-            "written. Warnings and unrecoverable records go to stderr as JSON lines."
+            "S3 failure bucket (Kinesis and DynamoDB streams, SQS), or a dead-letter queue's messages;\n"
+            "recover their records (from the S3 object, from the envelope or its claim check, or from\n"
+            "the stream while it still retains them) and re-put them on a Kinesis stream, invoke a\n"
+            "function with them, send them to a queue, or append them to a JSON Lines file. A message\n"
+            "or object is deleted only after all its records are written. Warnings and unrecoverable\n"
+            "records go to stderr as JSON lines."
         ),
         epilog=EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
