@@ -5,6 +5,9 @@ never to LocalStack's files): bisect on function error (bisect_on_error), the 6 
 a batch (payload_limit), the speed patches (speedups: batched logs and metrics, polling again after a
 full batch) and, when SHARDSAFE_LOCALSTACK_TRACE names a file, the per-hop trace (trace). LocalStack
 loads this plugin when its Lambda service starts, before any event source mapping polls.
+
+The DynamoDB stream poller's record age (dynamodb) is fixed there too. The DynamoDB and DynamoDB Streams providers (``dynamodb``: moto, no DynamoDB Local download) are
+service plugins of their own, chosen by PROVIDER_OVERRIDE_DYNAMODB/_DYNAMODBSTREAMS=shardsafe.
 """
 
 from __future__ import annotations
@@ -12,13 +15,16 @@ from __future__ import annotations
 from typing import Any
 
 from localstack.services.lambda_.invocation.plugins import RuntimeExecutorPlugin
+from localstack.services.plugins import Service, aws_provider
+
+from shardsafe_localstack.switches import DYNAMODB_PROVIDER
 
 
 class ProcessRuntimeExecutorPlugin(RuntimeExecutorPlugin):
     name = "process"
 
     def load(self, *args: Any, **kwargs: Any) -> type:
-        from shardsafe_localstack import bisect_on_error, payload_limit, speedups, trace
+        from shardsafe_localstack import bisect_on_error, dynamodb, payload_limit, speedups, trace
         from shardsafe_localstack.executor import ProcessRuntimeExecutor
 
         # Order matters: the payload limit cuts a batch first, then each run is bisected on error.
@@ -26,4 +32,23 @@ class ProcessRuntimeExecutorPlugin(RuntimeExecutorPlugin):
         payload_limit.apply()
         speedups.apply()
         trace.apply()
+        dynamodb.apply()
         return ProcessRuntimeExecutor
+
+
+@aws_provider(api="dynamodb", name=DYNAMODB_PROVIDER)  # type: ignore[untyped-decorator]  # LocalStack's
+def dynamodb_provider() -> Service:
+    from localstack.services.moto import MotoFallbackDispatcher
+
+    from shardsafe_localstack.dynamodb import DynamoDBProvider
+
+    return Service.for_provider(DynamoDBProvider(), dispatch_table_factory=MotoFallbackDispatcher)
+
+
+@aws_provider(api="dynamodbstreams", name=DYNAMODB_PROVIDER)  # type: ignore[untyped-decorator]
+def dynamodbstreams_provider() -> Service:
+    from localstack.services.moto import MotoFallbackDispatcher
+
+    from shardsafe_localstack.dynamodb import DynamoDBStreamsProvider
+
+    return Service.for_provider(DynamoDBStreamsProvider(), dispatch_table_factory=MotoFallbackDispatcher)
