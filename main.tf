@@ -94,17 +94,6 @@ resource "aws_sqs_queue" "source" {
   tags = var.tags
 }
 
-# Only the source queue may send its failed messages to the dead-letter queue.
-resource "aws_sqs_queue_redrive_allow_policy" "source_dead_letter" {
-  count = local.create_source_queue ? 1 : 0
-
-  queue_url = aws_sqs_queue.source_dead_letter[0].id
-  redrive_allow_policy = jsonencode({
-    redrivePermission = "byQueue"
-    sourceQueueArns   = [aws_sqs_queue.source[0].arn]
-  })
-}
-
 # --- Stream ---
 
 resource "aws_kinesis_stream" "this" {

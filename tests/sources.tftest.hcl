@@ -165,11 +165,6 @@ run "sqs_source_queue_is_created_with_a_dead_letter_queue" {
     condition     = aws_sqs_queue.source[0].sqs_managed_sse_enabled == true && aws_sqs_queue.source_dead_letter[0].sqs_managed_sse_enabled == true
     error_message = "Both queues must be encrypted at rest (SSE-SQS without a customer key)."
   }
-
-  assert {
-    condition     = jsondecode(aws_sqs_queue_redrive_allow_policy.source_dead_letter[0].redrive_allow_policy) == { redrivePermission = "byQueue", sourceQueueArns = [aws_sqs_queue.source[0].arn] }
-    error_message = "Only the source queue may use the dead-letter queue."
-  }
 }
 
 run "sqs_mapping_has_queue_arguments_only" {

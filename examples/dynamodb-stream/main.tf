@@ -53,6 +53,7 @@ module "pipeline" {
     force_destroy = var.force_destroy
   }
 
-  environment_variables = var.environment_variables
-  tracing_mode          = var.tracing_mode
+  environment_variables  = var.environment_variables
+  role_policy_statements = var.role_policy_statements
+  tracing_mode           = var.tracing_mode
 }

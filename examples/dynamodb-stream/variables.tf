@@ -57,3 +57,12 @@ variable "force_destroy" {
   type        = bool
   default     = false
 }
+
+variable "role_policy_statements" {
+  description = "Extra statements for the function's role, for what your code writes (an output bucket, say); see the module's role_policy_statements."
+  type = map(object({
+    actions   = list(string)
+    resources = list(string)
+  }))
+  default = {}
+}
