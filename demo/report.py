@@ -38,7 +38,8 @@ def report(
         f"processed     {len(result.processed):>6}  (JSON Lines in s3://{stack.outputs['output_bucket_name']}/processed/)",
         f"quarantined   {len(result.quarantined):>6}  {reasons}",
         f"              payloads byte-identical to what was put: {intact}/{len(result.quarantined)}",
-        f"on-failure    {len(batches):>6}  batches holding {len(result.in_failure_batches)} records "
+        f"on-failure    {len(batches):>6}  {'batch' if len(batches) == 1 else 'batches'} holding "
+        f"{plural(len(result.in_failure_batches), 'record')} "
         + (
             f"(Lambda's objects in s3://{stack.failure_bucket}/aws/lambda/, with their records)"
             if stack.failure_bucket
@@ -47,7 +48,7 @@ def report(
     ]
     for batch in batches:
         lines.append(
-            f"              {batch.shard_id} {batch.start}..{batch.end}: {batch.size} records, "
+            f"              {batch.shard_id} {batch.start}..{batch.end}: {plural(batch.size, 'record')}, "
             f"{batch.condition} after {batch.attempts} attempts"
         )
     if recovery:
@@ -81,6 +82,11 @@ def report(
     )
     lines += ["-" * RULE, f"verdict       {verdict}", ""]
     return "\n".join(lines)
+
+
+def plural(count: int, singular: str, plural_form: str | None = None) -> str:
+    """``1 record``, ``2 records``: the report reads as a sentence for any count."""
+    return f"{count} {singular if count == 1 else (plural_form or singular + 's')}"
 
 
 def bisect_note() -> str:

@@ -14,6 +14,9 @@ them apart:
   record's payload, or where it is kept in S3 (a claim check), or only its hash when neither could
   be done: a `QuarantineMessage`, whose `PayloadAt` says which.
 
+A third kind is read from a queue's dead-letter queue, where SQS moved a message it gave up on: the
+message itself, whatever its body (`DeadLetter.from_sqs`; no body-based classifier can tell it apart).
+
 Anything else is an `UnreadableMessage` saying what is wrong with it. Either may arrive wrapped in an
 SNS notification (a topic destination with an SQS subscription that is not raw); `classify` unwraps it.
 Redrive (`shardsafe.redrive`), the demo's accounting and the tests all read messages through here.
@@ -39,6 +42,7 @@ from shardsafe.errors import InputError
 
 __all__ = [
     "Coordinates",
+    "DeadLetter",
     "FailedBatch",
     "FailureMessage",
     "PayloadAt",
@@ -215,7 +219,62 @@ class UnreadableMessage:
         return f"unreadable message: {self.problem}"
 
 
-FailureMessage = FailedBatch | QuarantineMessage | UnreadableMessage
+@dataclass(frozen=True)
+class DeadLetter:
+    """A message SQS moved to a dead-letter queue after ``maxReceiveCount`` receives: what it keeps.
+
+    SQS keeps the body, the message attributes and, for FIFO, the message group id; moving a message to
+    a FIFO dead-letter queue replaces its deduplication id with its message id ("Learn how to configure a
+    dead-letter queue redrive", https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-configure-dead-letter-queue-redrive.html).
+    """
+
+    message_id: str
+    body: str
+    message_attributes: Mapping[str, Mapping[str, Any]]  # as SendMessage takes them
+    group_id: str | None
+    sent_at: datetime | None
+    receive_count: int | None
+
+    kind: ClassVar[str] = "dead_letter"
+    reason: ClassVar[str] = "dead_letter"
+    shard_id: ClassVar[str | None] = None
+
+    @classmethod
+    def from_sqs(cls, message: Mapping[str, Any]) -> DeadLetter:
+        """A ReceiveMessage message (received with every message and system attribute)."""
+        system = message.get("Attributes") or {}
+        attributes = {
+            name: {
+                key: value[key]
+                for key in ("DataType", "StringValue", "BinaryValue")
+                if value.get(key) is not None
+            }
+            for name, value in (message.get("MessageAttributes") or {}).items()
+        }
+        sent = system.get("SentTimestamp")
+        count = system.get("ApproximateReceiveCount")
+        return cls(
+            message_id=str(message["MessageId"]),
+            body=str(message.get("Body", "")),
+            message_attributes=attributes,
+            group_id=system.get("MessageGroupId"),
+            sent_at=datetime.fromtimestamp(int(sent) / 1000, UTC) if sent else None,
+            receive_count=int(count) if count else None,
+        )
+
+    @property
+    def failed_at(self) -> datetime | None:
+        return self.sent_at
+
+    def describe(self) -> str:
+        group = f", group {self.group_id}" if self.group_id else ""
+        return (
+            f"dead-letter message ({len(self.body.encode())} bytes, "
+            f"{len(self.message_attributes)} attributes{group})"
+        )
+
+
+FailureMessage = FailedBatch | QuarantineMessage | DeadLetter | UnreadableMessage
 
 
 def classify(body: str | bytes | Mapping[str, Any], message_id: str = "") -> FailureMessage:

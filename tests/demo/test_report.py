@@ -85,3 +85,11 @@ def test_the_recovery_is_complete_only_when_every_count_is_whole_and_nothing_is_
     assert not recovery_complete(whole.replace("3/3", "2/3"))
     assert not recovery_complete(whole.replace("2/2 of them", "1/2 of them"))
     assert not recovery_complete(whole.replace("unrecoverable: 0", "unrecoverable: 1"))
+
+
+def test_counts_read_as_sentences_for_one_and_for_many() -> None:
+    from demo.report import plural
+
+    assert plural(1, "record") == "1 record"
+    assert plural(99, "record") == "99 records"
+    assert plural(0, "batch", "batches") == "0 batches"

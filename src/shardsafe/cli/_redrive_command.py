@@ -12,7 +12,9 @@ from shardsafe.cli.progress import Progress
 from shardsafe.errors import InputError
 from shardsafe.redrive import (
     FileTarget,
+    FunctionTarget,
     MessageOutcome,
+    QueueTarget,
     RedriveFilter,
     RedriveResult,
     StreamTarget,
@@ -34,6 +36,9 @@ examples:
   shardsafe redrive --queue ticks-quarantine --to-stream ticks-replay --reason invalid_json --limit 100
   shardsafe redrive --bucket ticks-failures --to-file failed.jsonl --dry-run
   shardsafe redrive --bucket ticks-failures --prefix aws/lambda/ --to-stream ticks-replay
+  shardsafe redrive --queue orders-stream-failures --to-function orders-handler
+  shardsafe redrive --dlq orders-dlq --to-queue --dry-run
+  shardsafe redrive --dlq orders-dlq.fifo --to-queue orders.fifo --limit 50
 
 Reasons are Lambda's condition for on-failure messages (RetryAttemptsExhausted, RecordAgeExceeded,
 ...) and shardsafe's reason for quarantined records (invalid_json, validation_error, ...).
@@ -41,6 +46,11 @@ From a bucket, Lambda's on-failure objects (aws/lambda/...) and quarantine envel
 (<claim-check prefix>envelopes/...) are redriven and deleted once written; a claim check's payload
 object (.../payloads/...) is redriven, and deleted, with its envelope. Run one redrive of a bucket at
 a time: unlike a queue, a bucket hides nothing from a second reader.
+A DynamoDB stream's records (its mapping's on-failure records, its quarantined records) go to a
+function (--to-function, invoked with them as the mapping would) or a file: a DynamoDB stream is
+written only by its table. A dead-letter queue's messages (--dlq) go back to a queue (--to-queue: the
+one queue whose redrive policy names the DLQ, or QUEUE) with their body, message attributes and, for
+FIFO, group id; or to a file.
 Exit status: 0 all redriven, 1 something kept or unrecoverable (see stderr), 2 bad input.
 """
 
@@ -63,6 +73,11 @@ def add_parser(commands: Any) -> argparse.ArgumentParser:
     source = parser.add_argument_group("source (one of)").add_mutually_exclusive_group(required=True)
     source.add_argument("--queue", help="the failure queue: URL, ARN or name")
     source.add_argument("--bucket", metavar="NAME", help="the failure bucket (S3 on-failure destination)")
+    source.add_argument(
+        "--dlq",
+        metavar="QUEUE",
+        help="a dead-letter queue (URL, ARN or name): its messages are moved back, see --to-queue",
+    )
     parser.add_argument(
         "--prefix",
         default="",
@@ -77,6 +92,19 @@ def add_parser(commands: Any) -> argparse.ArgumentParser:
         metavar="STREAM",
         help="re-put the records with their partition keys, in order per key, to the stream they came "
         "from, or to STREAM (name or ARN)",
+    )
+    target.add_argument(
+        "--to-function",
+        metavar="FUNCTION",
+        help="invoke FUNCTION (name or ARN) with the records, grouped by shard in order, as the mapping "
+        "would; a record counts as written when the invocation succeeds without reporting it failed",
+    )
+    target.add_argument(
+        "--to-queue",
+        nargs="?",
+        const="",
+        metavar="QUEUE",
+        help="with --dlq: send the messages to QUEUE, or to the queue whose redrive policy names the DLQ",
     )
     target.add_argument(
         "--to-file",
@@ -143,12 +171,37 @@ def run(args: argparse.Namespace) -> int:
         raise InputError(f"--since {args.since.isoformat()} is not before --until {args.until.isoformat()}")
     if args.prefix and args.bucket is None:
         raise InputError(f"--prefix {args.prefix!r} selects objects of a bucket: give --bucket NAME as well")
+    if args.dlq is not None and (args.to_stream is not None or args.to_function is not None):
+        raise InputError(
+            f"--dlq {args.dlq}: a dead-letter queue's messages go back to a queue or to a file: "
+            "use --to-queue [QUEUE] or --to-file FILE"
+        )
+    if args.to_queue is not None and args.dlq is None and not args.to_queue:
+        raise InputError(
+            "--to-queue without a QUEUE sends a DLQ's messages back to its source: give --dlq too"
+        )
     make = client_factory(args)
     with aws_errors("AWS clients"):
         s3, kinesis = make("s3"), make("kinesis")
-        sqs = make("sqs") if args.queue is not None else None
+        sqs = make("sqs") if args.bucket is None or args.to_queue is not None else None
+        streams = OnFirstUse(lambda: make("dynamodbstreams")) if args.queue is not None else None
+    queue = args.dlq if args.dlq is not None else args.queue
+    queue_url = ""
+    if queue is not None:
+        with aws_errors(f"queue {queue}"):
+            queue_url = resolve_queue_url(sqs, queue)
     target: Target
-    if args.to_file is not None:
+    if args.to_function is not None:
+        with aws_errors("AWS clients"):
+            functions = make("lambda")
+        target = FunctionTarget(functions, args.to_function, region=functions.meta.region_name)
+    elif args.to_queue is not None:
+        with aws_errors(f"queue {args.to_queue or 'the source of ' + queue_url}"):
+            to_queue = (
+                resolve_queue_url(sqs, args.to_queue) if args.to_queue else source_queue(sqs, queue_url)
+            )
+        target = QueueTarget(sqs, to_queue)
+    elif args.to_file is not None:
         path = Path(args.to_file)
         if not path.parent.is_dir():
             raise InputError(
@@ -191,8 +244,6 @@ def run(args: argparse.Namespace) -> int:
             with aws_errors(f"bucket {args.bucket}"):
                 result = redrive_bucket(s3, kinesis, args.bucket, target, prefix=args.prefix, **options)
         else:
-            with aws_errors(f"queue {args.queue}"):
-                queue_url = resolve_queue_url(sqs, args.queue)
             with aws_errors("redrive"):
                 result = redrive(
                     sqs,
@@ -200,6 +251,8 @@ def run(args: argparse.Namespace) -> int:
                     queue_url,
                     target,
                     s3=s3,
+                    streams=streams,
+                    dead_letters=args.dlq is not None,
                     visibility_timeout_s=args.visibility_timeout,
                     wait_time_s=args.wait_seconds,
                     **options,
@@ -218,3 +271,28 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     return 0 if result.clean else 1
+
+
+def source_queue(sqs: Any, dlq_url: str) -> str:
+    """The one queue whose redrive policy names ``dlq_url`` as its dead-letter queue."""
+    sources = sqs.list_dead_letter_source_queues(QueueUrl=dlq_url).get("queueUrls", [])
+    if len(sources) != 1:
+        found = ", ".join(sources) if sources else "none"
+        raise InputError(
+            f"--to-queue without a QUEUE needs exactly one queue using {dlq_url} as its dead-letter queue; "
+            f"found {found}: name the queue, --to-queue QUEUE"
+        )
+    return str(sources[0])
+
+
+class OnFirstUse:
+    """A client made when first used: most failure queues hold no DynamoDB stream's batch."""
+
+    def __init__(self, make: Any) -> None:
+        self._make = make
+        self._client: Any = None
+
+    def __getattr__(self, name: str) -> Any:
+        if self._client is None:
+            self._client = self._make()
+        return getattr(self._client, name)

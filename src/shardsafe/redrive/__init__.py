@@ -1,4 +1,5 @@
-"""Redrive a failure queue or bucket: recover each failed record and put it back on a stream, or into a file.
+"""Redrive a failure queue or bucket, or a dead-letter queue: recover each failed record and put it back
+on a stream, into a function, onto a queue, or into a file.
 
 The library behind ``shardsafe redrive``; nothing here imports boto3 (the caller passes clients).
 A Lambda on-failure message names a batch by shard and sequence numbers, whose records are read back
@@ -27,14 +28,16 @@ from shardsafe.redrive.loop import ReceivedMessage, redrive, resolve_queue_url
 from shardsafe.redrive.recovery import RecoveredRecord, Recovery, Unrecoverable, recover
 from shardsafe.redrive.stream_reader import read_sequence_range
 from shardsafe.redrive.summary import MessageOutcome, RecordOutcome, RedriveResult
-from shardsafe.redrive.targets import FileTarget, StreamTarget, Target
+from shardsafe.redrive.targets import FileTarget, FunctionTarget, QueueTarget, StreamTarget, Target
 
 __all__ = [
     "Action",
     "BucketObject",
     "Decision",
     "FileTarget",
+    "FunctionTarget",
     "MessageOutcome",
+    "QueueTarget",
     "ReceivedMessage",
     "RecordOutcome",
     "RecoveredRecord",

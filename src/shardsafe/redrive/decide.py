@@ -38,18 +38,26 @@ class Decision:
 
 
 def decide(
-    *, recovered: int, unrecoverable: Collection[str], written: int | None, accept_partial: bool
+    *,
+    recovered: int,
+    unrecoverable: Collection[str],
+    written: int | None,
+    accept_partial: bool,
+    refused: str | None = None,
 ) -> Decision:
     """What happens to one message whose recovery found ``recovered`` records and could not recover
     some for the reasons in ``unrecoverable`` (`shardsafe.redrive.recovery.Unrecoverable.reason`).
 
     ``written`` is None until the records have been offered to the target, then how many it took.
     ``accept_partial`` redrives what could be recovered of a message that lost some records, and
-    deletes it, instead of keeping it whole.
+    deletes it, instead of keeping it whole. ``refused`` is why the target can never take one of the
+    records (`shardsafe.redrive.targets.Target.cannot_take`): the message is kept, nothing written.
     """
     lost = ", ".join(sorted(set(unrecoverable)))
     if NEEDS_A_PERSON.intersection(unrecoverable):
         return Decision(Action.KEEP, "left in the queue for a person to look at")
+    if refused is not None:
+        return Decision(Action.KEEP, f"nothing written: {refused}")
     if unrecoverable and not accept_partial:
         return Decision(
             Action.KEEP,

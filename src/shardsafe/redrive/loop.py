@@ -9,6 +9,9 @@ holds (skipped, kept, or only looked at in a dry run) visible again at the end.
     from shardsafe.redrive import FileTarget, redrive
     result = redrive(sqs, kinesis, queue_url, FileTarget(Path("failed.jsonl")))
     print(result.summary())
+
+With ``dead_letters=True`` the queue is a dead-letter queue: each message is the original message SQS
+moved there (`shardsafe.failures.DeadLetter`), not a failure record, and is its own one record.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from shardsafe.aws import error_code
-from shardsafe.failures import classify
+from shardsafe.failures import DeadLetter, FailureMessage, classify
 from shardsafe.redrive.decide import RedriveFilter
 from shardsafe.redrive.recovery import Recovery
 from shardsafe.redrive.settle import delete_claim_check, deleted, log_event, settle, take
@@ -82,6 +85,8 @@ def redrive(
     wait_time_s: int = 1,
     page_limit: int = 1000,
     s3: Any = None,
+    streams: Any = None,
+    dead_letters: bool = False,
     on_outcome: Callable[[MessageOutcome], None] | None = None,
     on_progress: Callable[[int, int | None], None] | None = None,
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
@@ -95,11 +100,14 @@ def redrive(
     redriven. With ``dry_run`` the records are still read, to show what would happen.
     ``page_limit`` is the ``Limit`` of each GetRecords call. ``s3`` (a boto3 S3 client) fetches
     records kept in S3 by a claim check, and deletes each such object once its message is deleted
-    (a failed delete is a warning: the bucket's lifecycle expires the object).
+    (a failed delete is a warning: the bucket's lifecycle expires the object). ``streams`` (a boto3
+    ``dynamodbstreams`` client) reads back the batches of DynamoDB stream mappings. ``dead_letters``
+    reads the queue as a dead-letter queue (see above).
     ``on_progress(done, total)`` is told how many messages have been read (total None: unknown).
     """
     filters = filters or RedriveFilter()
-    result = RedriveResult(dry_run=dry_run, target=target.description, source=f"queue {queue_url}")
+    kind = "dead-letter queue" if dead_letters else "queue"
+    result = RedriveResult(dry_run=dry_run, target=target.description, source=f"{kind} {queue_url}")
     seen: set[str] = set()
     release: list[str] = []
     retention_hours: dict[str, int | None] = {}
@@ -112,9 +120,10 @@ def redrive(
             WaitTimeSeconds=wait_time_s,
             VisibilityTimeout=visibility_timeout_s,
             MessageAttributeNames=["All"],
-            MessageSystemAttributeNames=["SentTimestamp"],
+            MessageSystemAttributeNames=["All"] if dead_letters else ["SentTimestamp"],
         )
-        received = [ReceivedMessage.from_sqs(m) for m in response.get("Messages", [])]
+        raw = {m["MessageId"]: m for m in response.get("Messages", [])}
+        received = [ReceivedMessage.from_sqs(m) for m in raw.values()]
         fresh = [m for m in received if m.message_id not in seen]
         release.extend(m.receipt_handle for m in received if m.message_id in seen)
         if not fresh:
@@ -131,7 +140,11 @@ def redrive(
                 continue
             seen.add(message.message_id)
             result.messages_read += 1
-            parsed = classify(message.body, message.message_id)
+            parsed: FailureMessage = (
+                DeadLetter.from_sqs(raw[message.message_id])
+                if dead_letters
+                else classify(message.body, message.message_id)
+            )
             if not filters.matches(parsed, message.sent_at):
                 result.messages_skipped += 1
                 release.append(message.receipt_handle)
@@ -146,6 +159,7 @@ def redrive(
                 now=now(),
                 retention_hours=retention_hours,
                 page_limit=page_limit,
+                streams=streams,
             )
             taken.append((message, recovery))
 

@@ -5,7 +5,9 @@ them (checked against the batch size Lambda reported); from a queue they are rea
 (`shardsafe.redrive.stream_reader`) while it still retains them. A `QuarantineMessage` carries its
 record's payload, or points at the S3 object holding it (a claim check: fetched, checked against the
 envelope's size and sha256), or keeps only its hash: then the record is re-read from the stream and
-checked against the hash. Nothing here decides what happens to the message (that is
+checked against the hash. A DynamoDB stream's batch is read back the same way with the DynamoDB
+Streams API, its records as Lambda delivered them (JSON); a `DeadLetter` is its own record: the
+message SQS moved to the dead-letter queue. Nothing here decides what happens to the message (that is
 `shardsafe.redrive.decide`); recovery only reports, with warnings when the stream is about to trim.
 
     recovery = recover(kinesis, FailedBatch.from_message(body, message_id), s3=s3)
@@ -22,6 +24,7 @@ from typing import Any, Final
 
 from shardsafe.aws import error_code, stream_ref
 from shardsafe.failures import (
+    DeadLetter,
     FailedBatch,
     FailureMessage,
     PayloadAt,
@@ -29,7 +32,7 @@ from shardsafe.failures import (
     StreamRecord,
     UnreadableMessage,
 )
-from shardsafe.redrive.stream_reader import read_sequence_range
+from shardsafe.redrive.stream_reader import DYNAMODB, KINESIS, read_sequence_range
 
 __all__ = [
     "CLAIM_CHECK_MISMATCH",
@@ -49,7 +52,9 @@ RETENTION_MARGIN = 0.1
 UNREADABLE_MESSAGE: Final = "unreadable_message"
 """The message is neither a Lambda on-failure record nor a quarantine envelope (or is malformed)."""
 UNSUPPORTED_SOURCE: Final = "unsupported_source"
-"""The records came from a source redrive does not read back (DynamoDB Streams, SQS)."""
+"""The records came from a source redrive does not read back (an event source it does not know)."""
+NO_POSITION: Final = "no_position"
+"""Only the record's hash was kept, and its envelope does not say where to re-read it (DynamoDB, SQS)."""
 CLAIM_CHECK_MISSING: Final = "claim_check_missing"
 """The S3 object an envelope points at is gone (expired by the bucket's lifecycle, or deleted)."""
 CLAIM_CHECK_MISMATCH: Final = "claim_check_mismatch"
@@ -69,14 +74,17 @@ class RecoveredRecord:
     sequence_number: str
     arrival: datetime | None
     message_id: str
-    kind: str  # "on_failure" or "quarantine"
+    kind: str  # "on_failure", "quarantine" or "dead_letter"
     reason: str
+    event_source: str = "aws:kinesis"  # aws:kinesis, aws:dynamodb (data: the record's JSON), aws:sqs
+    dead_letter: DeadLetter | None = None  # a dead-letter queue's message: what is sent back with it
 
     def to_json(self) -> dict[str, Any]:
         return {
             "messageId": self.message_id,
             "kind": self.kind,
             "reason": self.reason,
+            "eventSource": self.event_source,
             "streamArn": self.stream_arn,
             "shardId": self.shard_id,
             "sequenceNumber": self.sequence_number,
@@ -146,11 +154,13 @@ def recover(
     now: datetime | None = None,
     retention_hours: dict[str, int | None] | None = None,
     page_limit: int = 1000,
+    streams: Any = None,
 ) -> Recovery:
     """The records one failure message stands for, what could not be had, and warnings.
 
     ``s3`` is a boto3 S3 client, for claim checks (without one, a record kept in S3 is unrecoverable
-    with reason ``read_error``). ``retention_hours`` caches each stream's retention across calls;
+    with reason ``read_error``); ``streams`` a ``dynamodbstreams`` client, for reading back a DynamoDB
+    stream's batch (without one, such a batch is unrecoverable with reason ``read_error``). ``retention_hours`` caches each stream's retention across calls;
     ``page_limit`` is the ``Limit`` of each GetRecords call.
     """
     recovery = Recovery(message)
@@ -161,26 +171,30 @@ def recover(
             recovery.unrecoverable.append(
                 Unrecoverable(message.message_id, None, None, None, UNREADABLE_MESSAGE, message.problem)
             )
-        case FailedBatch(source="kinesis") if message.records is not None:
+        case DeadLetter():
+            recovery.records.append(_from_dead_letter(message))
+        case FailedBatch() if message.records is not None:
             _recover_carried(message, message.records, recovery)
         case FailedBatch(source="kinesis"):
             _check_retention(kinesis, message.stream_arn, message.first_arrival, at, cache, message, recovery)
             _recover_batch(kinesis, message, recovery, page_limit)
-        case FailedBatch():
+        case FailedBatch():  # a DynamoDB stream keeps records 24 hours (no retention to look up)
+            _recover_batch(streams, message, recovery, page_limit)
+        case QuarantineMessage(event_source=source) if source not in _QUARANTINE_SOURCES:
             recovery.unrecoverable.append(
                 Unrecoverable(
                     message.message_id,
                     message.shard_id,
-                    str(message.start),
-                    str(message.end),
+                    None,
+                    None,
                     UNSUPPORTED_SOURCE,
-                    f"a batch of a {message.source} stream: redrive recovers Kinesis records only",
-                    message.size,
+                    f"quarantined from {source}: redrive recovers records of {', '.join(_QUARANTINE_SOURCES)}",
+                    1,
                 )
             )
-        case QuarantineMessage(event_source="aws:kinesis") if message.payload_at is PayloadAt.INLINE:
+        case QuarantineMessage() if message.payload_at is PayloadAt.INLINE:
             _recover_inline(message, recovery)
-        case QuarantineMessage(event_source="aws:kinesis") if message.payload_at is PayloadAt.S3:
+        case QuarantineMessage() if message.payload_at is PayloadAt.S3:
             _fetch_claim_check(s3, message, recovery)
         case QuarantineMessage(event_source="aws:kinesis"):
             _check_retention(kinesis, str(message.stream_arn), message.arrival, at, cache, message, recovery)
@@ -192,20 +206,39 @@ def recover(
                     message.shard_id,
                     None,
                     None,
-                    UNSUPPORTED_SOURCE,
-                    f"quarantined from {message.event_source}: redrive recovers Kinesis records only",
+                    NO_POSITION,
+                    f"quarantined from {message.event_source} with only its sha256 kept, and no shard to "
+                    "re-read it from: the record is not recoverable",
                     1,
                 )
             )
     return recovery
 
 
-def _recover_batch(kinesis: Any, batch: FailedBatch, recovery: Recovery, page_limit: int) -> None:
+_QUARANTINE_SOURCES = ("aws:kinesis", "aws:dynamodb", "aws:sqs")
+
+
+def _recover_batch(client: Any, batch: FailedBatch, recovery: Recovery, page_limit: int) -> None:
+    """Read the batch back from its stream: ``client`` is a Kinesis or DynamoDB Streams client."""
     message_id = batch.message_id
     first, last = str(batch.start), str(batch.end)
+    if client is None:
+        recovery.unrecoverable.append(
+            Unrecoverable(
+                message_id,
+                batch.shard_id,
+                first,
+                last,
+                "read_error",
+                f"the batch is on {batch.stream_arn} and redrive was given no {batch.source} streams client",
+                batch.size,
+            )
+        )
+        return
+    api = KINESIS if batch.source == "kinesis" else DYNAMODB
     try:
         read = read_sequence_range(
-            kinesis, batch.stream_arn, batch.shard_id, first, last, page_limit=page_limit
+            client, batch.stream_arn, batch.shard_id, first, last, page_limit=page_limit, api=api
         )
     except Exception as exc:
         if error_code(exc) is None:
@@ -288,6 +321,24 @@ def _from_batch(batch: FailedBatch, record: StreamRecord) -> RecoveredRecord:
         message_id=batch.message_id,
         kind=batch.kind,
         reason=batch.reason,
+        event_source=f"aws:{batch.source}",
+    )
+
+
+def _from_dead_letter(message: DeadLetter) -> RecoveredRecord:
+    """The message SQS moved to the dead-letter queue, as one record; its identity is its message id."""
+    return RecoveredRecord(
+        data=message.body.encode(),
+        partition_key=message.group_id or "",
+        stream_arn="",
+        shard_id="",
+        sequence_number=message.message_id,
+        arrival=message.sent_at,
+        message_id=message.message_id,
+        kind=message.kind,
+        reason=message.reason,
+        event_source="aws:sqs",
+        dead_letter=message,
     )
 
 
@@ -296,7 +347,7 @@ def _fetch_claim_check(s3: Any, message: QuarantineMessage, recovery: Recovery) 
     check = message.claim_check
     assert check is not None  # PayloadAt.S3
     where = f"s3://{check.bucket}/{check.key}"
-    seq = str(message.sequence_number)
+    seq = None if message.sequence_number is None else str(message.sequence_number)
 
     def unrecoverable(reason: str, detail: str) -> None:
         recovery.unrecoverable.append(
@@ -368,17 +419,19 @@ def _reread_quarantined(kinesis: Any, message: QuarantineMessage, recovery: Reco
 
 
 def _from_quarantine(message: QuarantineMessage, data: bytes) -> RecoveredRecord:
-    # A Kinesis quarantine message has every position field (shardsafe.failures checks).
+    # A Kinesis quarantine message has every position field (shardsafe.failures checks); a DynamoDB
+    # one has no shard or partition key, an SQS one (standard queue) no sequence number either.
     return RecoveredRecord(
         data=data,
-        partition_key=str(message.partition_key),
-        stream_arn=str(message.stream_arn),
-        shard_id=str(message.shard_id),
-        sequence_number=str(message.sequence_number),
+        partition_key=message.partition_key or "",
+        stream_arn=message.stream_arn or "",
+        shard_id=message.shard_id or "",
+        sequence_number="" if message.sequence_number is None else str(message.sequence_number),
         arrival=message.arrival,
         message_id=message.message_id,
         kind=message.kind,
         reason=message.reason,
+        event_source=message.event_source,
     )
 
 

@@ -47,11 +47,13 @@ def settle[Taken](
     """
 
     def decision(recovery: Recovery, written: int | None) -> Decision:
+        refusals = (target.cannot_take(record) for record in recovery.records)
         return decide(
             recovered=len(recovery.records),
             unrecoverable=recovery.reasons,
             written=written,
             accept_partial=accept_partial,
+            refused=next((why for why in refusals if why is not None), None),
         )
 
     plans = [decision(recovery, None) for _, recovery in taken]
@@ -121,10 +123,17 @@ def take(
     now: Any,
     retention_hours: dict[str, int | None],
     page_limit: int,
+    streams: Any = None,
 ) -> Recovery:
     """Recover one message taken by the filters, its warnings reported: the step both sources share."""
     recovery = recover(
-        kinesis, message, s3=s3, now=now, retention_hours=retention_hours, page_limit=page_limit
+        kinesis,
+        message,
+        s3=s3,
+        now=now,
+        retention_hours=retention_hours,
+        page_limit=page_limit,
+        streams=streams,
     )
     for warning in recovery.warnings:
         result.warnings.append(warning)

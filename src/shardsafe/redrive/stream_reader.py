@@ -5,21 +5,88 @@ Reading opens an ``AT_SEQUENCE_NUMBER`` iterator at the first and pages ``GetRec
 pages included) until it passes the last. An iterator that expires on the way is reopened
 ``AFTER_SEQUENCE_NUMBER`` the last record seen. Records the stream no longer has (trimmed
 after its retention) are reported as missing ranges, never skipped silently.
+
+The same reading serves DynamoDB Streams (``api=DYNAMODB``, a ``dynamodbstreams`` client): its
+GetShardIterator takes ``StreamArn`` and ``SequenceNumber``, its records carry the change in
+``dynamodb``, and its GetRecords has no ``MillisBehindLatest``
+(https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_streams_GetShardIterator.html).
+A DynamoDB record's data is the record as Lambda delivers it (`lambda_event_record`), compact JSON.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from shardsafe.aws import error_code, stream_ref
 from shardsafe.failures import StreamRecord
 
-__all__ = ["BatchRead", "MissingRange", "StreamRecord", "read_sequence_range"]
+__all__ = [
+    "DYNAMODB",
+    "KINESIS",
+    "BatchRead",
+    "MissingRange",
+    "StreamApi",
+    "StreamRecord",
+    "lambda_event_record",
+    "read_sequence_range",
+]
 
-# GetShardIterator's answers when a position is gone: AWS says InvalidArgument for a trimmed
-# sequence number, LocalStack says ResourceNotFound ("Unable to find record").
-POSITION_GONE = {"InvalidArgumentException", "ResourceNotFoundException"}
+
+@dataclass(frozen=True)
+class StreamApi:
+    """How one stream service names a position and a record: the only differences reading has."""
+
+    name: str
+    start_key: str  # GetShardIterator's sequence number parameter
+    # GetShardIterator's answers when a position is gone: Kinesis says InvalidArgument for a trimmed
+    # sequence number, LocalStack's Kinesis ResourceNotFound; DynamoDB Streams TrimmedDataAccess.
+    position_gone: frozenset[str]
+
+    def stream_args(self, stream: str) -> dict[str, str]:
+        return stream_ref(stream) if self.name == "kinesis" else {"StreamArn": stream}
+
+    def sequence_number(self, record: dict[str, Any]) -> str:
+        return str(
+            record["SequenceNumber"] if self.name == "kinesis" else record["dynamodb"]["SequenceNumber"]
+        )
+
+    def stream_record(self, record: dict[str, Any], stream: str) -> StreamRecord:
+        if self.name == "kinesis":
+            return StreamRecord(
+                data=bytes(record["Data"]),
+                partition_key=record["PartitionKey"],
+                sequence_number=record["SequenceNumber"],
+                arrival=record.get("ApproximateArrivalTimestamp"),
+            )
+        event = lambda_event_record(record, stream)
+        return StreamRecord(
+            data=json.dumps(event, separators=(",", ":")).encode(),
+            partition_key="",
+            sequence_number=str(record["dynamodb"]["SequenceNumber"]),
+            arrival=record["dynamodb"].get("ApproximateCreationDateTime"),
+        )
+
+
+KINESIS = StreamApi(
+    "kinesis", "StartingSequenceNumber", frozenset({"InvalidArgumentException", "ResourceNotFoundException"})
+)
+DYNAMODB = StreamApi(
+    "dynamodb", "SequenceNumber", frozenset({"TrimmedDataAccessException", "ResourceNotFoundException"})
+)
+
+
+def lambda_event_record(record: dict[str, Any], stream_arn: str) -> dict[str, Any]:
+    """A DynamoDB Streams GetRecords record as Lambda delivers it: with ``eventSourceARN``, and
+    ``ApproximateCreationDateTime`` in epoch seconds (https://docs.aws.amazon.com/lambda/latest/dg/with-ddb.html)."""
+    change = dict(record["dynamodb"])
+    created = change.get("ApproximateCreationDateTime")
+    if isinstance(created, datetime):
+        seconds = created.timestamp()
+        change["ApproximateCreationDateTime"] = int(seconds) if seconds == int(seconds) else seconds
+    return {**record, "dynamodb": change, "eventSourceARN": stream_arn}
 
 
 @dataclass(frozen=True)
@@ -63,6 +130,7 @@ def read_sequence_range(
     page_limit: int = 1000,
     max_reopens: int = 10,
     max_idle_pages: int = 20,
+    api: StreamApi = KINESIS,
 ) -> BatchRead:
     """The records of ``shard_id`` whose sequence numbers lie in ``first``..``last`` (inclusive).
 
@@ -76,7 +144,7 @@ def read_sequence_range(
     if low > high:
         raise ValueError(f"first sequence number {first} is after last {last}")
     result = BatchRead()
-    reader = _Reader(client, stream, shard_id, first)
+    reader = _Reader(client, stream, shard_id, first, api)
     try:
         iterator, _ = reader.open(after=None)
     except _ShardGone as gone:
@@ -106,7 +174,7 @@ def read_sequence_range(
         result.pages += 1
         passed_last = False
         for record in page.get("Records", []):
-            number = int(record["SequenceNumber"])
+            number = int(api.sequence_number(record))
             if number < low or (last_seen is not None and number <= last_seen):
                 continue  # only after falling back to TRIM_HORIZON
             if number > high:
@@ -123,14 +191,7 @@ def read_sequence_range(
                     )
                 )
             expect_from = None
-            result.records.append(
-                StreamRecord(
-                    data=bytes(record["Data"]),
-                    partition_key=record["PartitionKey"],
-                    sequence_number=record["SequenceNumber"],
-                    arrival=record.get("ApproximateArrivalTimestamp"),
-                )
-            )
+            result.records.append(api.stream_record(record, stream))
             last_seen = number
         if passed_last:
             if expect_from is not None:
@@ -170,7 +231,8 @@ def read_sequence_range(
 class _Reader:
     """Opens shard iterators, falling back to TRIM_HORIZON when the start position is gone."""
 
-    def __init__(self, client: Any, stream: str, shard_id: str, first: str) -> None:
+    def __init__(self, client: Any, stream: str, shard_id: str, first: str, api: StreamApi) -> None:
+        self.api = api
         self.client = client
         self.stream = stream
         self.shard_id = shard_id
@@ -179,26 +241,26 @@ class _Reader:
     def open(self, *, after: int | None) -> tuple[str, bool]:
         """An iterator at the start (or just after ``after``), and whether it fell back."""
         position = (
-            {"ShardIteratorType": "AFTER_SEQUENCE_NUMBER", "StartingSequenceNumber": str(after)}
+            {"ShardIteratorType": "AFTER_SEQUENCE_NUMBER", self.api.start_key: str(after)}
             if after is not None
-            else {"ShardIteratorType": "AT_SEQUENCE_NUMBER", "StartingSequenceNumber": self.first}
+            else {"ShardIteratorType": "AT_SEQUENCE_NUMBER", self.api.start_key: self.first}
         )
         try:
             return self._get(position), False
         except Exception as exc:
-            if error_code(exc) not in POSITION_GONE:
+            if error_code(exc) not in self.api.position_gone:
                 raise
         # The position is gone (trimmed); read from the oldest record the shard still has.
         try:
             return self._get({"ShardIteratorType": "TRIM_HORIZON"}), True
         except Exception as exc:
-            if error_code(exc) not in POSITION_GONE:
+            if error_code(exc) not in self.api.position_gone:
                 raise
             raise _ShardGone(f"{error_code(exc)}: {exc}") from exc
 
     def _get(self, position: dict[str, str]) -> str:
         response = self.client.get_shard_iterator(
-            **stream_ref(self.stream), ShardId=self.shard_id, **position
+            **self.api.stream_args(self.stream), ShardId=self.shard_id, **position
         )
         return str(response["ShardIterator"])
 

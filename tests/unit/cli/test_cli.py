@@ -321,7 +321,7 @@ def test_redrive_bucket_output_json_has_each_records_sha256_and_the_bar_goes_to_
     ("argv", "says"),
     [
         (["--queue", "q", "--bucket", "b", "--to-stream"], "not allowed with argument"),
-        (["--to-stream"], "one of the arguments --queue --bucket is required"),
+        (["--to-stream"], "one of the arguments --queue --bucket --dlq is required"),
     ],
 )
 def test_redrive_takes_a_queue_or_a_bucket(argv, says, capsys):
@@ -342,7 +342,7 @@ def test_redrive_needs_exactly_one_target(capsys):
     with pytest.raises(SystemExit):
         main(["redrive", "--queue", "q"])
 
-    assert "one of the arguments --to-stream --to-file is required" in capsys.readouterr().err
+    assert "one of the arguments --to-stream --to-function --to-queue --to-file is required" in capsys.readouterr().err
 
 
 def test_redrive_refuses_a_time_it_cannot_read(capsys):

@@ -123,6 +123,9 @@ def test_object_is_deleted_only_after_its_records_are_written(s3):
     class Watching:
         description, puts_to_stream = "watching", False
 
+        def cannot_take(self, record):
+            return None
+
         def write(self, records):
             seen.append(keys(s3))
             return [True] * len(records)

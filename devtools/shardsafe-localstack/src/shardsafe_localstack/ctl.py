@@ -20,12 +20,14 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from shardsafe_localstack.switches import DYNAMODB_ENV, DYNAMODB_PROVIDER, SwitchError, parse_switch
+
 DEFAULT_PORT = 4566
-SERVICES = "kinesis,lambda,sqs,s3,iam,sts,logs,cloudwatch,kms"
+SERVICES = "kinesis,dynamodb,dynamodbstreams,lambda,sqs,s3,iam,sts,logs,cloudwatch,kms"
 START_DEADLINE_S = 120.0
 STOP_DEADLINE_S = 15.0
 HEALTHY_AGAIN_S = 20.0
@@ -144,7 +146,7 @@ def _diagnose(log_tail: str, port: int) -> str:
 def _environment(paths: Paths, port: int) -> dict[str, str]:
     # The whole environment goes through, so the embedded LocalStack's own switches (each on unless
     # set to 0) reach it: SHARDSAFE_LOCALSTACK_BISECT (bisect_on_error), SHARDSAFE_LOCALSTACK_PAYLOAD_LIMIT
-    # (payload_limit), SHARDSAFE_LOCALSTACK_MEMORY_LIMIT (executor).
+    # (payload_limit), SHARDSAFE_LOCALSTACK_MEMORY_LIMIT (executor), SHARDSAFE_LOCALSTACK_DYNAMODB (dynamodb).
     env = dict(os.environ)
     env.update(
         {
@@ -174,7 +176,26 @@ def _environment(paths: Paths, port: int) -> dict[str, str]:
         }
     )
     env.pop("LOCALSTACK_ENDPOINT", None)
+    env.update(dynamodb_overrides(os.environ))
     return env
+
+
+DYNAMODB_OVERRIDES = ("PROVIDER_OVERRIDE_DYNAMODB", "PROVIDER_OVERRIDE_DYNAMODBSTREAMS")
+
+
+def dynamodb_overrides(environ: Mapping[str, str]) -> dict[str, str]:
+    """The provider overrides that serve DynamoDB (and its streams) from moto, with no DynamoDB Local download.
+
+    None when SHARDSAFE_LOCALSTACK_DYNAMODB is 0 (LocalStack's own providers), and none when the user
+    chose a provider for either API: LocalStack ties the two (config.py makes both ``v2`` when one is).
+    """
+    try:
+        wanted = parse_switch(environ.get(DYNAMODB_ENV, "1"), DYNAMODB_ENV)
+    except SwitchError as error:
+        raise LocalStackError(str(error)) from error
+    if not wanted or any(environ.get(name) for name in DYNAMODB_OVERRIDES):
+        return {}
+    return dict.fromkeys(DYNAMODB_OVERRIDES, DYNAMODB_PROVIDER)
 
 
 def up(paths: Paths, port: int = DEFAULT_PORT, deadline_s: float = START_DEADLINE_S) -> str:

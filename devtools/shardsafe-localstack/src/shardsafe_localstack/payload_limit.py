@@ -23,6 +23,7 @@ Switch: ``SHARDSAFE_LOCALSTACK_PAYLOAD_LIMIT`` in LocalStack's environment (``1`
 
 from __future__ import annotations
 
+import copy
 import json
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
@@ -51,7 +52,9 @@ def runs_within(sizes: Sequence[int], limit: int = PAYLOAD_LIMIT_BYTES) -> Itera
 
 
 def event_size(poller: Any, shard_id: str, record: dict[str, Any]) -> int:
-    (event,) = poller.transform_into_events([record], shard_id)
+    # A copy: DynamoDBPoller.transform_into_events changes the record in place (its creation time
+    # becomes a number), and the record is transformed again when it is forwarded.
+    (event,) = poller.transform_into_events([copy.deepcopy(record)], shard_id)
     return len(json.dumps(event, default=str)) + RECORD_OVERHEAD
 
 

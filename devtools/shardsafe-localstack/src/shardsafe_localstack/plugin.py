@@ -5,6 +5,9 @@ never to LocalStack's files): bisect on function error (bisect_on_error), the 6 
 a batch (payload_limit), the speed patches (speedups: batched logs and metrics, polling again after a
 full batch), concurrent SQS batches up to the mapping's MaximumConcurrency (sqs_scaling) and, when SHARDSAFE_LOCALSTACK_TRACE names a file, the per-hop trace (trace). LocalStack
 loads this plugin when its Lambda service starts, before any event source mapping polls.
+
+The DynamoDB and DynamoDB Streams providers (``dynamodb``: moto, no DynamoDB Local download) are
+service plugins of their own, chosen by PROVIDER_OVERRIDE_DYNAMODB/_DYNAMODBSTREAMS=shardsafe.
 """
 
 from __future__ import annotations
@@ -12,6 +15,9 @@ from __future__ import annotations
 from typing import Any
 
 from localstack.services.lambda_.invocation.plugins import RuntimeExecutorPlugin
+from localstack.services.plugins import Service, aws_provider
+
+from shardsafe_localstack.switches import DYNAMODB_PROVIDER
 
 
 class ProcessRuntimeExecutorPlugin(RuntimeExecutorPlugin):
@@ -28,3 +34,21 @@ class ProcessRuntimeExecutorPlugin(RuntimeExecutorPlugin):
         sqs_scaling.apply()
         trace.apply()
         return ProcessRuntimeExecutor
+
+
+@aws_provider(api="dynamodb", name=DYNAMODB_PROVIDER)  # type: ignore[untyped-decorator]  # LocalStack's
+def dynamodb_provider() -> Service:
+    from localstack.services.moto import MotoFallbackDispatcher
+
+    from shardsafe_localstack.dynamodb import DynamoDBProvider
+
+    return Service.for_provider(DynamoDBProvider(), dispatch_table_factory=MotoFallbackDispatcher)
+
+
+@aws_provider(api="dynamodbstreams", name=DYNAMODB_PROVIDER)  # type: ignore[untyped-decorator]
+def dynamodbstreams_provider() -> Service:
+    from localstack.services.moto import MotoFallbackDispatcher
+
+    from shardsafe_localstack.dynamodb import DynamoDBStreamsProvider
+
+    return Service.for_provider(DynamoDBStreamsProvider(), dispatch_table_factory=MotoFallbackDispatcher)

@@ -4,12 +4,17 @@ SHARDSAFE_LOCALSTACK_BISECT (bisect_on_error), SHARDSAFE_LOCALSTACK_PAYLOAD_LIMI
 SHARDSAFE_LOCALSTACK_MEMORY_LIMIT (executor) and SHARDSAFE_LOCALSTACK_SQS_SCALING (sqs_scaling) turn an emulation off with ``0`` (stock LocalStack).
 SHARDSAFE_LOCALSTACK_FAST_INVOKE (executor), SHARDSAFE_LOCALSTACK_BATCH_LOGS,
 SHARDSAFE_LOCALSTACK_BATCH_METRICS and SHARDSAFE_LOCALSTACK_POLL_AGAIN (speedups) turn a speed-up off
-the same way. SHARDSAFE_LOCALSTACK_TRACE (trace) is not a switch but a file path, off when unset.
+the same way. SHARDSAFE_LOCALSTACK_DYNAMODB (ctl, dynamodb) serves DynamoDB and DynamoDB Streams from moto; ``0``
+leaves LocalStack's own providers, which download DynamoDB Local at first use.
+SHARDSAFE_LOCALSTACK_TRACE (trace) is not a switch but a file path, off when unset.
 """
 
 from __future__ import annotations
 
 import os
+
+DYNAMODB_ENV = "SHARDSAFE_LOCALSTACK_DYNAMODB"
+DYNAMODB_PROVIDER = "shardsafe"  # the provider name PROVIDER_OVERRIDE_DYNAMODB(STREAMS) selects
 
 _ON = {"1", "true", "on", "yes"}
 _OFF = {"0", "false", "off", "no"}
