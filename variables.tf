@@ -485,7 +485,7 @@ variable "role_policy_statements" {
     Extra statements for the role's policy, keyed by statement id (letters and digits), for what your
     code does beyond the pipeline (for example s3:PutObject on an output bucket). They are added to
     the module's statements and can neither replace nor widen them: the module's statement ids are
-    reserved. An Allow statement with a wildcard action ("*", "s3:*", "s3:Get*") or Resource "*"
+    reserved. An Allow statement with a wildcard action (`*`, `s3:*`, `s3:Get*`) or Resource `*`
     needs acknowledge_wildcard = true, so that such a grant is never made by accident.
   EOT
   type = map(object({
