@@ -22,7 +22,7 @@ run "no_action_is_a_wildcard" {
 
   assert {
     condition = alltrue(flatten([
-      for statement in jsondecode(aws_iam_role_policy.this[0].policy).Statement : [for action in statement.Action : !strcontains(action, "*")]
+      for statement in jsondecode(aws_iam_role_policy.this[0].policy).Statement : [for action in flatten([statement.Action]) : !strcontains(action, "*")]
     ]))
     error_message = "No statement of the role's policy may use a wildcard action."
   }
@@ -44,7 +44,7 @@ run "resources_are_scoped_to_what_the_module_made" {
 
   assert {
     condition = {
-      for statement in jsondecode(aws_iam_role_policy.this[0].policy).Statement : statement.Sid => toset(statement.Resource)
+      for statement in jsondecode(aws_iam_role_policy.this[0].policy).Statement : try(statement.Sid, "") => toset(flatten([try(statement.Resource, [])]))
       } == {
       KinesisStreamRead     = toset([aws_kinesis_stream.this[0].arn])
       KinesisConsumerRead   = toset([aws_kinesis_stream_consumer.this[0].arn])
@@ -72,7 +72,7 @@ run "each_statement_grants_only_what_the_pipeline_needs" {
 
   assert {
     condition = {
-      for statement in jsondecode(aws_iam_role_policy.this[0].policy).Statement : statement.Sid => toset(statement.Action)
+      for statement in jsondecode(aws_iam_role_policy.this[0].policy).Statement : try(statement.Sid, "") => toset(flatten([statement.Action]))
       } == {
       KinesisStreamRead     = toset(["kinesis:DescribeStream", "kinesis:DescribeStreamSummary", "kinesis:GetRecords", "kinesis:GetShardIterator", "kinesis:ListShards"])
       KinesisConsumerRead   = toset(["kinesis:DescribeStreamConsumer", "kinesis:SubscribeToShard"])
@@ -93,7 +93,7 @@ run "no_kms_statement_without_a_customer_key" {
   command = plan
 
   assert {
-    condition     = length([for statement in jsondecode(aws_iam_role_policy.this[0].policy).Statement : statement if anytrue([for action in statement.Action : startswith(action, "kms:")])]) == 0
+    condition     = length([for statement in jsondecode(aws_iam_role_policy.this[0].policy).Statement : statement if anytrue([for action in flatten([statement.Action]) : startswith(action, "kms:")])]) == 0
     error_message = "With the AWS managed stream key, SSE-SQS and SSE-S3 the role needs, and must get, no KMS permission."
   }
 }
@@ -106,7 +106,7 @@ run "no_xray_statement_without_active_tracing" {
   }
 
   assert {
-    condition     = !contains([for statement in jsondecode(aws_iam_role_policy.this[0].policy).Statement : statement.Sid], "XRayWrite")
+    condition     = !contains([for statement in jsondecode(aws_iam_role_policy.this[0].policy).Statement : try(statement.Sid, "")], "XRayWrite")
     error_message = "The X-Ray statement (the only one on \"*\") must be left out when tracing is not Active."
   }
 }
@@ -142,14 +142,14 @@ run "the_permissions_policy_is_what_is_attached_to_the_role" {
   }
 
   assert {
-    condition = [for statement in jsondecode(aws_iam_role_policy.this[0].policy).Statement : statement.Sid] == [
+    condition = [for statement in jsondecode(aws_iam_role_policy.this[0].policy).Statement : try(statement.Sid, "")] == [
       "ClaimCheckWrite", "FailureBucketList", "FailureBucketWrite", "KinesisStreamRead", "LogsWrite", "QuarantineQueueSend", "XRayWrite",
     ]
     error_message = "The role's permissions policy must hold the pipeline's statements (read the stream, write the failure bucket, claim checks, quarantine queue, logs and traces) and no other, such as the trust policy's sts:AssumeRole."
   }
 
   assert {
-    condition     = !anytrue([for statement in jsondecode(aws_iam_role_policy.this[0].policy).Statement : contains(statement.Action, "sts:AssumeRole") || can(statement.Principal)])
+    condition     = !anytrue([for statement in jsondecode(aws_iam_role_policy.this[0].policy).Statement : contains(flatten([statement.Action]), "sts:AssumeRole") || can(statement.Principal)])
     error_message = "A permissions policy names no principal and grants no sts:AssumeRole: that is the trust policy, attached in the wrong place."
   }
 }
@@ -174,10 +174,10 @@ run "extra_statements_are_added_as_given" {
   assert {
     condition = one([
       for statement in jsondecode(aws_iam_role_policy.this[0].policy).Statement : statement
-      if statement.Sid == "WriteOutput"
+      if try(statement.Sid, "") == "WriteOutput"
       && statement.Effect == "Allow"
-      && toset(statement.Action) == toset(["s3:PutObject"])
-      && toset(statement.Resource) == toset(["arn:aws:s3:::orders-out/*"])
+      && toset(flatten([statement.Action])) == toset(["s3:PutObject"])
+      && toset(flatten([try(statement.Resource, [])])) == toset(["arn:aws:s3:::orders-out/*"])
       && try(statement.Condition, null) == { StringEquals = { "s3:x-amz-server-side-encryption" = ["AES256"] } }
     ]) != null
     error_message = "role_policy_statements must be added to the role's policy as given, with their conditions."
@@ -267,8 +267,8 @@ run "an_acknowledged_wildcard_is_granted" {
 
   assert {
     condition = {
-      for statement in jsondecode(aws_iam_role_policy.this[0].policy).Statement : statement.Sid => [statement.Effect, statement.Action, statement.Resource]
-      if contains(["ReadParameters", "DenyDeletes"], statement.Sid)
+      for statement in jsondecode(aws_iam_role_policy.this[0].policy).Statement : try(statement.Sid, "") => [statement.Effect, flatten([statement.Action]), flatten([try(statement.Resource, [])])]
+      if contains(["ReadParameters", "DenyDeletes"], try(statement.Sid, ""))
       } == {
       ReadParameters = ["Allow", ["ssm:GetParameter*"], ["*"]]
       DenyDeletes    = ["Deny", ["s3:Delete*"], ["*"]]
@@ -290,8 +290,8 @@ run "kms_statements_hold_only_through_their_service" {
 
   assert {
     condition = {
-      for statement in jsondecode(aws_iam_role_policy.this[0].policy).Statement : statement.Sid => statement.Condition
-      if anytrue([for action in statement.Action : startswith(action, "kms:")])
+      for statement in jsondecode(aws_iam_role_policy.this[0].policy).Statement : try(statement.Sid, "") => statement.Condition
+      if anytrue([for action in flatten([statement.Action]) : startswith(action, "kms:")])
       } == {
       StreamKeyDecrypt      = { StringEquals = { "kms:ViaService" = ["kinesis.eu-west-1.amazonaws.com"] } }
       QuarantineQueueKeyUse = { StringEquals = { "kms:ViaService" = ["sqs.eu-west-1.amazonaws.com"] } }
@@ -315,7 +315,7 @@ run "one_key_for_everything_gets_a_statement_per_use" {
   assert {
     condition = [
       for statement in jsondecode(aws_iam_role_policy.this[0].policy).Statement : statement.Condition.StringEquals["kms:ViaService"][0]
-      if anytrue([for action in statement.Action : startswith(action, "kms:")])
+      if anytrue([for action in flatten([statement.Action]) : startswith(action, "kms:")])
     ] == ["s3.eu-west-1.amazonaws.com", "sqs.eu-west-1.amazonaws.com", "kinesis.eu-west-1.amazonaws.com"]
     error_message = "One key used by several services must get one statement per use, each through its own service."
   }
@@ -334,8 +334,8 @@ run "dynamodb_stream_is_read_with_the_documented_actions_only" {
 
   assert {
     condition = {
-      for statement in jsondecode(aws_iam_role_policy.this[0].policy).Statement : statement.Sid => [statement.Action, statement.Resource, try(statement.Condition, null)]
-      if contains(["DynamoDBStreamRead", "SourceKeyDecrypt"], statement.Sid)
+      for statement in jsondecode(aws_iam_role_policy.this[0].policy).Statement : try(statement.Sid, "") => [flatten([statement.Action]), flatten([try(statement.Resource, [])]), try(statement.Condition, null)]
+      if contains(["DynamoDBStreamRead", "SourceKeyDecrypt"], try(statement.Sid, ""))
       } == {
       DynamoDBStreamRead = [["dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator"], ["arn:aws:dynamodb:eu-west-1:111122223333:table/orders/stream/2024-01-31T12:00:00.000"], null]
       SourceKeyDecrypt   = [["kms:Decrypt"], ["arn:aws:kms:eu-west-1:111122223333:key/11111111-2222-3333-4444-555555555555"], { StringEquals = { "kms:ViaService" = ["dynamodb.eu-west-1.amazonaws.com"] } }]
@@ -344,7 +344,7 @@ run "dynamodb_stream_is_read_with_the_documented_actions_only" {
   }
 
   assert {
-    condition     = !anytrue([for statement in jsondecode(aws_iam_role_policy.this[0].policy).Statement : anytrue([for action in statement.Action : startswith(action, "kinesis:")])])
+    condition     = !anytrue([for statement in jsondecode(aws_iam_role_policy.this[0].policy).Statement : anytrue([for action in flatten([statement.Action]) : startswith(action, "kinesis:")])])
     error_message = "A DynamoDB stream source gets no Kinesis permission."
   }
 }
@@ -360,7 +360,7 @@ run "sqs_source_is_consumed_with_the_documented_actions_only" {
   }
 
   assert {
-    condition = [for statement in jsondecode(aws_iam_role_policy.this[0].policy).Statement : statement.Sid] == [
+    condition = [for statement in jsondecode(aws_iam_role_policy.this[0].policy).Statement : try(statement.Sid, "")] == [
       "ClaimCheckWrite", "LogsWrite", "QuarantineQueueSend", "SourceKeyDecrypt", "SourceQueueConsume", "XRayWrite",
     ]
     error_message = "An SQS source gets consume and decrypt statements and no stream or failure-destination one: Lambda sends no queue message to an on-failure destination."
@@ -368,8 +368,8 @@ run "sqs_source_is_consumed_with_the_documented_actions_only" {
 
   assert {
     condition = {
-      for statement in jsondecode(aws_iam_role_policy.this[0].policy).Statement : statement.Sid => [statement.Action, statement.Resource, try(statement.Condition, null)]
-      if contains(["SourceQueueConsume", "SourceKeyDecrypt"], statement.Sid)
+      for statement in jsondecode(aws_iam_role_policy.this[0].policy).Statement : try(statement.Sid, "") => [flatten([statement.Action]), flatten([try(statement.Resource, [])]), try(statement.Condition, null)]
+      if contains(["SourceQueueConsume", "SourceKeyDecrypt"], try(statement.Sid, ""))
       } == {
       SourceQueueConsume = [["sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ReceiveMessage"], [aws_sqs_queue.source[0].arn], null]
       SourceKeyDecrypt   = [["kms:Decrypt"], ["arn:aws:kms:eu-west-1:111122223333:key/11111111-2222-3333-4444-555555555555"], { StringEquals = { "kms:ViaService" = ["sqs.eu-west-1.amazonaws.com"] } }]
