@@ -53,15 +53,19 @@ class QueueLoad:
 
 
 def bodies() -> tuple[dict[str, bytes], dict[str, bytes]]:
-    """Good and poison message bodies by id. JSON bodies are written as json.dumps writes them:
-    LocalStack's SQS poller re-serializes a JSON body that way (AWS delivers it untouched)."""
-    good = {f"good-{n}": json.dumps({"id": f"good-{n}", "kind": "good"}).encode() for n in range(GOOD)}
+    """Good and poison message bodies by id. The JSON is compact, as json.dumps would not write it:
+    stock LocalStack re-serializes a JSON body (AWS delivers it untouched; shardsafe_localstack.sqs_body
+    puts it back), so a changed byte shows here."""
+    good = {f"good-{n}": _compact({"id": f"good-{n}", "kind": "good"}) for n in range(GOOD)}
     poison = {f"not-json-{n}": f"{{not json not-json-{n}".encode() for n in range(POISON_NOT_JSON)}
     poison |= {
-        f"refused-{n}": json.dumps({"id": f"refused-{n}", "kind": "refused"}).encode()
-        for n in range(POISON_REFUSED)
+        f"refused-{n}": _compact({"id": f"refused-{n}", "kind": "refused"}) for n in range(POISON_REFUSED)
     }
     return good, poison
+
+
+def _compact(value: dict[str, str]) -> bytes:
+    return json.dumps(value, separators=(",", ":")).encode()
 
 
 def peak_concurrency(invocations: list[dict[str, float]]) -> int:
