@@ -1,9 +1,27 @@
 # --- General ---
 
 locals {
-  # Existing resources are named by ARN; their names are the ARN's last part.
-  stream_arn  = var.create_stream ? aws_kinesis_stream.this[0].arn : var.stream_arn
-  stream_name = var.create_stream ? aws_kinesis_stream.this[0].name : try(split("/", var.stream_arn)[1], null)
+  source_kind = var.event_source.kind
+  # Kinesis and DynamoDB streams share a mapping's stream arguments and failure handling; a queue has neither.
+  source_is_stream = local.source_kind != "sqs"
+
+  # Existing resources are named by ARN; their names are the ARN's last part. An existing Kinesis
+  # stream is event_source.arn, or stream_arn with create_stream = false (the older way).
+  # Whether to create the stream or queue is decided from known values only (event_source.create,
+  # create_stream, whether an arn was given), never from an arn a resource will compute, so that
+  # count is known at plan time.
+  create_source = (
+    local.source_kind == "dynamodb" ? false
+    : var.event_source.create != null ? var.event_source.create
+    : var.event_source.arn == null
+  )
+  create_stream = local.source_kind == "kinesis" ? (var.create_stream ? local.create_source : false) : false
+  kinesis_existing_arn = local.source_kind != "kinesis" || local.create_stream ? null : (
+    var.event_source.arn != null ? var.event_source.arn : var.stream_arn
+  )
+
+  stream_arn  = local.create_stream ? aws_kinesis_stream.this[0].arn : local.kinesis_existing_arn
+  stream_name = local.create_stream ? aws_kinesis_stream.this[0].name : try(split("/", local.kinesis_existing_arn)[1], null)
 
   quarantine_queue_arn  = var.create_quarantine_queue ? aws_sqs_queue.quarantine[0].arn : var.quarantine_queue_arn
   quarantine_queue_url  = var.create_quarantine_queue ? aws_sqs_queue.quarantine[0].url : var.quarantine_queue_url
@@ -15,10 +33,71 @@ locals {
   account_id = split(":", local.role_arn)[4]
 }
 
+# --- Source ---
+
+locals {
+  create_source_queue = local.source_kind == "sqs" ? local.create_source : false
+
+  source_queue_arn  = local.create_source_queue ? aws_sqs_queue.source[0].arn : (local.source_kind == "sqs" ? var.event_source.arn : null)
+  source_queue_name = local.create_source_queue ? aws_sqs_queue.source[0].name : (local.source_kind == "sqs" ? split(":", var.event_source.arn)[5] : null)
+
+  dynamodb_stream_arn = local.source_kind == "dynamodb" ? var.event_source.arn : null
+
+  # What the mapping reads: the stream (or with enhanced fan-out its consumer), or the queue.
+  event_source_arn = (
+    local.source_kind == "kinesis" ? (var.create_stream_consumer ? aws_kinesis_stream_consumer.this[0].arn : local.stream_arn)
+    : local.source_kind == "dynamodb" ? local.dynamodb_stream_arn
+    : local.source_queue_arn
+  )
+
+  # The key the function must decrypt records with: a customer key of the created Kinesis stream or
+  # of an existing one, or the source's key. AWS managed keys need no grant: their key policies admit
+  # every principal of the account that calls through the service.
+  source_kms_key_arn = (
+    local.source_kind == "kinesis" ? ((!local.create_stream || var.stream_encryption_enabled) ? var.stream_kms_key_arn : null)
+    : var.event_source.kms_key_arn
+  )
+}
+
+# A message whose batch fails max_receive_count times moves here, where it stays until redriven.
+resource "aws_sqs_queue" "source_dead_letter" {
+  count = local.create_source_queue ? 1 : 0
+
+  name                      = "${var.name}-source-dlq"
+  message_retention_seconds = coalesce(var.event_source.queue.dead_letter_retention_seconds, 1209600)
+
+  sqs_managed_sse_enabled           = var.event_source.kms_key_arn == null ? true : null
+  kms_master_key_id                 = var.event_source.kms_key_arn
+  kms_data_key_reuse_period_seconds = var.event_source.kms_key_arn == null ? null : 300
+
+  tags = var.tags
+}
+
+resource "aws_sqs_queue" "source" {
+  count = local.create_source_queue ? 1 : 0
+
+  name                      = "${var.name}-source"
+  message_retention_seconds = coalesce(var.event_source.queue.message_retention_seconds, 345600)
+  # AWS: at least six times the function's timeout, so that a batch is not received again while
+  # Lambda retries a throttled invocation (https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-configure.html).
+  visibility_timeout_seconds = coalesce(var.event_source.queue.visibility_timeout_seconds, min(max(6 * var.timeout, 30), 43200))
+
+  redrive_policy = jsonencode({
+    deadLetterTargetArn = aws_sqs_queue.source_dead_letter[0].arn
+    maxReceiveCount     = coalesce(var.event_source.queue.max_receive_count, 5)
+  })
+
+  sqs_managed_sse_enabled           = var.event_source.kms_key_arn == null ? true : null
+  kms_master_key_id                 = var.event_source.kms_key_arn
+  kms_data_key_reuse_period_seconds = var.event_source.kms_key_arn == null ? null : 300
+
+  tags = var.tags
+}
+
 # --- Stream ---
 
 resource "aws_kinesis_stream" "this" {
-  count = var.create_stream ? 1 : 0
+  count = local.create_stream ? 1 : 0
 
   name             = coalesce(var.stream_name, var.name)
   shard_count      = var.stream_mode == "PROVISIONED" ? var.shard_count : null
@@ -43,14 +122,11 @@ resource "aws_kinesis_stream_consumer" "this" {
   stream_arn = local.stream_arn
 }
 
-locals {
-  # With enhanced fan-out the mapping reads through the consumer, not the shared stream.
-  event_source_arn = var.create_stream_consumer ? aws_kinesis_stream_consumer.this[0].arn : local.stream_arn
+# An existing stream's retention, to check the mapping's record age against (the mapping's precondition).
+data "aws_kinesis_stream" "existing" {
+  count = local.source_kind == "kinesis" ? (local.create_stream ? 0 : 1) : 0
 
-  # The key the function must decrypt records with: a customer key of the created stream, or the
-  # key of an existing stream. The AWS managed key needs no grant: its key policy admits every
-  # principal of the account that calls through Kinesis.
-  stream_kms_key_arn = (!var.create_stream || var.stream_encryption_enabled) ? var.stream_kms_key_arn : null
+  name = local.stream_name
 }
 
 # --- Function ---
@@ -130,16 +206,80 @@ resource "aws_lambda_function" "this" {
 # --- IAM ---
 
 locals {
-  # Every statement is scoped to a resource the module made or was given; only X-Ray's write
-  # actions, which support no resource-level permissions, take "*".
-  module_policy_statements = merge(
-    {
+  # A customer key may be used only through the service that encrypts with it, in the key's region
+  # (kms:ViaService, https://docs.aws.amazon.com/kms/latest/developerguide/conditions-kms.html#conditions-kms-via-service):
+  # the role cannot decrypt with it by calling KMS directly.
+  kms_via = {
+    for service in ["kinesis", "dynamodb", "sqs", "s3", "sns"] : service => {
+      for key in distinct(compact([local.source_kms_key_arn, var.quarantine_queue_kms_key_arn, local.failure_destination_kms_key_arn, local.claim_check_kms_key_arn])) :
+      key => {
+        test     = "StringEquals"
+        variable = "kms:ViaService"
+        values   = ["${service}.${split(":", key)[3]}.amazonaws.com"]
+      }
+    }
+  }
+
+  # What Lambda needs to read each kind of source, as AWS documents it, scoped to the source:
+  # - Kinesis (https://docs.aws.amazon.com/lambda/latest/dg/with-kinesis.html, execution role
+  #   permissions): kinesis:DescribeStream, DescribeStreamSummary, GetRecords, GetShardIterator,
+  #   ListShards; for enhanced fan-out SubscribeToShard (and DescribeStreamConsumer) on the consumer.
+  # - DynamoDB Streams (https://docs.aws.amazon.com/lambda/latest/dg/with-ddb.html, execution role
+  #   permissions): dynamodb:DescribeStream, GetRecords, GetShardIterator.
+  # - SQS (https://docs.aws.amazon.com/lambda/latest/dg/with-sqs.html, execution role permissions):
+  #   sqs:ReceiveMessage, DeleteMessage, GetQueueAttributes.
+  # - an encrypted source: kms:Decrypt on its customer key.
+  # kinesis:ListStreams and dynamodb:ListStreams, which AWS's managed policies also list, authorize
+  # only on Resource "*" (Service Authorization Reference) and the mapping, given the stream's ARN,
+  # does not call them; they are left out rather than granted on "*".
+  source_policy_statements = merge(
+    local.source_kind == "kinesis" ? {
       KinesisStreamRead = {
         effect     = "Allow"
         actions    = ["kinesis:DescribeStream", "kinesis:DescribeStreamSummary", "kinesis:GetRecords", "kinesis:GetShardIterator", "kinesis:ListShards"]
         resources  = [local.stream_arn]
         conditions = []
       }
+    } : {},
+    local.source_kind == "kinesis" && var.create_stream_consumer ? {
+      KinesisConsumerRead = {
+        effect     = "Allow"
+        actions    = ["kinesis:DescribeStreamConsumer", "kinesis:SubscribeToShard"]
+        resources  = [aws_kinesis_stream_consumer.this[0].arn]
+        conditions = []
+      }
+    } : {},
+    local.source_kind == "dynamodb" ? {
+      DynamoDBStreamRead = {
+        effect     = "Allow"
+        actions    = ["dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator"]
+        resources  = [local.dynamodb_stream_arn]
+        conditions = []
+      }
+    } : {},
+    local.source_kind == "sqs" ? {
+      SourceQueueConsume = {
+        effect     = "Allow"
+        actions    = ["sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ReceiveMessage"]
+        resources  = [local.source_queue_arn]
+        conditions = []
+      }
+    } : {},
+    local.source_kms_key_arn != null ? {
+      (local.source_kind == "kinesis" ? "StreamKeyDecrypt" : "SourceKeyDecrypt") = {
+        effect     = "Allow"
+        actions    = ["kms:Decrypt"]
+        resources  = [local.source_kms_key_arn]
+        conditions = [local.kms_via[local.source_kind][local.source_kms_key_arn]]
+      }
+    } : {},
+  )
+
+  # Every statement is scoped to a resource the module made or was given; only X-Ray's write
+  # actions, which support no resource-level permissions, take "*".
+  module_policy_statements = merge(
+    local.source_policy_statements,
+    {
       QuarantineQueueSend = {
         effect     = "Allow"
         actions    = ["sqs:SendMessage"]
@@ -153,28 +293,12 @@ locals {
         conditions = []
       }
     },
-    var.create_stream_consumer ? {
-      KinesisConsumerRead = {
-        effect     = "Allow"
-        actions    = ["kinesis:DescribeStreamConsumer", "kinesis:SubscribeToShard"]
-        resources  = [aws_kinesis_stream_consumer.this[0].arn]
-        conditions = []
-      }
-    } : {},
-    local.stream_kms_key_arn != null ? {
-      StreamKeyDecrypt = {
-        effect     = "Allow"
-        actions    = ["kms:Decrypt"]
-        resources  = [local.stream_kms_key_arn]
-        conditions = []
-      }
-    } : {},
     var.quarantine_queue_kms_key_arn != null ? {
       QuarantineQueueKeyUse = {
         effect     = "Allow"
         actions    = ["kms:Decrypt", "kms:GenerateDataKey"]
         resources  = [var.quarantine_queue_kms_key_arn]
-        conditions = []
+        conditions = [local.kms_via.sqs[var.quarantine_queue_kms_key_arn]]
       }
     } : {},
     local.failure_destination_statements,
@@ -194,7 +318,8 @@ locals {
   # s3:PutObject and s3:ListBucket, SQS sqs:SendMessage, SNS sns:Publish; with a customer key,
   # kms:GenerateDataKey for S3, kms:Decrypt and kms:GenerateDataKey for SQS and SNS.
   # Lambda writes its S3 objects under aws/lambda/<mapping UUID>/, and only there may it write.
-  failure_destination_statements = merge(
+  # A queue source has no on-failure destination (its dead-letter queue is SQS's own).
+  failure_destination_statements = !local.source_is_stream ? {} : merge(
     local.destination_kind == "s3" ? {
       FailureBucketList = {
         effect     = "Allow"
@@ -230,7 +355,7 @@ locals {
         effect     = "Allow"
         actions    = local.destination_kind == "s3" ? ["kms:GenerateDataKey"] : ["kms:Decrypt", "kms:GenerateDataKey"]
         resources  = [local.failure_destination_kms_key_arn]
-        conditions = []
+        conditions = [local.kms_via[local.destination_kind][local.failure_destination_kms_key_arn]]
       }
     } : {},
   )
@@ -245,54 +370,62 @@ locals {
         conditions = [local.own_account_buckets_only]
       }
     } : {},
-    var.claim_check.kms_key_arn != null ? {
+    local.claim_check_kms_key_arn != null ? {
       ClaimCheckKeyUse = {
         effect     = "Allow"
         actions    = ["kms:GenerateDataKey"]
-        resources  = [var.claim_check.kms_key_arn]
-        conditions = []
+        resources  = [local.claim_check_kms_key_arn]
+        conditions = [local.kms_via.s3[local.claim_check_kms_key_arn]]
       }
     } : {},
   )
 
-  role_policy_statements = merge(local.module_policy_statements, var.role_policy_statements)
-}
-
-data "aws_iam_policy_document" "assume_role" {
-  statement {
-    sid     = "LambdaAssumeRole"
-    effect  = "Allow"
-    actions = ["sts:AssumeRole"]
-
-    principals {
-      type        = "Service"
-      identifiers = ["lambda.amazonaws.com"]
-    }
-  }
-}
-
-# Rendered even when the caller brings the role, so that role_policy_json tells them what to attach.
-data "aws_iam_policy_document" "this" {
-  dynamic "statement" {
-    for_each = local.role_policy_statements
-
-    content {
-      sid       = statement.key
-      effect    = statement.value.effect
-      actions   = statement.value.actions
-      resources = statement.value.resources
-
-      dynamic "condition" {
-        for_each = statement.value.conditions
-
-        content {
-          test     = condition.value.test
-          variable = condition.value.variable
-          values   = condition.value.values
-        }
+  # The caller's statements come first and the module's last, so that a statement id the variable's
+  # validation missed could still not replace one of the module's.
+  role_policy_statements = merge(
+    {
+      for sid, statement in var.role_policy_statements : sid => {
+        effect     = statement.effect
+        actions    = statement.actions
+        resources  = statement.resources
+        conditions = statement.conditions
       }
-    }
-  }
+    },
+    local.module_policy_statements,
+  )
+
+  # Rendered here rather than by a data source, so that the document attached to the role is
+  # known at plan time and the plan tests read the statements the role actually gets.
+  role_policy_json = jsonencode({
+    Version = "2012-10-17"
+    Statement = [
+      for sid, statement in local.role_policy_statements : merge(
+        {
+          Sid      = sid
+          Effect   = statement.effect
+          Action   = sort(statement.actions)
+          Resource = sort(statement.resources)
+        },
+        length(statement.conditions) == 0 ? {} : {
+          Condition = {
+            for test in distinct([for condition in statement.conditions : condition.test]) : test => {
+              for condition in statement.conditions : condition.variable => condition.values if condition.test == test
+            }
+          }
+        },
+      )
+    ]
+  })
+
+  assume_role_policy_json = jsonencode({
+    Version = "2012-10-17"
+    Statement = [{
+      Sid       = "LambdaAssumeRole"
+      Effect    = "Allow"
+      Action    = "sts:AssumeRole"
+      Principal = { Service = "lambda.amazonaws.com" }
+    }]
+  })
 }
 
 resource "aws_iam_role" "this" {
@@ -300,7 +433,7 @@ resource "aws_iam_role" "this" {
 
   name                 = coalesce(var.role_name, var.name)
   description          = "Execution role of the shardsafe function ${var.name}"
-  assume_role_policy   = data.aws_iam_policy_document.assume_role.json
+  assume_role_policy   = local.assume_role_policy_json
   permissions_boundary = var.role_permissions_boundary_arn
 
   tags = var.tags
@@ -311,39 +444,67 @@ resource "aws_iam_role_policy" "this" {
 
   name   = "shardsafe-pipeline"
   role   = aws_iam_role.this[0].id
-  policy = data.aws_iam_policy_document.this.json
+  policy = local.role_policy_json
 }
 
 # --- Event source mapping ---
 
+locals {
+  mapping = var.event_source_mapping
+
+  # The stream-only arguments: their safe defaults for a stream, and null (not sent) for a queue.
+  stream_settings = {
+    starting_position              = coalesce(local.mapping.starting_position, "TRIM_HORIZON")
+    parallelization_factor         = coalesce(local.mapping.parallelization_factor, 1)
+    bisect_batch_on_function_error = coalesce(local.mapping.bisect_batch_on_function_error, true)
+    maximum_retry_attempts         = coalesce(local.mapping.maximum_retry_attempts, 3)
+    maximum_record_age_in_seconds  = coalesce(local.mapping.maximum_record_age_in_seconds, 21600)
+    tumbling_window_in_seconds     = coalesce(local.mapping.tumbling_window_in_seconds, 0)
+  }
+}
+
 resource "aws_lambda_event_source_mapping" "this" {
   function_name    = aws_lambda_function.this.arn
   event_source_arn = local.event_source_arn
-  enabled          = var.event_source_mapping.enabled
+  enabled          = local.mapping.enabled
 
-  batch_size                         = var.event_source_mapping.batch_size
-  maximum_batching_window_in_seconds = var.event_source_mapping.maximum_batching_window_in_seconds
-  starting_position                  = var.event_source_mapping.starting_position
-  starting_position_timestamp        = var.event_source_mapping.starting_position_timestamp
-  parallelization_factor             = var.event_source_mapping.parallelization_factor
-  tumbling_window_in_seconds         = var.event_source_mapping.tumbling_window_in_seconds
+  batch_size                         = coalesce(local.mapping.batch_size, local.source_is_stream ? 100 : 10)
+  maximum_batching_window_in_seconds = local.mapping.maximum_batching_window_in_seconds
+  starting_position                  = local.source_is_stream ? local.stream_settings.starting_position : null
+  starting_position_timestamp        = local.mapping.starting_position_timestamp
+  parallelization_factor             = local.source_is_stream ? local.stream_settings.parallelization_factor : null
+  tumbling_window_in_seconds         = local.source_is_stream ? local.stream_settings.tumbling_window_in_seconds : null
 
   # A failing batch is split until the bad record is alone, retried a finite number of times,
   # then sent to the on-failure destination, so one record never stalls its shard.
-  bisect_batch_on_function_error = var.event_source_mapping.bisect_batch_on_function_error
-  maximum_retry_attempts         = var.event_source_mapping.maximum_retry_attempts
-  maximum_record_age_in_seconds  = var.event_source_mapping.maximum_record_age_in_seconds
-  function_response_types        = var.event_source_mapping.report_batch_item_failures ? ["ReportBatchItemFailures"] : []
+  bisect_batch_on_function_error = local.source_is_stream ? local.stream_settings.bisect_batch_on_function_error : null
+  maximum_retry_attempts         = local.source_is_stream ? local.stream_settings.maximum_retry_attempts : null
+  maximum_record_age_in_seconds  = local.source_is_stream ? local.stream_settings.maximum_record_age_in_seconds : null
+  function_response_types        = local.mapping.report_batch_item_failures ? ["ReportBatchItemFailures"] : []
 
-  destination_config {
-    on_failure {
-      destination_arn = local.failure_destination_arn
+  # Streams only: a queue's failed messages go to its dead-letter queue.
+  dynamic "destination_config" {
+    for_each = local.source_is_stream ? [local.failure_destination_arn] : []
+
+    content {
+      on_failure {
+        destination_arn = destination_config.value
+      }
+    }
+  }
+
+  # SQS only: at most this many invocations at once.
+  dynamic "scaling_config" {
+    for_each = local.mapping.maximum_concurrency != null ? [local.mapping.maximum_concurrency] : []
+
+    content {
+      maximum_concurrency = scaling_config.value
     }
   }
 
   # EventCount: records sent to the destination, and records dropped (delivery failed).
   dynamic "metrics_config" {
-    for_each = length(var.event_source_mapping.metrics) > 0 ? [var.event_source_mapping.metrics] : []
+    for_each = length(local.mapping.metrics) > 0 ? [local.mapping.metrics] : []
 
     content {
       metrics = metrics_config.value
@@ -351,7 +512,7 @@ resource "aws_lambda_event_source_mapping" "this" {
   }
 
   dynamic "filter_criteria" {
-    for_each = length(var.event_source_mapping.filter_patterns) > 0 ? [var.event_source_mapping.filter_patterns] : []
+    for_each = length(local.mapping.filter_patterns) > 0 ? [local.mapping.filter_patterns] : []
 
     content {
       dynamic "filter" {
@@ -364,9 +525,25 @@ resource "aws_lambda_event_source_mapping" "this" {
     }
   }
 
+  # Encrypts the filter patterns at rest.
+  kms_key_arn = local.mapping.kms_key_arn
+
   tags = var.tags
 
-  # Lambda checks at creation that the role can read the stream and write to the destination; no
+  lifecycle {
+    # The stream the module creates is checked by the variable's validation; an existing stream's
+    # retention is read from Kinesis. Records the mapping gives up on must still be in the stream.
+    precondition {
+      condition = (
+        length(data.aws_kinesis_stream.existing) == 0 ||
+        local.stream_settings.maximum_record_age_in_seconds == -1 ||
+        try(local.stream_settings.maximum_record_age_in_seconds < data.aws_kinesis_stream.existing[0].retention_period * 3600, true)
+      )
+      error_message = "event_source_mapping.maximum_record_age_in_seconds (${local.stream_settings.maximum_record_age_in_seconds} s) must be shorter than the retention of the existing stream ${coalesce(local.stream_name, "?")} (${try(data.aws_kinesis_stream.existing[0].retention_period, "?")} h), so that records the mapping gives up on can still be read from it: lower the record age, or raise the stream's retention."
+    }
+  }
+
+  # Lambda checks at creation that the role can read the source and write to the destination; no
   # record reaches the failure bucket before its protections are in place.
   depends_on = [
     aws_iam_role_policy.this,
@@ -413,6 +590,11 @@ locals {
   claim_check_bucket_arn = (
     var.claim_check.bucket_arn != null ? var.claim_check.bucket_arn
     : local.destination_kind == "s3" ? local.failure_bucket_arn : null
+  )
+  # The failure bucket's key is granted with the destination's statements, which a queue source has none of.
+  claim_check_kms_key_arn = (
+    var.claim_check.kms_key_arn != null ? var.claim_check.kms_key_arn
+    : !local.source_is_stream && local.create_failure_bucket ? var.failure_destination.kms_key_arn : null
   )
   claim_check_bucket_name = (
     var.claim_check.bucket_arn != null ? try(split(":::", var.claim_check.bucket_arn)[1], null)
@@ -570,67 +752,91 @@ locals {
 
   # The mapping publishes these only with metrics_config EventCount. Names and meanings:
   # https://docs.aws.amazon.com/lambda/latest/dg/monitoring-metrics-types.html#event-source-mapping-metrics
-  mapping_event_counts = contains(var.event_source_mapping.metrics, "EventCount")
+  mapping_event_counts = contains(local.mapping.metrics, "EventCount")
 
-  alarms = var.create_alarms ? merge({
-    iterator_age = {
-      description = "The function is falling behind: the newest record it read is more than ${var.iterator_age_alarm_threshold_ms} ms old."
-      namespace   = "AWS/Lambda"
-      metric_name = "IteratorAge"
-      statistic   = "Maximum"
-      dimensions  = local.function_dimensions
-      threshold   = var.iterator_age_alarm_threshold_ms
-    }
-    errors = {
-      description = "The function failed whole batches (they are bisected and retried, then sent to the failure destination)."
-      namespace   = "AWS/Lambda"
-      metric_name = "Errors"
-      statistic   = "Sum"
-      dimensions  = local.function_dimensions
-      threshold   = var.errors_alarm_threshold
-    }
-    throttles = {
-      description = "Invocations of the function were throttled: the stream is read more slowly than it could be."
-      namespace   = "AWS/Lambda"
-      metric_name = "Throttles"
-      statistic   = "Sum"
-      dimensions  = local.function_dimensions
-      threshold   = var.throttles_alarm_threshold
-    }
-    quarantine_queue_depth = {
-      description = "Records wait in the quarantine queue ${coalesce(local.quarantine_queue_name, "(existing)")}: inspect and redrive them."
-      namespace   = "AWS/SQS"
-      metric_name = "ApproximateNumberOfMessagesVisible"
-      statistic   = "Maximum"
-      dimensions  = { QueueName = local.quarantine_queue_name }
-      threshold   = var.quarantine_queue_alarm_threshold
-    }
-    records_quarantined = {
-      description = "The handler quarantined records it could not process (payloads are in the quarantine queue, or claim checks in the bucket)."
-      namespace   = var.metrics_namespace
-      metric_name = "RecordsQuarantined"
-      statistic   = "Sum"
-      dimensions  = local.function_dimensions
-      threshold   = var.quarantined_records_alarm_threshold
-    }
-    }, local.mapping_event_counts ? {
-    records_to_failure_destination = {
-      description = "The mapping gave up on records (retries or record age exhausted) and sent them to the ${local.destination_kind} failure destination: inspect and redrive them."
-      namespace   = "AWS/Lambda"
-      metric_name = "OnFailureDestinationDeliveredEventCount"
-      statistic   = "Sum"
-      dimensions  = local.mapping_dimensions
-      threshold   = var.failure_destination_alarm_threshold
-    }
-    records_dropped = {
-      description = "The mapping dropped records: delivery to the failure destination failed, so they are kept nowhere but the stream until its retention ends. Check the destination and the role."
-      namespace   = "AWS/Lambda"
-      metric_name = "DroppedEventCount"
-      statistic   = "Sum"
-      dimensions  = local.mapping_dimensions
-      threshold   = var.dropped_records_alarm_threshold
-    }
-  } : {}) : {}
+  alarms = var.create_alarms ? merge(
+    local.source_is_stream ? {
+      iterator_age = {
+        description = "The function is falling behind: the newest record it read is more than ${var.iterator_age_alarm_threshold_ms} ms old."
+        namespace   = "AWS/Lambda"
+        metric_name = "IteratorAge"
+        statistic   = "Maximum"
+        dimensions  = local.function_dimensions
+        threshold   = var.iterator_age_alarm_threshold_ms
+      }
+      } : {
+      source_queue_age = {
+        description = "The oldest message of the source queue ${local.source_queue_name} is more than ${var.source_queue_age_alarm_threshold_seconds} s old: the function is falling behind, or a message keeps failing."
+        namespace   = "AWS/SQS"
+        metric_name = "ApproximateAgeOfOldestMessage"
+        statistic   = "Maximum"
+        dimensions  = { QueueName = local.source_queue_name }
+        threshold   = var.source_queue_age_alarm_threshold_seconds
+      }
+    },
+    local.create_source_queue ? {
+      dead_letter_queue_depth = {
+        description = "Messages wait in the source queue's dead-letter queue ${aws_sqs_queue.source_dead_letter[0].name}: their batch failed ${coalesce(var.event_source.queue.max_receive_count, 5)} times. Inspect and redrive them."
+        namespace   = "AWS/SQS"
+        metric_name = "ApproximateNumberOfMessagesVisible"
+        statistic   = "Maximum"
+        dimensions  = { QueueName = aws_sqs_queue.source_dead_letter[0].name }
+        threshold   = var.dead_letter_queue_alarm_threshold
+      }
+    } : {},
+    {
+      errors = {
+        description = local.source_is_stream ? "The function failed whole batches (they are bisected and retried, then sent to the failure destination)." : "The function failed whole batches (their messages are received again, then moved to the dead-letter queue)."
+        namespace   = "AWS/Lambda"
+        metric_name = "Errors"
+        statistic   = "Sum"
+        dimensions  = local.function_dimensions
+        threshold   = var.errors_alarm_threshold
+      }
+      throttles = {
+        description = "Invocations of the function were throttled: the source is read more slowly than it could be."
+        namespace   = "AWS/Lambda"
+        metric_name = "Throttles"
+        statistic   = "Sum"
+        dimensions  = local.function_dimensions
+        threshold   = var.throttles_alarm_threshold
+      }
+      quarantine_queue_depth = {
+        description = "Records wait in the quarantine queue ${coalesce(local.quarantine_queue_name, "(existing)")}: inspect and redrive them."
+        namespace   = "AWS/SQS"
+        metric_name = "ApproximateNumberOfMessagesVisible"
+        statistic   = "Maximum"
+        dimensions  = { QueueName = local.quarantine_queue_name }
+        threshold   = var.quarantine_queue_alarm_threshold
+      }
+      records_quarantined = {
+        description = "The handler quarantined records it could not process (payloads are in the quarantine queue, or claim checks in the bucket)."
+        namespace   = var.metrics_namespace
+        metric_name = "RecordsQuarantined"
+        statistic   = "Sum"
+        dimensions  = local.function_dimensions
+        threshold   = var.quarantined_records_alarm_threshold
+      }
+    },
+    local.mapping_event_counts && local.source_is_stream ? {
+      records_to_failure_destination = {
+        description = "The mapping gave up on records (retries or record age exhausted) and sent them to the ${local.destination_kind} failure destination: inspect and redrive them."
+        namespace   = "AWS/Lambda"
+        metric_name = "OnFailureDestinationDeliveredEventCount"
+        statistic   = "Sum"
+        dimensions  = local.mapping_dimensions
+        threshold   = var.failure_destination_alarm_threshold
+      }
+      records_dropped = {
+        description = "The mapping dropped records: delivery to the failure destination failed, so they are kept nowhere but the stream until its retention ends. Check the destination and the role."
+        namespace   = "AWS/Lambda"
+        metric_name = "DroppedEventCount"
+        statistic   = "Sum"
+        dimensions  = local.mapping_dimensions
+        threshold   = var.dropped_records_alarm_threshold
+      }
+    } : {},
+  ) : {}
 }
 
 resource "aws_cloudwatch_metric_alarm" "this" {
@@ -674,7 +880,7 @@ locals {
       }
     }] : [],
     [
-      {
+      local.source_is_stream ? {
         type   = "metric"
         width  = 12
         height = 6
@@ -687,6 +893,21 @@ locals {
           metrics = [["AWS/Lambda", "IteratorAge", "FunctionName", local.function_name]]
           annotations = {
             horizontal = [{ label = "alarm threshold", value = var.iterator_age_alarm_threshold_ms }]
+          }
+        }
+        } : {
+        type   = "metric"
+        width  = 12
+        height = 6
+        properties = {
+          title   = "Source queue: age of the oldest message (s)"
+          region  = local.dashboard_region
+          view    = "timeSeries"
+          stat    = "Maximum"
+          period  = 60
+          metrics = [["AWS/SQS", "ApproximateAgeOfOldestMessage", "QueueName", local.source_queue_name]]
+          annotations = {
+            horizontal = [{ label = "alarm threshold", value = var.source_queue_age_alarm_threshold_seconds }]
           }
         }
       },
@@ -772,7 +993,7 @@ locals {
         }
       },
     ],
-    local.mapping_event_counts ? [{
+    local.mapping_event_counts && local.source_is_stream ? [{
       type   = "metric"
       width  = 12
       height = 6

@@ -1,12 +1,49 @@
+# --- Source ---
+
+output "source_kind" {
+  description = "Kind of source the function consumes: kinesis, dynamodb or sqs."
+  value       = local.source_kind
+}
+
+output "source_arn" {
+  description = "ARN the event source mapping reads: the Kinesis stream (or its enhanced fan-out consumer), the DynamoDB stream or the SQS queue."
+  value       = local.event_source_arn
+}
+
+output "source_queue_arn" {
+  description = "ARN of the SQS source queue (created or existing), or null for a stream source."
+  value       = local.source_queue_arn
+}
+
+output "source_queue_url" {
+  description = "URL of the SQS source queue the module created, or null (an existing queue's URL is yours)."
+  value       = try(aws_sqs_queue.source[0].url, null)
+}
+
+output "source_queue_name" {
+  description = "Name of the SQS source queue (created or existing), or null for a stream source."
+  value       = local.source_queue_name
+}
+
+output "source_dead_letter_queue_arn" {
+  description = "ARN of the dead-letter queue of the source queue the module created, or null."
+  value       = try(aws_sqs_queue.source_dead_letter[0].arn, null)
+}
+
+output "source_dead_letter_queue_url" {
+  description = "URL of the dead-letter queue of the source queue the module created, or null."
+  value       = try(aws_sqs_queue.source_dead_letter[0].url, null)
+}
+
 # --- Stream ---
 
 output "stream_name" {
-  description = "Name of the Kinesis data stream the function reads (created or existing)."
+  description = "Name of the Kinesis data stream the function reads (created or existing), or null for another kind of source."
   value       = local.stream_name
 }
 
 output "stream_arn" {
-  description = "ARN of the Kinesis data stream the function reads (created or existing)."
+  description = "ARN of the Kinesis data stream the function reads (created or existing), or null for another kind of source."
   value       = local.stream_arn
 }
 
@@ -51,7 +88,7 @@ output "role_name" {
 
 output "role_policy_json" {
   description = "The least-privilege policy the function needs (plus role_policy_statements). Attached to the created role; attach it yourself when you pass role_arn."
-  value       = data.aws_iam_policy_document.this.json
+  value       = local.role_policy_json
 }
 
 # --- Event source mapping ---

@@ -17,23 +17,150 @@ variable "tags" {
   nullable    = false
 }
 
+# --- Source ---
+
+variable "event_source" {
+  description = <<-EOT
+    What the function consumes, chosen by kind; the role may read that source only, and the mapping
+    takes the arguments that apply to it (see event_source_mapping).
+    - kind: kinesis (the default), dynamodb or sqs.
+      - kinesis: the stream the module creates (the Stream variables), or an existing one by arn.
+        create_stream = false with stream_arn, the way before event_source, still works.
+      - dynamodb: an existing table's stream, by arn (the table's stream_arn attribute). Lambda
+        reads it as it reads a Kinesis stream: bisect, retries, record age, on-failure destination.
+      - sqs: a standard queue the module creates (<name>-source, with a dead-letter queue that
+        receives a message after queue.max_receive_count receives) or an existing one by arn. An
+        existing queue must have a visibility timeout of at least six times the function's timeout
+        and its own dead-letter queue (a redrive policy): without one, a message whose batch keeps
+        failing is received again until its retention ends, then lost.
+    - arn: the existing source: a Kinesis stream (arn:<partition>:kinesis:<region>:<account>:stream/<name>),
+      a DynamoDB stream (arn:<partition>:dynamodb:<region>:<account>:table/<table>/stream/<label>) or an
+      SQS queue (arn:<partition>:sqs:<region>:<account>:<name>). Null: the module creates the stream
+      or queue (dynamodb needs an arn).
+    - create: whether the module creates the source (kinesis, sqs). Default: when arn is null.
+      Set it (false with an arn) when arn comes from a resource of the same configuration:
+      Terraform must know at plan time whether to create the stream or queue.
+    - kms_key_arn: the customer managed KMS key the source is encrypted with (a DynamoDB table's key,
+      the key of an existing queue; the key of the created queue). The role may decrypt with this key
+      only, and only through the source's service. For kinesis use stream_kms_key_arn.
+    - queue: settings of the queue the module creates (kind sqs, no arn):
+      visibility_timeout_seconds (default six times the function's timeout, at least 30, at most
+      43200; AWS advises at least six times), message_retention_seconds (default 4 days),
+      max_receive_count (receives before a message moves to the dead-letter queue, 1..1000,
+      default 5) and dead_letter_retention_seconds (default 14 days, the SQS maximum).
+  EOT
+  type = object({
+    kind        = optional(string, "kinesis")
+    create      = optional(bool)
+    arn         = optional(string)
+    kms_key_arn = optional(string)
+    queue = optional(object({
+      visibility_timeout_seconds    = optional(number)
+      message_retention_seconds     = optional(number)
+      max_receive_count             = optional(number)
+      dead_letter_retention_seconds = optional(number)
+    }), {})
+  })
+  default  = {}
+  nullable = false
+
+  validation {
+    condition     = contains(["kinesis", "dynamodb", "sqs"], var.event_source.kind)
+    error_message = "event_source.kind must be \"kinesis\", \"dynamodb\" or \"sqs\"; got \"${var.event_source.kind}\"."
+  }
+
+  validation {
+    condition = var.event_source.arn == null || (
+      var.event_source.kind == "kinesis" ? can(regex("^arn:aws[a-z-]*:kinesis:[a-z0-9-]+:[0-9]{12}:stream/[A-Za-z0-9_.-]{1,128}$", var.event_source.arn))
+      : var.event_source.kind == "dynamodb" ? can(regex("^arn:aws[a-z-]*:dynamodb:[a-z0-9-]+:[0-9]{12}:table/[A-Za-z0-9_.-]{3,255}/stream/[0-9T:.-]+$", var.event_source.arn))
+      : var.event_source.kind == "sqs" ? can(regex("^arn:aws[a-z-]*:sqs:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{1,80}(\\.fifo)?$", var.event_source.arn))
+      : true
+    )
+    error_message = "event_source.arn must be the ARN of the kind it names (kinesis: arn:<partition>:kinesis:<region>:<account>:stream/<name>; dynamodb: arn:<partition>:dynamodb:<region>:<account>:table/<table>/stream/<label>, the table's stream_arn; sqs: arn:<partition>:sqs:<region>:<account>:<queue>); got kind \"${var.event_source.kind}\" and arn \"${coalesce(var.event_source.arn, "null")}\"."
+  }
+
+  validation {
+    condition = (
+      var.event_source.create == null ? true
+      : var.event_source.create ? var.event_source.kind != "dynamodb" && var.event_source.arn == null
+      : var.event_source.arn != null
+    )
+    error_message = "event_source.create must be false with an arn (the module consumes that source) and true without one (the module creates it; not for dynamodb, whose table is yours); got create = ${jsonencode(var.event_source.create)} with kind \"${var.event_source.kind}\" and ${var.event_source.arn == null ? "no arn" : "an arn"}."
+  }
+
+  validation {
+    condition     = var.event_source.kind != "dynamodb" || var.event_source.arn != null
+    error_message = "event_source.arn is required with kind \"dynamodb\": pass the table's stream ARN (aws_dynamodb_table.<name>.stream_arn, with stream_enabled = true); the module does not create tables."
+  }
+
+  validation {
+    condition     = var.event_source.kind == "kinesis" || (!var.create_stream_consumer && var.stream_kms_key_arn == null)
+    error_message = "stream_kms_key_arn and create_stream_consumer are for kind \"kinesis\"; with kind \"${var.event_source.kind}\" name the source's key with event_source.kms_key_arn, and leave create_stream_consumer false."
+  }
+
+  validation {
+    condition     = var.event_source.kind != "kinesis" || var.event_source.kms_key_arn == null
+    error_message = "event_source.kms_key_arn is for dynamodb and sqs sources; a Kinesis stream's key is stream_kms_key_arn (it also encrypts the stream the module creates)."
+  }
+
+  validation {
+    condition     = var.event_source.kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[A-Za-z0-9-]+$", var.event_source.kms_key_arn))
+    error_message = "event_source.kms_key_arn must be a KMS key ARN (arn:<partition>:kms:<region>:<account>:key/<id>), not an alias or key id; got \"${coalesce(var.event_source.kms_key_arn, "null")}\"."
+  }
+
+  validation {
+    condition     = (var.event_source.kind == "sqs" && coalesce(var.event_source.create, var.event_source.arn == null)) || alltrue([for setting in values(var.event_source.queue) : setting == null])
+    error_message = "event_source.queue configures the queue the module creates (kind \"sqs\", no arn); remove it (got ${jsonencode({ for key, value in var.event_source.queue : key => value if value != null })}): an existing queue keeps its own settings."
+  }
+
+  # AWS: "set the source queue's visibility timeout to at least six times the timeout that you
+  # configure on your function" (https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-configure.html).
+  validation {
+    condition = var.event_source.queue.visibility_timeout_seconds == null || try(
+      var.event_source.queue.visibility_timeout_seconds >= 6 * var.timeout && var.event_source.queue.visibility_timeout_seconds <= 43200,
+      false
+    )
+    error_message = "event_source.queue.visibility_timeout_seconds must be at least six times the function's timeout (6 x ${var.timeout} = ${6 * var.timeout} s, as AWS advises, so a batch is not received again while it is retried or throttled) and at most 43200 (12 h, the SQS maximum); got ${coalesce(var.event_source.queue.visibility_timeout_seconds, -1)}. Raise it, or lower timeout."
+  }
+
+  validation {
+    condition     = var.event_source.queue.message_retention_seconds == null || try(var.event_source.queue.message_retention_seconds >= 60 && var.event_source.queue.message_retention_seconds <= 1209600, false)
+    error_message = "event_source.queue.message_retention_seconds must be from 60 to 1209600 (14 days); got ${coalesce(var.event_source.queue.message_retention_seconds, -1)}."
+  }
+
+  validation {
+    condition     = var.event_source.queue.dead_letter_retention_seconds == null || try(var.event_source.queue.dead_letter_retention_seconds >= 60 && var.event_source.queue.dead_letter_retention_seconds <= 1209600, false)
+    error_message = "event_source.queue.dead_letter_retention_seconds must be from 60 to 1209600 (14 days); got ${coalesce(var.event_source.queue.dead_letter_retention_seconds, -1)}."
+  }
+
+  validation {
+    condition     = var.event_source.queue.max_receive_count == null || try(var.event_source.queue.max_receive_count >= 1 && var.event_source.queue.max_receive_count <= 1000 && floor(var.event_source.queue.max_receive_count) == var.event_source.queue.max_receive_count, false)
+    error_message = "event_source.queue.max_receive_count must be a whole number from 1 to 1000 (receives before SQS moves a message to the dead-letter queue); got ${coalesce(var.event_source.queue.max_receive_count, -1)}."
+  }
+}
+
 # --- Stream ---
 
 variable "create_stream" {
-  description = "Create the Kinesis data stream. Set to false and pass stream_arn to consume a stream that exists (several functions can consume one stream, each with its own mapping)."
+  description = "Create the Kinesis data stream (event_source kind kinesis without an arn). To consume a stream that exists, pass event_source = { kind = \"kinesis\", arn = ... }; create_stream = false with stream_arn, the older way, still works. Ignored for other kinds."
   type        = bool
   default     = true
   nullable    = false
 }
 
 variable "stream_arn" {
-  description = "ARN of an existing Kinesis data stream to consume. Required when create_stream is false, ignored otherwise."
+  description = "Deprecated: pass event_source = { kind = \"kinesis\", arn = ... } instead. ARN of an existing Kinesis data stream to consume, with create_stream = false."
   type        = string
   default     = null
 
   validation {
-    condition     = var.create_stream || var.stream_arn != null
-    error_message = "stream_arn is required when create_stream is false: pass the ARN of the stream to consume (arn:<partition>:kinesis:<region>:<account>:stream/<name>)."
+    condition     = var.create_stream || var.stream_arn != null || var.event_source.arn != null || var.event_source.kind != "kinesis"
+    error_message = "create_stream is false but no stream is named: pass event_source = { kind = \"kinesis\", arn = \"arn:<partition>:kinesis:<region>:<account>:stream/<name>\" } (or stream_arn, the older way)."
+  }
+
+  validation {
+    condition     = var.stream_arn == null || (var.event_source.kind == "kinesis" && var.event_source.arn == null)
+    error_message = "stream_arn is deprecated and cannot be combined with event_source.arn or a kind other than kinesis; name the source with event_source = { kind = \"${var.event_source.kind}\", arn = ... } and remove stream_arn and create_stream."
   }
 
   validation {
@@ -354,7 +481,13 @@ variable "role_permissions_boundary_arn" {
 }
 
 variable "role_policy_statements" {
-  description = "Extra statements for the created role's policy, keyed by statement id (letters and digits), for what your code does beyond the pipeline (for example s3:PutObject on an output bucket)."
+  description = <<-EOT
+    Extra statements for the role's policy, keyed by statement id (letters and digits), for what your
+    code does beyond the pipeline (for example s3:PutObject on an output bucket). They are added to
+    the module's statements and can neither replace nor widen them: the module's statement ids are
+    reserved. An Allow statement with a wildcard action (`*`, `s3:*`, `s3:Get*`) or Resource `*`
+    needs acknowledge_wildcard = true, so that such a grant is never made by accident.
+  EOT
   type = map(object({
     effect    = optional(string, "Allow")
     actions   = list(string)
@@ -364,6 +497,7 @@ variable "role_policy_statements" {
       variable = string
       values   = list(string)
     })), [])
+    acknowledge_wildcard = optional(bool, false)
   }))
   default  = {}
   nullable = false
@@ -371,6 +505,18 @@ variable "role_policy_statements" {
   validation {
     condition     = alltrue([for sid in keys(var.role_policy_statements) : can(regex("^[A-Za-z0-9]+$", sid))])
     error_message = "role_policy_statements keys are statement ids and must be letters and digits only; got ${jsonencode(keys(var.role_policy_statements))}."
+  }
+
+  # The ids of every statement the module can make (main.tf, IAM); tests/iam.tftest.hcl checks that
+  # this list and the module's statements agree.
+  validation {
+    condition = length(setintersection([for sid in keys(var.role_policy_statements) : lower(sid)], [for sid in [
+      "KinesisStreamRead", "KinesisConsumerRead", "StreamKeyDecrypt", "DynamoDBStreamRead", "SourceQueueConsume", "SourceKeyDecrypt",
+      "QuarantineQueueSend", "QuarantineQueueKeyUse", "LogsWrite", "FailureBucketList", "FailureBucketWrite", "FailureQueueSend",
+      "FailureTopicPublish", "FailureBucketKeyUse", "FailureQueueKeyUse", "FailureTopicKeyUse", "FailureDestinationKeyUse",
+      "ClaimCheckWrite", "ClaimCheckKeyUse", "XRayWrite",
+    ] : lower(sid)])) == 0
+    error_message = "role_policy_statements must not use the module's statement ids (KinesisStreamRead, KinesisConsumerRead, StreamKeyDecrypt, DynamoDBStreamRead, SourceQueueConsume, SourceKeyDecrypt, QuarantineQueueSend, QuarantineQueueKeyUse, LogsWrite, FailureBucketList, FailureBucketWrite, FailureQueueSend, FailureTopicPublish, FailureBucketKeyUse, FailureQueueKeyUse, FailureTopicKeyUse, FailureDestinationKeyUse, ClaimCheckWrite, ClaimCheckKeyUse, XRayWrite, in any case); got ${jsonencode(keys(var.role_policy_statements))}. Rename yours: the module's statements cannot be replaced."
   }
 
   validation {
@@ -382,53 +528,86 @@ variable "role_policy_statements" {
     condition     = alltrue([for statement in values(var.role_policy_statements) : length(statement.actions) > 0 && length(statement.resources) > 0])
     error_message = "role_policy_statements[*] must each list at least one action and one resource."
   }
+
+  validation {
+    condition = alltrue([
+      for statement in values(var.role_policy_statements) : statement.acknowledge_wildcard || statement.effect == "Deny" || !(
+        anytrue([for action in statement.actions : strcontains(action, "*")]) || contains(statement.resources, "*")
+      )
+    ])
+    error_message = "role_policy_statements ${jsonencode([for sid, statement in var.role_policy_statements : sid if !statement.acknowledge_wildcard && statement.effect == "Allow" && (anytrue([for action in statement.actions : strcontains(action, "*")]) || contains(statement.resources, "*"))])} allow a wildcard action or Resource \"*\": name the actions and resources, or set acknowledge_wildcard = true on the statement if the wide grant is meant."
+  }
+
+  validation {
+    condition = alltrue([
+      for statement in values(var.role_policy_statements) :
+      length(distinct([for condition in statement.conditions : "${condition.test} ${condition.variable}"])) == length(statement.conditions)
+    ])
+    error_message = "role_policy_statements[*].conditions must not repeat a test on the same variable; put all the values in one condition."
+  }
 }
 
 # --- Event source mapping ---
 
 variable "event_source_mapping" {
   description = <<-EOT
-    How Lambda reads the stream. Defaults are the safe ones: a failing batch is split in two
-    (bisect) and retried 3 times, records older than 6 hours are given up on, and every record
-    given up on is sent to the failure destination; the handler reports partial batch failures.
-    - enabled: poll the stream.
-    - batch_size: records per invocation (1..10000).
+    How Lambda reads the source. Defaults are the safe ones: for a stream (kinesis, dynamodb) a
+    failing batch is split in two (bisect) and retried 3 times, records older than 6 hours are given
+    up on, and every record given up on is sent to the failure destination; for a queue a failing
+    message is received again until the dead-letter queue takes it. The handler reports partial
+    batch failures for every source.
+    - enabled: poll the source.
+    - batch_size: records per invocation (1..10000; default 100 for streams, 10 for a queue, where
+      more than 10 needs maximum_batching_window_in_seconds of at least 1).
     - maximum_batching_window_in_seconds: wait up to this long to fill a batch (0..300).
-    - starting_position: TRIM_HORIZON, LATEST or AT_TIMESTAMP (then starting_position_timestamp, RFC 3339).
-    - parallelization_factor: concurrent batches per shard (1..10).
-    - bisect_batch_on_function_error: split a failing batch in two and retry each half.
-    - maximum_retry_attempts: retries of a failing batch (-1 is forever, 0..10000).
-    - maximum_record_age_in_seconds: give up on records older than this (-1 is forever, 60..604800).
     - report_batch_item_failures: the function returns the records that failed (ReportBatchItemFailures).
       The handler follows SHARDSAFE_REPORT_BATCH_ITEM_FAILURES, which the module sets to match
       (true or false); with false it retries a retryable record in process, then quarantines it.
-    - tumbling_window_in_seconds: aggregation window for stateful processing (0 is off, up to 900).
-    - filter_patterns: up to 5 event filter patterns (JSON); records that match none are skipped.
+    - filter_patterns: up to 10 event filter patterns (JSON); records that match none are skipped
+      (a queue's are deleted). AWS's default quota is 5 filters per mapping, raised to 10 on request.
+    - kms_key_arn: a customer managed KMS key that encrypts the filter patterns at rest (default: an
+      AWS owned key). Its key policy must let lambda.amazonaws.com decrypt, and whoever applies the
+      module must be allowed kms:Decrypt on it; the function's role needs nothing.
     - metrics: the mapping's metric groups, [EventCount] (the default) or [] (none). EventCount
       publishes OnFailureDestinationDeliveredEventCount and DroppedEventCount, which the
-      failure-destination and dropped-records alarms watch; without it they are not created.
+      failure-destination and dropped-records alarms of a stream watch; without it they are not created.
+    Streams only (kinesis, dynamodb); leave them unset for sqs:
+    - starting_position: TRIM_HORIZON (default), LATEST, or for kinesis AT_TIMESTAMP (then
+      starting_position_timestamp, RFC 3339).
+    - parallelization_factor: concurrent batches per shard (1..10, default 1).
+    - bisect_batch_on_function_error: split a failing batch in two and retry each half (default true).
+    - maximum_retry_attempts: retries of a failing batch (-1 is forever, 0..10000; default 3).
+    - maximum_record_age_in_seconds: give up on records older than this (-1 is forever, 60..604800;
+      default 21600).
+    - tumbling_window_in_seconds: aggregation window for stateful processing (0 is off, up to 900).
+    SQS only:
+    - maximum_concurrency: the most invocations the mapping runs at once (2..1000; default: Lambda's
+      own scaling, up to 1000 batches at once), so that a burst cannot overload what the function
+      writes to. https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-scaling.html
   EOT
   type = object({
     enabled                            = optional(bool, true)
-    batch_size                         = optional(number, 100)
+    batch_size                         = optional(number)
     maximum_batching_window_in_seconds = optional(number, 0)
-    starting_position                  = optional(string, "TRIM_HORIZON")
+    starting_position                  = optional(string)
     starting_position_timestamp        = optional(string)
-    parallelization_factor             = optional(number, 1)
-    bisect_batch_on_function_error     = optional(bool, true)
-    maximum_retry_attempts             = optional(number, 3)
-    maximum_record_age_in_seconds      = optional(number, 21600)
+    parallelization_factor             = optional(number)
+    bisect_batch_on_function_error     = optional(bool)
+    maximum_retry_attempts             = optional(number)
+    maximum_record_age_in_seconds      = optional(number)
     report_batch_item_failures         = optional(bool, true)
-    tumbling_window_in_seconds         = optional(number, 0)
+    tumbling_window_in_seconds         = optional(number)
     filter_patterns                    = optional(list(string), [])
+    kms_key_arn                        = optional(string)
     metrics                            = optional(list(string), ["EventCount"])
+    maximum_concurrency                = optional(number)
   })
   default  = {}
   nullable = false
 
   validation {
-    condition     = var.event_source_mapping.batch_size >= 1 && var.event_source_mapping.batch_size <= 10000
-    error_message = "event_source_mapping.batch_size must be from 1 to 10000; got ${var.event_source_mapping.batch_size}."
+    condition     = var.event_source_mapping.batch_size == null || try(var.event_source_mapping.batch_size >= 1 && var.event_source_mapping.batch_size <= 10000, false)
+    error_message = "event_source_mapping.batch_size must be from 1 to 10000; got ${coalesce(var.event_source_mapping.batch_size, -1)}."
   }
 
   validation {
@@ -436,9 +615,37 @@ variable "event_source_mapping" {
     error_message = "event_source_mapping.maximum_batching_window_in_seconds must be from 0 to 300; got ${var.event_source_mapping.maximum_batching_window_in_seconds}."
   }
 
+  # https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-configure.html: "If you configure a
+  # batch size greater than 10, you must also set the batching window to at least 1 second".
   validation {
-    condition     = contains(["TRIM_HORIZON", "LATEST", "AT_TIMESTAMP"], var.event_source_mapping.starting_position)
-    error_message = "event_source_mapping.starting_position must be TRIM_HORIZON, LATEST or AT_TIMESTAMP; got \"${var.event_source_mapping.starting_position}\"."
+    condition     = var.event_source.kind != "sqs" || coalesce(var.event_source_mapping.batch_size, 10) <= 10 || var.event_source_mapping.maximum_batching_window_in_seconds >= 1
+    error_message = "event_source_mapping.batch_size above 10 (got ${coalesce(var.event_source_mapping.batch_size, 10)}) needs maximum_batching_window_in_seconds of at least 1 for an SQS source (AWS requires it); set the window, or a batch_size of 10 or less."
+  }
+
+  validation {
+    condition = var.event_source.kind != "sqs" || alltrue([
+      var.event_source_mapping.starting_position == null,
+      var.event_source_mapping.starting_position_timestamp == null,
+      var.event_source_mapping.parallelization_factor == null,
+      var.event_source_mapping.bisect_batch_on_function_error == null,
+      var.event_source_mapping.maximum_retry_attempts == null,
+      var.event_source_mapping.maximum_record_age_in_seconds == null,
+      var.event_source_mapping.tumbling_window_in_seconds == null,
+    ])
+    error_message = "event_source_mapping sets stream-only arguments for an SQS source: ${jsonencode([for key, value in { starting_position = var.event_source_mapping.starting_position, starting_position_timestamp = var.event_source_mapping.starting_position_timestamp, parallelization_factor = var.event_source_mapping.parallelization_factor, bisect_batch_on_function_error = var.event_source_mapping.bisect_batch_on_function_error, maximum_retry_attempts = var.event_source_mapping.maximum_retry_attempts, maximum_record_age_in_seconds = var.event_source_mapping.maximum_record_age_in_seconds, tumbling_window_in_seconds = var.event_source_mapping.tumbling_window_in_seconds } : key if value != null])}. Remove them: a queue's failed messages are received again until event_source.queue.max_receive_count moves them to the dead-letter queue."
+  }
+
+  validation {
+    condition     = var.event_source_mapping.maximum_concurrency == null || (var.event_source.kind == "sqs" && try(var.event_source_mapping.maximum_concurrency >= 2 && var.event_source_mapping.maximum_concurrency <= 1000 && floor(var.event_source_mapping.maximum_concurrency) == var.event_source_mapping.maximum_concurrency, false))
+    error_message = "event_source_mapping.maximum_concurrency is for SQS sources only and must be a whole number from 2 to 1000 (AWS's range); got ${coalesce(var.event_source_mapping.maximum_concurrency, -1)} with kind \"${var.event_source.kind}\". A stream's concurrency is its shards times parallelization_factor."
+  }
+
+  validation {
+    condition = var.event_source_mapping.starting_position == null || contains(
+      var.event_source.kind == "kinesis" ? ["TRIM_HORIZON", "LATEST", "AT_TIMESTAMP"] : ["TRIM_HORIZON", "LATEST"],
+      coalesce(var.event_source_mapping.starting_position, "TRIM_HORIZON")
+    )
+    error_message = "event_source_mapping.starting_position must be TRIM_HORIZON or LATEST (AT_TIMESTAMP too for kinesis); got \"${coalesce(var.event_source_mapping.starting_position, "null")}\" with kind \"${var.event_source.kind}\"."
   }
 
   validation {
@@ -451,30 +658,32 @@ variable "event_source_mapping" {
   }
 
   validation {
-    condition     = var.event_source_mapping.parallelization_factor >= 1 && var.event_source_mapping.parallelization_factor <= 10
-    error_message = "event_source_mapping.parallelization_factor must be from 1 to 10; got ${var.event_source_mapping.parallelization_factor}."
+    condition     = var.event_source_mapping.parallelization_factor == null || try(var.event_source_mapping.parallelization_factor >= 1 && var.event_source_mapping.parallelization_factor <= 10, false)
+    error_message = "event_source_mapping.parallelization_factor must be from 1 to 10; got ${coalesce(var.event_source_mapping.parallelization_factor, -1)}."
   }
 
   validation {
-    condition     = var.event_source_mapping.maximum_retry_attempts >= -1 && var.event_source_mapping.maximum_retry_attempts <= 10000
-    error_message = "event_source_mapping.maximum_retry_attempts must be -1 (retry until the record expires) or from 0 to 10000; got ${var.event_source_mapping.maximum_retry_attempts}."
+    condition     = var.event_source_mapping.maximum_retry_attempts == null || try(var.event_source_mapping.maximum_retry_attempts >= -1 && var.event_source_mapping.maximum_retry_attempts <= 10000, false)
+    error_message = "event_source_mapping.maximum_retry_attempts must be -1 (retry until the record expires) or from 0 to 10000; got ${coalesce(var.event_source_mapping.maximum_retry_attempts, -2)}."
   }
 
+  validation {
+    condition = var.event_source_mapping.maximum_record_age_in_seconds == null || try(
+      var.event_source_mapping.maximum_record_age_in_seconds == -1 ||
+      (var.event_source_mapping.maximum_record_age_in_seconds >= 60 && var.event_source_mapping.maximum_record_age_in_seconds <= 604800),
+      false
+    )
+    error_message = "event_source_mapping.maximum_record_age_in_seconds must be -1 (no limit) or from 60 to 604800; got ${coalesce(var.event_source_mapping.maximum_record_age_in_seconds, -2)}."
+  }
+
+  # The stream the module creates has a known retention; an existing stream's is read in main.tf.
   validation {
     condition = (
-      var.event_source_mapping.maximum_record_age_in_seconds == -1 ||
-      (var.event_source_mapping.maximum_record_age_in_seconds >= 60 && var.event_source_mapping.maximum_record_age_in_seconds <= 604800)
+      var.event_source.kind != "kinesis" || !var.create_stream || var.event_source.arn != null ||
+      coalesce(var.event_source_mapping.maximum_record_age_in_seconds, 21600) == -1 ||
+      coalesce(var.event_source_mapping.maximum_record_age_in_seconds, 21600) < var.retention_period * 3600
     )
-    error_message = "event_source_mapping.maximum_record_age_in_seconds must be -1 (no limit) or from 60 to 604800; got ${var.event_source_mapping.maximum_record_age_in_seconds}."
-  }
-
-  validation {
-    condition = (
-      !var.create_stream ||
-      var.event_source_mapping.maximum_record_age_in_seconds == -1 ||
-      var.event_source_mapping.maximum_record_age_in_seconds < var.retention_period * 3600
-    )
-    error_message = "event_source_mapping.maximum_record_age_in_seconds must be shorter than the stream's retention_period (${var.retention_period} h = ${var.retention_period * 3600} s), so that records the mapping gives up on can still be read from the stream; got ${var.event_source_mapping.maximum_record_age_in_seconds}."
+    error_message = "event_source_mapping.maximum_record_age_in_seconds must be shorter than the stream's retention_period (${var.retention_period} h = ${var.retention_period * 3600} s), so that records the mapping gives up on can still be read from the stream; got ${coalesce(var.event_source_mapping.maximum_record_age_in_seconds, 21600)}."
   }
 
   validation {
@@ -483,16 +692,24 @@ variable "event_source_mapping" {
   }
 
   validation {
-    condition     = var.event_source_mapping.tumbling_window_in_seconds >= 0 && var.event_source_mapping.tumbling_window_in_seconds <= 900
-    error_message = "event_source_mapping.tumbling_window_in_seconds must be from 0 (off) to 900; got ${var.event_source_mapping.tumbling_window_in_seconds}."
+    condition     = var.event_source_mapping.tumbling_window_in_seconds == null || try(var.event_source_mapping.tumbling_window_in_seconds >= 0 && var.event_source_mapping.tumbling_window_in_seconds <= 900, false)
+    error_message = "event_source_mapping.tumbling_window_in_seconds must be from 0 (off) to 900; got ${coalesce(var.event_source_mapping.tumbling_window_in_seconds, -1)}."
+  }
+
+  # AWS: "By default, you can define up to five different filters for a single event source mapping
+  # ... you can request a quota increase for up to 10" (https://docs.aws.amazon.com/lambda/latest/dg/invocation-eventfiltering.html);
+  # AWS provider 5.100 accepts 10.
+  validation {
+    condition = (
+      length(var.event_source_mapping.filter_patterns) <= 10 &&
+      alltrue([for pattern in var.event_source_mapping.filter_patterns : can(keys(jsondecode(pattern)))])
+    )
+    error_message = "event_source_mapping.filter_patterns must be at most 10 JSON objects (event filter patterns such as {\"data\":{\"type\":[\"order\"]}}; AWS allows 5 unless your quota was raised); got ${length(var.event_source_mapping.filter_patterns)}."
   }
 
   validation {
-    condition = (
-      length(var.event_source_mapping.filter_patterns) <= 5 &&
-      alltrue([for pattern in var.event_source_mapping.filter_patterns : can(keys(jsondecode(pattern)))])
-    )
-    error_message = "event_source_mapping.filter_patterns must be at most 5 JSON objects (event filter patterns such as {\"data\":{\"type\":[\"order\"]}})."
+    condition     = var.event_source_mapping.kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[A-Za-z0-9-]+$", var.event_source_mapping.kms_key_arn))
+    error_message = "event_source_mapping.kms_key_arn must be a KMS key ARN (arn:<partition>:kms:<region>:<account>:key/<id>); got \"${coalesce(var.event_source_mapping.kms_key_arn, "null")}\"."
   }
 }
 
@@ -530,6 +747,13 @@ variable "failure_destination" {
   })
   default  = {}
   nullable = false
+
+  # Lambda sends the records it gives up on to a destination for stream sources only; a queue's
+  # failed messages go to its dead-letter queue (event_source.queue.max_receive_count).
+  validation {
+    condition     = var.event_source.kind != "sqs" || (var.failure_destination.kind == "s3" && var.failure_destination.arn == null)
+    error_message = "failure_destination must be left at its default with an SQS source (got kind \"${var.failure_destination.kind}\" and arn \"${coalesce(var.failure_destination.arn, "null")}\"): Lambda has no on-failure destination for queues; a message that keeps failing moves to the source queue's dead-letter queue. The module's bucket then keeps claim checks only."
+  }
 
   validation {
     condition     = contains(["s3", "sqs", "sns"], var.failure_destination.kind)
@@ -655,6 +879,16 @@ variable "quarantine_queue_url" {
     condition     = var.create_quarantine_queue || var.quarantine_queue_url != null
     error_message = "quarantine_queue_url is required when create_quarantine_queue is false: pass the URL of the queue named by quarantine_queue_arn (https://sqs.<region>.amazonaws.com/<account>/<name>)."
   }
+
+  # The role may send to the ARN's queue and the handler sends to the URL's: they must be one queue,
+  # or every quarantined record would be refused. A queue URL ends in /<account>/<name>.
+  validation {
+    condition = var.quarantine_queue_url == null || var.quarantine_queue_arn == null || try(
+      regex("^https?://[^/]+/([0-9]{12})/([A-Za-z0-9_-]{1,80})$", var.quarantine_queue_url) == [split(":", var.quarantine_queue_arn)[4], split(":", var.quarantine_queue_arn)[5]],
+      false
+    )
+    error_message = "quarantine_queue_url and quarantine_queue_arn must name the same queue: the URL must end in /<account>/<name> of the ARN (${try("/${split(":", var.quarantine_queue_arn)[4]}/${split(":", var.quarantine_queue_arn)[5]}", "?")}); got url \"${coalesce(var.quarantine_queue_url, "null")}\" and arn \"${coalesce(var.quarantine_queue_arn, "null")}\"."
+  }
 }
 
 variable "quarantine_queue_kms_key_arn" {
@@ -695,7 +929,7 @@ variable "quarantine_queue_max_message_size" {
 # --- Alarms and dashboard ---
 
 variable "create_alarms" {
-  description = "Create CloudWatch alarms on iterator age, function errors, throttles, quarantine queue depth, quarantined records and (with event_source_mapping.metrics EventCount) records sent to the failure destination and records dropped."
+  description = "Create CloudWatch alarms on function errors, throttles, quarantine queue depth and quarantined records; for a stream on iterator age and (with event_source_mapping.metrics EventCount) records sent to the failure destination and records dropped; for a queue on the age of its oldest message and the depth of its dead-letter queue (when the module creates it)."
   type        = bool
   default     = true
   nullable    = false
@@ -750,7 +984,7 @@ variable "alarm_evaluation_periods" {
 }
 
 variable "iterator_age_alarm_threshold_ms" {
-  description = "Alarm when the age of the newest record the function has read (Lambda IteratorAge, Maximum) exceeds this many milliseconds: the function is falling behind."
+  description = "Stream sources (kinesis, dynamodb): alarm when the age of the newest record the function has read (Lambda IteratorAge, Maximum) exceeds this many milliseconds: the function is falling behind."
   type        = number
   default     = 60000
   nullable    = false
@@ -758,6 +992,30 @@ variable "iterator_age_alarm_threshold_ms" {
   validation {
     condition     = var.iterator_age_alarm_threshold_ms > 0
     error_message = "iterator_age_alarm_threshold_ms must be greater than 0; got ${var.iterator_age_alarm_threshold_ms}."
+  }
+}
+
+variable "source_queue_age_alarm_threshold_seconds" {
+  description = "SQS source: alarm when the oldest message of the source queue (ApproximateAgeOfOldestMessage, Maximum) is older than this many seconds: the function is falling behind, or a message keeps failing."
+  type        = number
+  default     = 300
+  nullable    = false
+
+  validation {
+    condition     = var.source_queue_age_alarm_threshold_seconds > 0
+    error_message = "source_queue_age_alarm_threshold_seconds must be greater than 0; got ${var.source_queue_age_alarm_threshold_seconds}."
+  }
+}
+
+variable "dead_letter_queue_alarm_threshold" {
+  description = "SQS source queue the module creates: alarm when its dead-letter queue holds more than this many visible messages (messages whose batch failed max_receive_count times)."
+  type        = number
+  default     = 0
+  nullable    = false
+
+  validation {
+    condition     = var.dead_letter_queue_alarm_threshold >= 0
+    error_message = "dead_letter_queue_alarm_threshold must be 0 or more; got ${var.dead_letter_queue_alarm_threshold}."
   }
 }
 

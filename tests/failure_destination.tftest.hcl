@@ -43,10 +43,10 @@ run "failure_bucket_is_encrypted_with_the_customer_key_when_given" {
 
   assert {
     condition = one([
-      for statement in data.aws_iam_policy_document.this.statement : statement
-      if statement.sid == "FailureBucketKeyUse"
-      && statement.actions == toset(["kms:GenerateDataKey"])
-      && statement.resources == toset(["arn:aws:kms:eu-west-1:111122223333:key/11111111-2222-3333-4444-555555555555"])
+      for statement in jsondecode(aws_iam_role_policy.this[0].policy).Statement : statement
+      if try(statement.Sid, "") == "FailureBucketKeyUse"
+      && toset(flatten([statement.Action])) == toset(["kms:GenerateDataKey"])
+      && toset(flatten([try(statement.Resource, [])])) == toset(["arn:aws:kms:eu-west-1:111122223333:key/11111111-2222-3333-4444-555555555555"])
     ]) != null
     error_message = "With a customer key on the bucket the role needs kms:GenerateDataKey on that key, and only that (AWS's documented permission for an S3 destination)."
   }
@@ -150,32 +150,29 @@ run "role_may_write_to_the_failure_bucket_of_its_own_account_only" {
 
   assert {
     condition = one([
-      for statement in data.aws_iam_policy_document.this.statement : statement
-      if statement.sid == "FailureBucketList"
-      && statement.actions == toset(["s3:ListBucket"])
-      && statement.resources == toset([aws_s3_bucket.failures[0].arn])
+      for statement in jsondecode(aws_iam_role_policy.this[0].policy).Statement : statement
+      if try(statement.Sid, "") == "FailureBucketList"
+      && toset(flatten([statement.Action])) == toset(["s3:ListBucket"])
+      && toset(flatten([try(statement.Resource, [])])) == toset([aws_s3_bucket.failures[0].arn])
     ]) != null
     error_message = "The role must be able to list the failure bucket (AWS requires s3:ListBucket for an S3 destination)."
   }
 
   assert {
     condition = one([
-      for statement in data.aws_iam_policy_document.this.statement : statement
-      if statement.sid == "FailureBucketWrite"
-      && statement.actions == toset(["s3:PutObject"])
-      && statement.resources == toset(["${aws_s3_bucket.failures[0].arn}/aws/lambda/*"])
+      for statement in jsondecode(aws_iam_role_policy.this[0].policy).Statement : statement
+      if try(statement.Sid, "") == "FailureBucketWrite"
+      && toset(flatten([statement.Action])) == toset(["s3:PutObject"])
+      && toset(flatten([try(statement.Resource, [])])) == toset(["${aws_s3_bucket.failures[0].arn}/aws/lambda/*"])
     ]) != null
     error_message = "The role may put objects in the failure bucket only where Lambda writes its on-failure records (aws/lambda/)."
   }
 
   assert {
     condition = alltrue([
-      for statement in data.aws_iam_policy_document.this.statement :
-      length(statement.condition) == 1
-      && one(statement.condition).test == "StringEquals"
-      && one(statement.condition).variable == "s3:ResourceAccount"
-      && one(statement.condition).values == tolist(["111122223333"])
-      if anytrue([for action in statement.actions : startswith(action, "s3:")])
+      for statement in jsondecode(aws_iam_role_policy.this[0].policy).Statement :
+      try(statement.Condition, null) == { StringEquals = { "s3:ResourceAccount" = ["111122223333"] } }
+      if anytrue([for action in flatten([statement.Action]) : startswith(action, "s3:")])
     ])
     error_message = "Every S3 permission must hold only for buckets of the function's account (s3:ResourceAccount), so a re-created bucket of someone else gets nothing."
   }
@@ -196,8 +193,8 @@ run "claim_checks_go_to_the_failure_bucket_under_their_prefix" {
 
   assert {
     condition = one([
-      for statement in data.aws_iam_policy_document.this.statement : statement.resources
-      if statement.sid == "ClaimCheckWrite" && statement.actions == toset(["s3:PutObject"])
+      for statement in jsondecode(aws_iam_role_policy.this[0].policy).Statement : toset(flatten([try(statement.Resource, [])]))
+      if try(statement.Sid, "") == "ClaimCheckWrite" && toset(flatten([statement.Action])) == toset(["s3:PutObject"])
     ]) == toset(["${aws_s3_bucket.failures[0].arn}/claim-checks/*"])
     error_message = "The role may write claim checks under their prefix only."
   }
@@ -223,8 +220,8 @@ run "existing_bucket_is_the_destination_without_creating_one" {
 
   assert {
     condition = {
-      for statement in data.aws_iam_policy_document.this.statement : statement.sid => statement.resources
-      if contains(["FailureBucketList", "FailureBucketWrite", "FailureBucketKeyUse", "ClaimCheckWrite"], statement.sid)
+      for statement in jsondecode(aws_iam_role_policy.this[0].policy).Statement : try(statement.Sid, "") => toset(flatten([try(statement.Resource, [])]))
+      if contains(["FailureBucketList", "FailureBucketWrite", "FailureBucketKeyUse", "ClaimCheckWrite"], try(statement.Sid, ""))
       } == {
       FailureBucketList   = toset(["arn:aws:s3:::team-failures"])
       FailureBucketWrite  = toset(["arn:aws:s3:::team-failures/aws/lambda/*"])
@@ -265,8 +262,8 @@ run "sqs_destination_is_the_quarantine_queue_as_before" {
 
   assert {
     condition = {
-      for statement in data.aws_iam_policy_document.this.statement : statement.sid => statement.actions
-      if startswith(statement.sid, "Failure")
+      for statement in jsondecode(aws_iam_role_policy.this[0].policy).Statement : try(statement.Sid, "") => toset(flatten([statement.Action]))
+      if startswith(try(statement.Sid, ""), "Failure")
       } == {
       FailureQueueSend   = toset(["sqs:SendMessage"])
       FailureQueueKeyUse = toset(["kms:Decrypt", "kms:GenerateDataKey"])
@@ -276,8 +273,8 @@ run "sqs_destination_is_the_quarantine_queue_as_before" {
 
   assert {
     condition = (
-      one([for statement in data.aws_iam_policy_document.this.statement : statement.resources if statement.sid == "FailureQueueSend"]) == toset([aws_sqs_queue.quarantine[0].arn])
-      && one([for statement in data.aws_iam_policy_document.this.statement : statement.resources if statement.sid == "FailureQueueKeyUse"]) == toset(["arn:aws:kms:eu-west-1:111122223333:key/66666666-7777-8888-9999-000000000000"])
+      one([for statement in jsondecode(aws_iam_role_policy.this[0].policy).Statement : toset(flatten([try(statement.Resource, [])])) if try(statement.Sid, "") == "FailureQueueSend"]) == toset([aws_sqs_queue.quarantine[0].arn])
+      && one([for statement in jsondecode(aws_iam_role_policy.this[0].policy).Statement : toset(flatten([try(statement.Resource, [])])) if try(statement.Sid, "") == "FailureQueueKeyUse"]) == toset(["arn:aws:kms:eu-west-1:111122223333:key/66666666-7777-8888-9999-000000000000"])
     )
     error_message = "The SQS destination's statements must name the quarantine queue and its key."
   }
@@ -286,7 +283,7 @@ run "sqs_destination_is_the_quarantine_queue_as_before" {
     condition = (
       !contains(keys(aws_lambda_function.this.environment[0].variables), "SHARDSAFE_CLAIM_CHECK_BUCKET")
       && !contains(keys(aws_lambda_function.this.environment[0].variables), "SHARDSAFE_CLAIM_CHECK_PREFIX")
-      && !contains([for statement in data.aws_iam_policy_document.this.statement : statement.sid], "ClaimCheckWrite")
+      && !contains([for statement in jsondecode(aws_iam_role_policy.this[0].policy).Statement : try(statement.Sid, "")], "ClaimCheckWrite")
       && output.claim_check_bucket_name == null
     )
     error_message = "Without an S3 destination or claim_check.bucket_arn there is no claim check: no variables, no S3 permission."
@@ -312,8 +309,8 @@ run "existing_queue_is_the_destination" {
 
   assert {
     condition = (
-      one([for statement in data.aws_iam_policy_document.this.statement : statement.resources if statement.sid == "FailureQueueSend"]) == toset(["arn:aws:sqs:eu-west-1:111122223333:team-dlq"])
-      && one([for statement in data.aws_iam_policy_document.this.statement : statement.resources if statement.sid == "QuarantineQueueSend"]) == toset([aws_sqs_queue.quarantine[0].arn])
+      one([for statement in jsondecode(aws_iam_role_policy.this[0].policy).Statement : toset(flatten([try(statement.Resource, [])])) if try(statement.Sid, "") == "FailureQueueSend"]) == toset(["arn:aws:sqs:eu-west-1:111122223333:team-dlq"])
+      && one([for statement in jsondecode(aws_iam_role_policy.this[0].policy).Statement : toset(flatten([try(statement.Resource, [])])) if try(statement.Sid, "") == "QuarantineQueueSend"]) == toset([aws_sqs_queue.quarantine[0].arn])
     )
     error_message = "The role may send to the destination queue and, for the handler, to the quarantine queue."
   }
@@ -333,8 +330,8 @@ run "sns_destination_is_an_existing_topic" {
 
   assert {
     condition = {
-      for statement in data.aws_iam_policy_document.this.statement : statement.sid => [statement.actions, statement.resources]
-      if startswith(statement.sid, "Failure")
+      for statement in jsondecode(aws_iam_role_policy.this[0].policy).Statement : try(statement.Sid, "") => [toset(flatten([statement.Action])), toset(flatten([try(statement.Resource, [])]))]
+      if startswith(try(statement.Sid, ""), "Failure")
       } == {
       FailureTopicPublish = [toset(["sns:Publish"]), toset(["arn:aws:sns:eu-west-1:111122223333:team-failures"])]
       FailureTopicKeyUse  = [toset(["kms:Decrypt", "kms:GenerateDataKey"]), toset(["arn:aws:kms:eu-west-1:111122223333:key/11111111-2222-3333-4444-555555555555"])]
@@ -366,8 +363,8 @@ run "claim_check_bucket_can_be_given_with_any_destination" {
 
   assert {
     condition = {
-      for statement in data.aws_iam_policy_document.this.statement : statement.sid => [statement.actions, statement.resources]
-      if startswith(statement.sid, "ClaimCheck")
+      for statement in jsondecode(aws_iam_role_policy.this[0].policy).Statement : try(statement.Sid, "") => [toset(flatten([statement.Action])), toset(flatten([try(statement.Resource, [])]))]
+      if startswith(try(statement.Sid, ""), "ClaimCheck")
       } == {
       ClaimCheckWrite  = [toset(["s3:PutObject"]), toset(["arn:aws:s3:::team-claims/orders/claims/*"])]
       ClaimCheckKeyUse = [toset(["kms:GenerateDataKey"]), toset(["arn:aws:kms:eu-west-1:111122223333:key/aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee"])]

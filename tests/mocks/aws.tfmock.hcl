@@ -63,3 +63,17 @@ mock_data "aws_iam_policy_document" {
     json = "{\"Version\":\"2012-10-17\",\"Statement\":[]}"
   }
 }
+
+# An existing stream with Kinesis's default retention (24 h).
+mock_data "aws_kinesis_stream" {
+  defaults = {
+    retention_period = 24
+  }
+}
+
+mock_resource "aws_dynamodb_table" {
+  defaults = {
+    arn        = "arn:aws:dynamodb:eu-west-1:111122223333:table/shardsafe-table"
+    stream_arn = "arn:aws:dynamodb:eu-west-1:111122223333:table/shardsafe-table/stream/2024-01-31T12:00:00.000"
+  }
+}

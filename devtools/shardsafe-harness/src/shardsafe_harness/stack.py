@@ -39,6 +39,7 @@ __all__ = [
     "KEEP_STACK_ENV",
     "Deployment",
     "Stack",
+    "deployed_example",
     "deployed_stack",
     "keep_stack",
     "recover_failure_batches",
@@ -135,17 +136,8 @@ class Deployment:
         self.workdir = workdir
         self.prefix = name_prefix or f"ss-{uuid.uuid4().hex[:8]}"
         self.reused = name_prefix is not None
-        copy = workdir / "examples" / "complete"
         # Refreshed on every deployment, so a kept stack is applied from the current files.
-        shutil.copytree(
-            EXAMPLE,
-            copy,
-            dirs_exist_ok=True,
-            ignore=shutil.ignore_patterns(".terraform*", "*.tfstate*", "*_override.tf"),
-        )
-        # The example calls the module as "../../": put the module's files there.
-        for module_file in paths.MODULE_FILES:
-            shutil.copyfile(module_file, workdir / module_file.name)
+        copy = copy_example(EXAMPLE.name, workdir)
         self.settings = stack_settings(self.prefix, shard_count, zip_path, handler)
         self.terraform = Terraform(copy, endpoint, self.settings)
         self.stack: Stack | None = None
@@ -249,6 +241,36 @@ def _stream_exists(endpoint: str, stream_name: str) -> bool:
     except Exception:  # not found, or no LocalStack there any more: either way, nothing to reuse
         return False
     return True
+
+
+def copy_example(example: str, workdir: Path) -> Path:
+    """examples/<example> copied to ``workdir``/examples/<example> with the module's files at ``workdir``
+    (the example calls the module as "../../"); the repository is never written to."""
+    copy = workdir / "examples" / example
+    shutil.copytree(
+        paths.EXAMPLES / example,
+        copy,
+        dirs_exist_ok=True,
+        ignore=shutil.ignore_patterns(".terraform*", "*.tfstate*", "*_override.tf"),
+    )
+    for module_file in paths.MODULE_FILES:
+        shutil.copyfile(module_file, workdir / module_file.name)
+    return copy
+
+
+@contextmanager
+def deployed_example(
+    example: str, endpoint: str, workdir: Path, variables: dict[str, object]
+) -> Iterator[dict[str, Any]]:
+    """examples/<example> applied to LocalStack with ``variables`` for the duration of a ``with``
+    block; yields its outputs, and destroys what it created afterwards (also when apply failed half way)."""
+    terraform = Terraform(copy_example(example, workdir), endpoint, variables)
+    terraform.init()
+    try:
+        yield terraform.apply()
+    finally:
+        if terraform.state_resources():
+            terraform.destroy()
 
 
 @contextmanager

@@ -3,7 +3,8 @@
 Loading the executor is also where the embedded LocalStack's additions are applied (in memory,
 never to LocalStack's files): bisect on function error (bisect_on_error), the 6 MB payload limit on
 a batch (payload_limit), the speed patches (speedups: batched logs and metrics, polling again after a
-full batch) and, when SHARDSAFE_LOCALSTACK_TRACE names a file, the per-hop trace (trace). LocalStack
+full batch), concurrent SQS batches up to the mapping's MaximumConcurrency (sqs_scaling), SQS bodies as sent
+(sqs_body) and, when SHARDSAFE_LOCALSTACK_TRACE names a file, the per-hop trace (trace). LocalStack
 loads this plugin when its Lambda service starts, before any event source mapping polls.
 
 The DynamoDB stream poller's record age (dynamodb) is fixed there too. The DynamoDB and DynamoDB Streams providers (``dynamodb``: moto, no DynamoDB Local download) are
@@ -24,13 +25,23 @@ class ProcessRuntimeExecutorPlugin(RuntimeExecutorPlugin):
     name = "process"
 
     def load(self, *args: Any, **kwargs: Any) -> type:
-        from shardsafe_localstack import bisect_on_error, dynamodb, payload_limit, speedups, trace
+        from shardsafe_localstack import (
+            bisect_on_error,
+            dynamodb,
+            payload_limit,
+            speedups,
+            sqs_body,
+            sqs_scaling,
+            trace,
+        )
         from shardsafe_localstack.executor import ProcessRuntimeExecutor
 
         # Order matters: the payload limit cuts a batch first, then each run is bisected on error.
         bisect_on_error.apply()
         payload_limit.apply()
         speedups.apply()
+        sqs_scaling.apply()
+        sqs_body.apply()
         trace.apply()
         dynamodb.apply()
         return ProcessRuntimeExecutor

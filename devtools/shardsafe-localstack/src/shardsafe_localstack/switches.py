@@ -1,7 +1,8 @@
 """The embedded LocalStack's on/off switches: environment variables of the LocalStack process, each on by default.
 
-SHARDSAFE_LOCALSTACK_BISECT (bisect_on_error), SHARDSAFE_LOCALSTACK_PAYLOAD_LIMIT (payload_limit) and
-SHARDSAFE_LOCALSTACK_MEMORY_LIMIT (executor) turn an emulation off with ``0`` (stock LocalStack).
+SHARDSAFE_LOCALSTACK_BISECT (bisect_on_error), SHARDSAFE_LOCALSTACK_PAYLOAD_LIMIT (payload_limit),
+SHARDSAFE_LOCALSTACK_MEMORY_LIMIT (executor), SHARDSAFE_LOCALSTACK_SQS_SCALING (sqs_scaling) and
+SHARDSAFE_LOCALSTACK_SQS_BODY (sqs_body) turn an emulation off with ``0`` (stock LocalStack).
 SHARDSAFE_LOCALSTACK_FAST_INVOKE (executor), SHARDSAFE_LOCALSTACK_BATCH_LOGS,
 SHARDSAFE_LOCALSTACK_BATCH_METRICS and SHARDSAFE_LOCALSTACK_POLL_AGAIN (speedups) turn a speed-up off
 the same way. SHARDSAFE_LOCALSTACK_DYNAMODB (ctl, dynamodb) serves DynamoDB and DynamoDB Streams from moto; ``0``

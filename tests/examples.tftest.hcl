@@ -1,0 +1,67 @@
+# Every example is planned, not only validated: each one's call of the module must pass the
+# module's validations and build the resources it promises.
+
+mock_provider "aws" {
+  override_during = plan
+  source          = "./tests/mocks"
+}
+
+variables {
+  function_zip_path = "tests/fixtures/lambda-fixture.zip"
+}
+
+run "simple_example_plans_a_kinesis_pipeline" {
+  command = plan
+
+  module {
+    source = "./examples/simple"
+  }
+
+  assert {
+    condition     = output.stream_name != null && output.failure_bucket_name != null
+    error_message = "examples/simple must plan a stream and the failure bucket."
+  }
+}
+
+run "complete_example_plans_every_feature" {
+  command = plan
+
+  module {
+    source = "./examples/complete"
+  }
+
+  variables {
+    lambda_zip_path = "tests/fixtures/lambda-fixture.zip"
+  }
+
+  assert {
+    condition     = output.stream_arn != null
+    error_message = "examples/complete must plan its stream."
+  }
+}
+
+run "sqs_queue_example_plans_a_queue_with_a_dead_letter_queue" {
+  command = plan
+
+  module {
+    source = "./examples/sqs-queue"
+  }
+
+  assert {
+    condition     = output.source_queue_url != null && output.source_dead_letter_queue_url != null
+    error_message = "examples/sqs-queue must plan the source queue and its dead-letter queue."
+  }
+}
+
+run "dynamodb_stream_example_plans_a_table_stream_source" {
+  command = plan
+
+  module {
+    source = "./examples/dynamodb-stream"
+  }
+
+  assert {
+    condition     = output.table_name == "shardsafe-table" && output.failure_bucket_name != null
+    error_message = "examples/dynamodb-stream must plan the table and the failure bucket the stream's failed batches go to."
+  }
+}
