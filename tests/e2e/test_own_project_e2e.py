@@ -28,7 +28,16 @@ HANDLER = "ticks.handler.lambda_handler"
 
 # The README's commands, run in the example's folder.
 FAT = [
-    ["package", "src", "--handler", HANDLER, "--requirements", "requirements.txt", "--zip", "build/function.zip"],
+    [
+        "package",
+        "src",
+        "--handler",
+        HANDLER,
+        "--requirements",
+        "requirements.txt",
+        "--zip",
+        "build/function.zip",
+    ],
 ]
 THIN_WITH_LAYER = [
     ["package", "--layer", "--zip", "build/shardsafe-layer.zip"],

@@ -67,7 +67,9 @@ def add_parser(commands: Any) -> argparse.ArgumentParser:
         metavar="NAME",
         help="with a uv.lock: an extra of its project to include (repeatable)",
     )
-    parser.add_argument("--runtime", choices=RUNTIMES, default="python3.13", help="Lambda runtime (default python3.13)")
+    parser.add_argument(
+        "--runtime", choices=RUNTIMES, default="python3.13", help="Lambda runtime (default python3.13)"
+    )
     parser.add_argument(
         "--arch", choices=sorted(PLATFORMS), default="x86_64", help="Lambda architecture (default x86_64)"
     )
@@ -143,5 +145,7 @@ def run(args: argparse.Namespace) -> int:
         if built.import_check_skipped is None:
             print(f"handler {built.handler} imports from the zip")
         else:
-            print(f"handler {built.handler} not import-checked: {built.import_check_skipped}", file=sys.stderr)
+            print(
+                f"handler {built.handler} not import-checked: {built.import_check_skipped}", file=sys.stderr
+            )
     return 0

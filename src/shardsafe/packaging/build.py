@@ -156,7 +156,9 @@ def _dependency_entries(
     return dict(dependencies.installed_entries(staging, prefix))
 
 
-def _write(entries: dict[str, ZipContent], output: Path, target: Target, limits: SizeLimits, what: str) -> Built:
+def _write(
+    entries: dict[str, ZipContent], output: Path, target: Target, limits: SizeLimits, what: str
+) -> Built:
     write_zip(entries, output)
     try:
         zipped, unzipped = check_size(output, limits, what=what)

@@ -104,7 +104,8 @@ def shardsafe_requirements(extras: Sequence[str] = SHARDSAFE_EXTRAS) -> list[str
 def resolve(requirements: Sequence[str], target: Target, uv: str, scratch: Path) -> Path:
     """Pin ``requirements`` (lines, or paths of requirements files) for ``target`` with hashes, wheels
     only, without what the runtime provides or shardsafe itself; returns the pinned requirements file."""
-    lines, files = [], []
+    lines: list[str] = []
+    files: list[str] = []
     for requirement in requirements:
         (files if Path(requirement).is_absolute() and Path(requirement).is_file() else lines).append(
             requirement

@@ -53,9 +53,7 @@ def split_handler(handler: str) -> tuple[str, str]:
     return module, function
 
 
-def check_handler_imports(
-    handler: str, roots: Sequence[Path], target: Target, scratch: Path
-) -> str | None:
+def check_handler_imports(handler: str, roots: Sequence[Path], target: Target, scratch: Path) -> str | None:
     """Import ``handler`` with only ``roots`` (the zip's contents, a layer's) and the runtime-provided SDK
     on the path; raise a PackagingError naming the module and the exception if it fails. Returns None
     when checked, or why the check could not run here."""
@@ -85,7 +83,9 @@ def check_handler_imports(
             check=False,
         )
     except (OSError, subprocess.TimeoutExpired) as error:
-        raise PackagingError(f"handler module {module!r} could not be imported to check it: {error}") from error
+        raise PackagingError(
+            f"handler module {module!r} could not be imported to check it: {error}"
+        ) from error
     if completed.returncode == 0:
         return None
     report = _last_json(completed.stdout)

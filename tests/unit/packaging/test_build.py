@@ -109,7 +109,10 @@ def test_a_dependency_with_no_wheel_is_named_with_the_platform(
 @pytest.mark.parametrize(
     ("limits", "named"),
     [
-        (SizeLimits(zipped_bytes=1000), r"zipped, over Lambda's 0\.0 MB \(1,000 bytes\) limit for a zip uploaded directly"),
+        (
+            SizeLimits(zipped_bytes=1000),
+            r"zipped, over Lambda's 0\.0 MB \(1,000 bytes\) limit for a zip uploaded directly",
+        ),
         (SizeLimits(unzipped_bytes=1000), r"unzips to .* over Lambda's 0\.0 MB \(1,000 bytes\) limit"),
     ],
 )
@@ -143,12 +146,19 @@ def test_lambdas_limits_are_50_mb_zipped_and_250_mb_unzipped(tmp_path: Path) -> 
         (["package"], "name your handler file or folder (SOURCE)"),
         (["package", "--layer", "src"], "--layer builds shardsafe's layer alone"),
         (["package", "no/such/dir"], "source no/such/dir does not exist"),
-        (["package", "src", "--handler", "lambda_handler"], "handler 'lambda_handler' is not module.function"),
+        (
+            ["package", "src", "--handler", "lambda_handler"],
+            "handler 'lambda_handler' is not module.function",
+        ),
         (["package", "src", "--requirements", "Pipfile"], "requirements Pipfile is not a file"),
     ],
 )
 def test_the_command_refuses_bad_input_with_the_value_and_exit_2(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], arguments: list[str], named: str
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    arguments: list[str],
+    named: str,
 ) -> None:
     source(tmp_path)
     monkeypatch.chdir(tmp_path)

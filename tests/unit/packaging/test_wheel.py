@@ -47,15 +47,21 @@ def test_the_wheel_has_the_metadata_an_index_needs(dist: Path) -> None:
     assert metadata["Description-Content-Type"] == "text/markdown"
     assert metadata.get_payload().startswith("# shardsafe\n")
     classifiers = metadata.get_all("Classifier") or []
-    assert {"Programming Language :: Python :: 3.12", "Programming Language :: Python :: 3.13", "Typing :: Typed"} <= set(
-        classifiers
-    )
+    assert {
+        "Programming Language :: Python :: 3.12",
+        "Programming Language :: Python :: 3.13",
+        "Typing :: Typed",
+    } <= set(classifiers)
     urls = dict(url.split(", ", 1) for url in metadata.get_all("Project-URL") or [])
     assert {"Homepage", "Repository", "Documentation", "Issues", "Changelog"} <= set(urls)
     assert all(url.startswith("https://") for url in urls.values())
     assert set(metadata.get_all("Provides-Extra") or []) == {"aws", "tracing"}
     assert "shardsafe = shardsafe.cli:main" in entry_points
-    assert {"shardsafe/py.typed", "shardsafe/packaging/__init__.py", "shardsafe/cli/_package_command.py"} <= names
+    assert {
+        "shardsafe/py.typed",
+        "shardsafe/packaging/__init__.py",
+        "shardsafe/cli/_package_command.py",
+    } <= names
 
 
 def test_the_sdist_is_the_package_and_its_documents_only(dist: Path) -> None:

@@ -35,7 +35,14 @@ def write_batch(records: list[Record]) -> None:
     for shard_id, done in by_shard.items():
         key = f"processed/{shard_id}/{done[0].sequence_number}-{done[-1].sequence_number}.jsonl"
         body = "".join(
-            json.dumps({"sequenceNumber": r.sequence_number, "partitionKey": r.partition_key, "data": r.data, "tick": r.result})
+            json.dumps(
+                {
+                    "sequenceNumber": r.sequence_number,
+                    "partitionKey": r.partition_key,
+                    "data": r.data,
+                    "tick": r.result,
+                }
+            )
             + "\n"
             for r in done
         )
