@@ -174,3 +174,46 @@ run "shardsafe_layer_leaves_room_for_four_more" {
 
   expect_failures = [var.layer_arn]
 }
+
+run "own_project_example_attaches_the_layer_it_publishes" {
+  command = plan
+
+  module {
+    source = "./examples/own-project"
+  }
+
+  variables {
+    function_zip_path = "tests/fixtures/lambda-fixture.zip"
+    layer_zip_path    = "tests/fixtures/lambda-fixture.zip"
+  }
+
+  override_resource {
+    target          = module.pipeline.aws_lambda_layer_version.this
+    override_during = plan
+    values = {
+      arn = "arn:aws:lambda:eu-west-1:111122223333:layer:ticks-shardsafe:1"
+    }
+  }
+
+  assert {
+    condition     = output.layer_arn == "arn:aws:lambda:eu-west-1:111122223333:layer:ticks-shardsafe:1"
+    error_message = "examples/own-project with layer_zip_path must publish shardsafe's layer and use it."
+  }
+}
+
+run "own_project_example_without_a_layer_has_shardsafe_in_its_zip" {
+  command = plan
+
+  module {
+    source = "./examples/own-project"
+  }
+
+  variables {
+    function_zip_path = "tests/fixtures/lambda-fixture.zip"
+  }
+
+  assert {
+    condition     = output.layer_arn == null
+    error_message = "examples/own-project without layer_zip_path must attach no shardsafe layer."
+  }
+}
