@@ -178,3 +178,18 @@ def test_the_command_prints_the_zip_as_json(
     summary = json.loads(capsys.readouterr().out)
     assert summary["sha256"] == sha256(tmp_path / "f.zip")
     assert summary["import_checked"] is True and summary["arch"] == "x86_64"
+
+
+def test_the_layer_is_shardsafe_and_its_dependencies_under_python_and_reproducible(tmp_path: Path) -> None:
+    from shardsafe.packaging import RUNTIME_PROVIDED, build_layer_zip
+
+    first = build_layer_zip(tmp_path / "a.zip")
+    second = build_layer_zip(tmp_path / "b.zip")
+    assert first.sha256 == second.sha256
+    with zipfile.ZipFile(first.path) as archive:
+        names = archive.namelist()
+    assert all(name.startswith("python/") for name in names)
+    tops = {name.split("/")[1] for name in names}
+    assert {"shardsafe", "aws_xray_sdk", "wrapt"} <= tops
+    assert not tops & set(RUNTIME_PROVIDED.values())
+    assert "python/shardsafe/__init__.py" in names
