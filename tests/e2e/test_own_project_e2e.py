@@ -101,7 +101,7 @@ def test_own_project_processes_good_records_and_quarantines_poison(
 
     function = stack.client("lambda").get_function(FunctionName=stack.outputs["function_name"])
     layers = [item["Arn"] for item in function["Configuration"].get("Layers", [])]
-    assert layers == ([stack.outputs["layer_arn"]] if layer else []), layers
+    assert layers == ([stack.outputs.get("layer_arn")] if layer else []), layers
 
     offered = list(generate_records(RECORDS, poison=POISON_FRACTION, keys=4, seed=14))
     result = produce(stack.client("kinesis"), stack.stream_name, offered)

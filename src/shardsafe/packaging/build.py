@@ -9,9 +9,11 @@ zip reproducibly (:mod:`~shardsafe.packaging.zipfiles`), check it against Lambda
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import logging
 import tempfile
+import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -119,7 +121,7 @@ def build_function_zip(
                 LOG.warning("handler %s not import-checked: %s", handler, skipped)
         else:
             skipped = "--no-import-check"
-        return Built(**{**built.__dict__, "handler": handler, "import_check_skipped": skipped})
+        return dataclasses.replace(built, handler=handler, import_check_skipped=skipped)
 
 
 def build_layer_zip(
@@ -170,8 +172,6 @@ def _write(
 
 
 def _unzipped(path: Path, folder: Path) -> Path:
-    import zipfile
-
     with zipfile.ZipFile(path) as archive:
         archive.extractall(folder)
     return folder
