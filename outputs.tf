@@ -178,3 +178,10 @@ output "dashboard_name" {
   description = "Name of the CloudWatch dashboard, or null when create_dashboard is false."
   value       = try(aws_cloudwatch_dashboard.this[0].dashboard_name, null)
 }
+
+# --- Layer ---
+
+output "layer_arn" {
+  description = "Version ARN of the shardsafe layer the function uses: the one create_layer published, or layer_arn; null without one."
+  value       = var.create_layer ? try(aws_lambda_layer_version.this[0].arn, null) : var.layer_arn
+}

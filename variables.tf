@@ -1097,3 +1097,60 @@ variable "create_dashboard" {
   default     = true
   nullable    = false
 }
+
+# --- Layer ---
+
+variable "create_layer" {
+  description = "Publish layer_zip_path as a Lambda layer version of shardsafe and attach it to the function, ahead of `layers`; the function's zip then needs only your code (`shardsafe package --thin`)."
+  type        = bool
+  default     = false
+  nullable    = false
+
+  validation {
+    condition     = !var.create_layer || var.layer_zip_path != null
+    error_message = "create_layer = true needs layer_zip_path: build the layer with `make layer` or `shardsafe package --layer` and pass the zip's path."
+  }
+}
+
+variable "layer_zip_path" {
+  description = "Path of the layer zip to publish when create_layer is true: shardsafe and its dependencies under python/, built for the function's runtime and architecture by `make layer` or `shardsafe package --layer`."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.layer_zip_path == null || try(fileexists(var.layer_zip_path), false)
+    error_message = "layer_zip_path names no file: \"${coalesce(var.layer_zip_path, "null")}\". Build the layer first (`make layer` or `shardsafe package --layer --zip PATH`)."
+  }
+}
+
+variable "layer_name" {
+  description = "Name of the layer create_layer publishes (1 to 140 letters, digits, '-' and '_'). Null: <name>-shardsafe."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.layer_name == null || can(regex("^[A-Za-z0-9_-]{1,140}$", var.layer_name))
+    error_message = "layer_name must be 1 to 140 letters, digits, '-' and '_' (a Lambda layer name); got \"${coalesce(var.layer_name, "null")}\"."
+  }
+}
+
+variable "layer_arn" {
+  description = "Version ARN of an existing shardsafe layer to attach to the function, ahead of `layers` (instead of create_layer). Null: none."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.layer_arn == null || can(regex("^arn:aws[a-z-]*:lambda:[a-z0-9-]+:[0-9]{12}:layer:[A-Za-z0-9_-]+:[0-9]+$", var.layer_arn))
+    error_message = "layer_arn must be a layer version ARN (arn:<partition>:lambda:<region>:<account>:layer:<name>:<version>); got \"${coalesce(var.layer_arn, "null")}\"."
+  }
+
+  validation {
+    condition     = !(var.create_layer && var.layer_arn != null)
+    error_message = "Set create_layer or layer_arn, not both: they are two ways to give the function shardsafe's layer (got create_layer = true and layer_arn = \"${coalesce(var.layer_arn, "null")}\")."
+  }
+
+  validation {
+    condition     = !(var.create_layer || var.layer_arn != null) || length(var.layers) <= 4
+    error_message = "With shardsafe's layer (create_layer or layer_arn) `layers` may list at most 4 more: Lambda attaches at most 5 layers to a function; got ${length(var.layers)}."
+  }
+}

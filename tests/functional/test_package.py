@@ -68,7 +68,7 @@ def test_zip_has_the_handler_shardsafe_and_xray_but_not_boto3(built: tuple[Path,
     assert not tops & set(RUNTIME_PROVIDED.values())
     assert "shardsafe/py.typed" in names
     # The whole package: the library the handler uses and the operator tools alike.
-    assert {"shardsafe/packaging.py", "shardsafe/cli/__init__.py"} <= set(names)
+    assert {"shardsafe/packaging/__init__.py", "shardsafe/cli/__init__.py"} <= set(names)
     assert not [name for name in names if "__pycache__" in name or name.endswith((".pyc", "/RECORD"))]
     assert names == sorted(names)
     assert {info.date_time for info in infos} == {(1980, 1, 1, 0, 0, 0)}

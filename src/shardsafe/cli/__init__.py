@@ -1,7 +1,8 @@
 """The ``shardsafe`` command: argument parsing and output around the operator libraries.
 
 ``produce`` puts test load on a stream (`shardsafe.produce`); ``redrive`` recovers what a failure
-queue holds (`shardsafe.redrive`). The global options (``--endpoint-url``, ``--region``,
+queue holds (`shardsafe.redrive`); ``package`` builds a function's Lambda zip or shardsafe's layer
+(`shardsafe.packaging`). The global options (``--endpoint-url``, ``--region``,
 ``--profile``, ``--output``, ``--version``) are defined once and go before or after the command.
 Nothing here imports boto3 until a subcommand makes a client. ``python -m shardsafe`` runs it too.
 """
@@ -13,7 +14,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from shardsafe.cli import _produce_command, _redrive_command
+from shardsafe.cli import _package_command, _produce_command, _redrive_command
 from shardsafe.cli._common import add_global_options
 from shardsafe.errors import InputError
 
@@ -30,7 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add_global_options(parser, top_level=True)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for command in (_produce_command, _redrive_command):
+    for command in (_produce_command, _redrive_command, _package_command):
         add_global_options(command.add_parser(commands), top_level=False)
     return parser
 

@@ -1,0 +1,75 @@
+# A project of your own that uses shardsafe: your handler (src/ticks), your requirements, and this
+# module by source. Deployed with shardsafe inside the function's zip (the default), or with
+# shardsafe in a layer and only your code in the zip (layer_zip_path set). See README.md.
+
+provider "aws" {
+  region = var.region
+}
+
+# --- Output bucket ---
+
+# Where the handler writes what it processed (TICKS_OUTPUT_BUCKET).
+# trivy:ignore:AVD-AWS-0089 Access logging needs a second bucket; this one holds example output only.
+# trivy:ignore:AVD-AWS-0090 Versioning is not needed for example output that is rewritten on retry.
+# trivy:ignore:AVD-AWS-0132 SSE-S3 is enough for example output; examples/complete shows a customer key.
+resource "aws_s3_bucket" "output" {
+  # checkov:skip=CKV_AWS_18:Access logging needs a second bucket; this one holds example output only.
+  # checkov:skip=CKV_AWS_21:Versioning is not needed for example output that is rewritten on retry.
+  # checkov:skip=CKV_AWS_144:Cross-region replication is out of scope for an example's output.
+  # checkov:skip=CKV_AWS_145:SSE-S3 is enough for example output; examples/complete shows a customer key.
+  # checkov:skip=CKV2_AWS_61:Example output; the module's failure bucket shows a lifecycle.
+  # checkov:skip=CKV2_AWS_62:Nothing consumes the bucket's events in the example.
+  bucket_prefix = "${var.name}-out-"
+  # Example data: destroy removes the bucket with its objects.
+  force_destroy = true
+}
+
+resource "aws_s3_bucket_public_access_block" "output" {
+  bucket = aws_s3_bucket.output.id
+
+  block_public_acls       = true
+  block_public_policy     = true
+  ignore_public_acls      = true
+  restrict_public_buckets = true
+}
+
+resource "aws_s3_bucket_server_side_encryption_configuration" "output" {
+  bucket = aws_s3_bucket.output.id
+
+  rule {
+    apply_server_side_encryption_by_default {
+      sse_algorithm = "AES256"
+    }
+  }
+}
+
+# --- Pipeline ---
+
+module "pipeline" {
+  source = "../../"
+
+  name        = var.name
+  shard_count = var.shard_count
+
+  # Your zip: `shardsafe package src ...` (see README.md). With a layer zip, shardsafe comes from
+  # the layer the module publishes, and the function's zip holds only your code (--thin).
+  function_zip_path = var.function_zip_path
+  handler           = "ticks.handler.lambda_handler"
+  create_layer      = var.layer_zip_path != null
+  layer_zip_path    = var.layer_zip_path
+
+  environment_variables = {
+    TICKS_OUTPUT_BUCKET = aws_s3_bucket.output.id
+  }
+  role_policy_statements = {
+    WriteOutput = {
+      actions   = ["s3:PutObject"]
+      resources = ["${aws_s3_bucket.output.arn}/*"]
+    }
+  }
+
+  failure_destination = {
+    # Example data: destroy removes the failure bucket with what it holds.
+    force_destroy = true
+  }
+}
