@@ -26,7 +26,7 @@ from shardsafe.packaging.dependencies import SHARDSAFE_EXTRAS, find_uv
 from shardsafe.packaging.errors import PackagingError
 from shardsafe.packaging.limits import LIMITS, SizeLimits
 from shardsafe.packaging.targets import PLATFORMS, RUNTIME_PROVIDED, Target, lambda_zip_name, python_version
-from shardsafe.packaging.zipfiles import add_to_zip, reproducible_zip, write_zip
+from shardsafe.packaging.zipfiles import ZipContent, add_to_zip, reproducible_zip, write_zip
 
 __all__ = [
     "LIMITS",
@@ -37,6 +37,7 @@ __all__ = [
     "PackagingError",
     "SizeLimits",
     "Target",
+    "ZipContent",
     "add_to_zip",
     "build_function_zip",
     "build_lambda_zip",
