@@ -68,6 +68,19 @@ def resources(localstack_endpoint: str) -> Iterator[Resources]:
 
 
 @pytest.fixture(scope="session")
+def source_handler_zip(lambda_zip: Path) -> Path:
+    """The Lambda zip plus tests/e2e/source_handler.py, the function of the source examples' e2e tests."""
+    from shardsafe.packaging import add_to_zip
+    from tests.e2e import source_handler
+
+    return add_to_zip(
+        lambda_zip,
+        {"source_handler.py": Path(source_handler.__file__)},
+        paths.BUILD / "e2e" / "lambda-source-handler.zip",
+    )
+
+
+@pytest.fixture(scope="session")
 def lambda_zip() -> Path:
     """shardsafe's Lambda zip, built by shardsafe.packaging as `make package` builds it."""
     return package_zip()

@@ -82,3 +82,12 @@ def lambda_handler(event: object, context: object) -> object:
         Body=json.dumps(timing).encode(),
     )
     return result
+
+
+def read_outcomes(s3: Any, bucket: str, prefix: str) -> dict[str, bytes]:
+    """What the function wrote under ``prefix`` (PROCESSED_PREFIX, INVOCATIONS_PREFIX), by key after it; read by the tests."""
+    found: dict[str, bytes] = {}
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+        for item in page.get("Contents", []):
+            found[item["Key"][len(prefix) :]] = s3.get_object(Bucket=bucket, Key=item["Key"])["Body"].read()
+    return found

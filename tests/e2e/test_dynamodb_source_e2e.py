@@ -20,11 +20,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from shardsafe_harness import paths
 from shardsafe_harness.stack import deployed_example
 
 from shardsafe import parse_envelope
-from shardsafe.packaging import add_to_zip
 from tests.e2e import source_handler
 
 GOOD = 40
@@ -61,27 +59,15 @@ def _new_image_key(payload: bytes) -> str | None:
         return None
 
 
-def _read_bucket(s3: Any, bucket: str, prefix: str) -> dict[str, bytes]:
-    found: dict[str, bytes] = {}
-    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
-        for item in page.get("Contents", []):
-            found[item["Key"][len(prefix) :]] = s3.get_object(Bucket=bucket, Key=item["Key"])["Body"].read()
-    return found
-
-
 @pytest.fixture(scope="module")
 def table_load(
     localstack_endpoint: str,
-    lambda_zip: Path,
+    source_handler_zip: Path,
     aws_client: Callable[[str], Any],
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[TableLoad]:
     """examples/dynamodb-stream deployed, its table written once, and read until every item is accounted for."""
-    zip_path = add_to_zip(
-        lambda_zip,
-        {"source_handler.py": Path(source_handler.__file__)},
-        paths.BUILD / "e2e" / "lambda-source-handler.zip",
-    )
+    zip_path = source_handler_zip
     prefix = f"ss-{uuid.uuid4().hex[:8]}"
     s3, sqs, dynamodb = aws_client("s3"), aws_client("sqs"), aws_client("dynamodb")
     bucket = f"{prefix}-output"
@@ -109,7 +95,7 @@ def table_load(
             _collect(load, s3, sqs, bucket)
             yield load
     finally:
-        for key in _read_bucket(s3, bucket, ""):
+        for key in source_handler.read_outcomes(s3, bucket, ""):
             s3.delete_object(Bucket=bucket, Key=key)
         s3.delete_bucket(Bucket=bucket)
 
@@ -117,7 +103,7 @@ def table_load(
 def _collect(load: TableLoad, s3: Any, sqs: Any, bucket: str) -> None:
     give_up = time.monotonic() + DEADLINE_S
     while True:
-        load.processed = _read_bucket(s3, bucket, source_handler.PROCESSED_PREFIX)
+        load.processed = source_handler.read_outcomes(s3, bucket, source_handler.PROCESSED_PREFIX)
         for message in sqs.receive_message(
             QueueUrl=load.outputs["quarantine_queue_url"], MaxNumberOfMessages=10, VisibilityTimeout=900
         ).get("Messages", []):
@@ -128,7 +114,9 @@ def _collect(load: TableLoad, s3: Any, sqs: Any, bucket: str) -> None:
                 load.quarantined.setdefault(key, []).append(payload)
             else:
                 load.unknown_quarantined.append(payload)
-        load.given_up = list(_read_bucket(s3, load.outputs["failure_bucket_name"], "aws/lambda/"))
+        load.given_up = list(
+            source_handler.read_outcomes(s3, load.outputs["failure_bucket_name"], "aws/lambda/")
+        )
         if set(load.processed) == set(load.good) and set(load.quarantined) == set(load.poison):
             return
         if time.monotonic() >= give_up:

@@ -22,11 +22,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from shardsafe_harness import paths
 from shardsafe_harness.stack import deployed_example
 
 from shardsafe import parse_envelope
-from shardsafe.packaging import add_to_zip
 from tests.e2e import source_handler
 
 GOOD = 60
@@ -86,14 +84,6 @@ def test_peak_concurrency_counts_overlaps() -> None:
     assert peak_concurrency([{"start": 0, "end": 1}, {"start": 1, "end": 2}]) == 1
 
 
-def _read_bucket(s3: Any, bucket: str, prefix: str) -> dict[str, bytes]:
-    found: dict[str, bytes] = {}
-    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
-        for item in page.get("Contents", []):
-            found[item["Key"][len(prefix) :]] = s3.get_object(Bucket=bucket, Key=item["Key"])["Body"].read()
-    return found
-
-
 def _queue_depth(sqs: Any, url: str) -> int:
     attributes = sqs.get_queue_attributes(
         QueueUrl=url,
@@ -107,16 +97,12 @@ def _queue_depth(sqs: Any, url: str) -> int:
 @pytest.fixture(scope="module")
 def queue_load(
     localstack_endpoint: str,
-    lambda_zip: Path,
+    source_handler_zip: Path,
     aws_client: Callable[[str], Any],
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[QueueLoad]:
     """examples/sqs-queue deployed, fed once, and read until every message is accounted for (or the deadline)."""
-    zip_path = add_to_zip(
-        lambda_zip,
-        {"source_handler.py": Path(source_handler.__file__)},
-        paths.BUILD / "e2e" / "lambda-source-handler.zip",
-    )
+    zip_path = source_handler_zip
     prefix = f"ss-{uuid.uuid4().hex[:8]}"
     s3, sqs = aws_client("s3"), aws_client("sqs")
     bucket = f"{prefix}-output"
@@ -154,7 +140,7 @@ def queue_load(
             _collect(load, s3, sqs, bucket)
             yield load
     finally:
-        for key in _read_bucket(s3, bucket, ""):
+        for key in source_handler.read_outcomes(s3, bucket, ""):
             s3.delete_object(Bucket=bucket, Key=key)
         s3.delete_bucket(Bucket=bucket)
 
@@ -164,7 +150,7 @@ def _collect(load: QueueLoad, s3: Any, sqs: Any, bucket: str) -> None:
     by_payload = {body: record_id for record_id, body in load.poison.items()}
     give_up = time.monotonic() + DEADLINE_S
     while True:
-        load.processed = _read_bucket(s3, bucket, source_handler.PROCESSED_PREFIX)
+        load.processed = source_handler.read_outcomes(s3, bucket, source_handler.PROCESSED_PREFIX)
         # Quarantine messages are read once and left invisible (deleted by the queue's destroy).
         for message in sqs.receive_message(
             QueueUrl=load.outputs["quarantine_queue_url"], MaxNumberOfMessages=10, VisibilityTimeout=900
@@ -188,7 +174,8 @@ def _collect(load: QueueLoad, s3: Any, sqs: Any, bucket: str) -> None:
             break
         time.sleep(1.0)
     load.invocations = [
-        json.loads(body) for body in _read_bucket(s3, bucket, source_handler.INVOCATIONS_PREFIX).values()
+        json.loads(body)
+        for body in source_handler.read_outcomes(s3, bucket, source_handler.INVOCATIONS_PREFIX).values()
     ]
 
 
