@@ -14,7 +14,7 @@ imports boto3, makes its SQS client and loads its envelope code only then, so th
 poison never pay for them. :func:`run_first_poison` times it in fresh interpreters of its own, with
 only the packages Lambda's runtime provides on the path: shardsafe's handler runs a clean batch
 twice (the first batch is the table's), then a batch of 10 records with one poison cold, from the
-processor's first import of ``shardsafe.quarantine``, then the same batch 5 times warm. The figure
+processor's first import of ``shardsafe.core.quarantine.sqs``, then the same batch 5 times warm. The figure
 is the cold time less the median warm one. The client is shardsafe's own (``_make_client``, wrapped
 only to time ``import boto3`` apart); botocore serialises, signs and parses its first
 ``SendMessageBatch`` as in Lambda, and only the HTTP exchange is answered in memory, by a
@@ -42,7 +42,7 @@ from shardsafe_harness import paths
 
 from bench import events
 from bench.child import RESULT_MARK, run_python
-from shardsafe.packaging import RUNTIME_PROVIDED
+from shardsafe.ops.packaging import RUNTIME_PROVIDED
 
 FLOOR_HANDLER = Path(__file__).resolve().parent / "functions" / "floor_handler.py"
 QUEUE_URL = "https://sqs.us-east-1.amazonaws.com/000000000000/bench-quarantine"  # never sent to
@@ -160,7 +160,7 @@ def timed_make_client(*args, **kwargs):
 sys.stderr.write({batch_mark!r})
 sys.stderr.flush()
 started = time.perf_counter()
-from shardsafe.quarantine import SqsQuarantine  # what the processor imports at its first poison record
+from shardsafe.core.quarantine.sqs import SqsQuarantine  # what the processor imports at its first poison record
 make_client = getattr(SqsQuarantine, "_make_client", None)
 if make_client is None:
     raise RuntimeError("SqsQuarantine._make_client is gone: bench/cold_start.py wraps it to time the client")

@@ -36,7 +36,7 @@ from shardsafe_harness.resources import Resources
 from shardsafe_harness.zips import package_zip
 
 from bench import events
-from shardsafe.packaging import ZipContent, add_to_zip
+from shardsafe.ops.packaging import ZipContent, add_to_zip
 
 FUNCTIONS = Path(__file__).resolve().parent / "functions"
 ENTRY_POINTS = ("bench_entry.py", "floor_handler.py")

@@ -47,7 +47,7 @@ from shardsafe_harness.resources import Resources
 
 from bench import e2e_localstack, events
 from bench.outcomes import Invocation, place_records, poison_bytes_kept, settled, summarise, summarise_run
-from shardsafe.packaging import ZipContent
+from shardsafe.ops.packaging import ZipContent
 
 CONTENDERS = ("shardsafe", "powertools")
 LABELS = {

@@ -28,7 +28,7 @@ from demo.report import recovery_complete, recovery_report, report
 def run_demo(
     endpoint: str, lambda_zip: Path, count: int, poison: float, shards: int, deadline_s: float, out: Path
 ) -> bool:
-    from shardsafe.produce import generate_records, produce
+    from shardsafe.ops.produce import generate_records, produce
 
     with tempfile.TemporaryDirectory(prefix="shardsafe-demo-") as workdir:
         demo_zip = function.build_zip(lambda_zip, out / "lambda-demo.zip")

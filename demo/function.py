@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from demo import demo_handler
-from shardsafe.packaging import add_to_zip
+from shardsafe.ops.packaging import add_to_zip
 
 #: The function's handler setting.
 HANDLER = "demo_handler.lambda_handler"
@@ -24,6 +24,6 @@ def build_zip(package_zip: Path, output: Path) -> Path:
 
 def crash_record(partition_key: str = "crash") -> Any:
     """A producer record the demo handler dies on (see demo_handler)."""
-    from shardsafe.produce import ProducerRecord
+    from shardsafe.ops.produce import ProducerRecord
 
     return ProducerRecord(data=demo_handler.CRASH_PAYLOAD, partition_key=partition_key, kind=CRASH_KIND)

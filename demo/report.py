@@ -10,7 +10,7 @@ from shardsafe_harness.accounting import Reconciliation
 from shardsafe_harness.stack import Stack, recover_failure_batches
 
 from demo.function import CRASH_KIND
-from shardsafe.produce import KINDS
+from shardsafe.ops.produce import KINDS
 
 RULE = 72
 
@@ -99,7 +99,7 @@ def bisect_note() -> str:
 
 
 def misnamed_kinds(result: Reconciliation) -> list[str]:
-    """Poison kinds quarantined with a reason other than the one the catalogue (shardsafe.produce.kinds) gives."""
+    """Poison kinds quarantined with a reason other than the one the catalogue (shardsafe.ops.produce.kinds) gives."""
     return [
         f"{kind} ({', '.join(sorted(tally.reasons))}; expected {KINDS[kind].reason})"
         for kind, tally in result.by_kind().items()
@@ -109,7 +109,7 @@ def misnamed_kinds(result: Reconciliation) -> list[str]:
 
 def kind_table(result: Reconciliation) -> list[str]:
     """One line per producer kind: where its records went, and the reasons the quarantined ones were given
-    (the catalogue's reason for each poison kind, shardsafe.produce.kinds, is what they should be)."""
+    (the catalogue's reason for each poison kind, shardsafe.ops.produce.kinds, is what they should be)."""
     lines = [
         f"{'by kind':<18}{'produced':>9}{'processed':>10}{'quarantined':>12}{'on-failure':>11}{'lost':>6}  reasons"
     ]
@@ -131,7 +131,7 @@ def recovery_report(stack: Stack, result: Reconciliation, out: Path) -> str:
     code, so nothing depends on the stream's retention. With an SQS destination the batch's records
     can only be re-read from the stream, which is kept.
     """
-    from shardsafe.redrive import FileTarget, redrive, redrive_bucket
+    from shardsafe.ops.redrive import FileTarget, redrive, redrive_bucket
 
     if not stack.failure_bucket:
         path = out / "recovered.jsonl"

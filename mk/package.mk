@@ -1,4 +1,4 @@
-# --- Python package: the Lambda zip and layer (`shardsafe package`, src/shardsafe/packaging/) ---
+# --- Python package: the Lambda zip and layer (`shardsafe package`, src/shardsafe/ops/packaging/) ---
 # `make package` and `make layer` run the command users run, on this repository's template and lock;
 # they always rebuild (and must give the same bytes). Targets that only need a zip depend on
 # $(LAMBDA_ZIP), which is rebuilt when its sources change.

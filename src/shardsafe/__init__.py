@@ -14,26 +14,26 @@ Importing shardsafe loads neither boto3 nor aws-xray-sdk; the names that need he
 
 from __future__ import annotations
 
-from shardsafe import reasons
-from shardsafe.errors import (
+from shardsafe.core import reasons
+from shardsafe.core.errors import (
     BatchIncompleteError,
     ConfigurationError,
     RetryableError,
     ShardsafeError,
     ValidationError,
 )
-from shardsafe.outcomes import BatchResult, HandBack, QuarantinedRecord
-from shardsafe.processor import StreamProcessor
-from shardsafe.records import Record
-from shardsafe.sources import DynamoDBRecord, KinesisRecord, SqsRecord
-from shardsafe.validation import FieldSchema
+from shardsafe.core.outcomes import BatchResult, HandBack, QuarantinedRecord
+from shardsafe.core.processor import StreamProcessor
+from shardsafe.core.records import Record
+from shardsafe.core.sources import DynamoDBRecord, KinesisRecord, SqsRecord
+from shardsafe.core.stages.validate import FieldSchema
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from shardsafe.envelope import Envelope, build_envelope, message_kind, parse_envelope
-    from shardsafe.metrics import EmfMetrics, MemoryMetrics
-    from shardsafe.quarantine import MemoryQuarantine, SqsQuarantine
-    from shardsafe.shapes import BatchItemFailure, BatchResponse, MetricsSink, QuarantineSink
+    from shardsafe.core.quarantine.envelope import Envelope, build_envelope, message_kind, parse_envelope
+    from shardsafe.core.quarantine.sqs import MemoryQuarantine, SqsQuarantine
+    from shardsafe.core.telemetry.metrics import EmfMetrics, MemoryMetrics
+    from shardsafe.core.types import BatchItemFailure, BatchResponse, MetricsSink, QuarantineSink
 
 __version__ = "0.1.0"
 
@@ -68,18 +68,18 @@ __all__ = [
 ]
 
 _LAZY = {
-    "Envelope": "shardsafe.envelope",
-    "build_envelope": "shardsafe.envelope",
-    "message_kind": "shardsafe.envelope",
-    "parse_envelope": "shardsafe.envelope",
-    "EmfMetrics": "shardsafe.metrics",
-    "MemoryMetrics": "shardsafe.metrics",
-    "MemoryQuarantine": "shardsafe.quarantine",
-    "SqsQuarantine": "shardsafe.quarantine",
-    "BatchItemFailure": "shardsafe.shapes",
-    "BatchResponse": "shardsafe.shapes",
-    "MetricsSink": "shardsafe.shapes",
-    "QuarantineSink": "shardsafe.shapes",
+    "Envelope": "shardsafe.core.quarantine.envelope",
+    "build_envelope": "shardsafe.core.quarantine.envelope",
+    "message_kind": "shardsafe.core.quarantine.envelope",
+    "parse_envelope": "shardsafe.core.quarantine.envelope",
+    "EmfMetrics": "shardsafe.core.telemetry.metrics",
+    "MemoryMetrics": "shardsafe.core.telemetry.metrics",
+    "MemoryQuarantine": "shardsafe.core.quarantine.sqs",
+    "SqsQuarantine": "shardsafe.core.quarantine.sqs",
+    "BatchItemFailure": "shardsafe.core.types",
+    "BatchResponse": "shardsafe.core.types",
+    "MetricsSink": "shardsafe.core.types",
+    "QuarantineSink": "shardsafe.core.types",
 }
 
 

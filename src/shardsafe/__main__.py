@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from shardsafe.cli import main
+from shardsafe.ops.cli import main
 
 if __name__ == "__main__":
     raise SystemExit(main())

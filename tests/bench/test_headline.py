@@ -15,9 +15,9 @@ from shardsafe_harness.paths import REPO
 
 from bench import e2e_localstack, headline, outcomes, report
 from bench.e2e_localstack import Put
-from shardsafe.envelope import build_envelope
-from shardsafe.failures import FailedBatch
-from tests.unit.fakes import make_on_failure_body
+from shardsafe.core.quarantine.envelope import build_envelope
+from shardsafe.ops.failures import FailedBatch
+from tests.unit.ops.fakes import make_on_failure_body
 
 SHARD = "shardId-000000000000"
 

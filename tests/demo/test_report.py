@@ -8,7 +8,7 @@ from shardsafe_harness.accounting import GOOD_KINDS, ManifestRecord, Observed, r
 from shardsafe_harness.stack import Stack
 
 from demo.report import report
-from shardsafe.envelope import build_envelope
+from shardsafe.core.quarantine.envelope import build_envelope
 
 SHARD = "shardId-000000000000"
 STACK = Stack(

@@ -28,7 +28,7 @@ from shardsafe_harness.stack import Deployment, Stack, keep_stack, wait_until_ac
 from shardsafe_harness.zips import package_zip
 
 from demo import function
-from shardsafe.produce import generate_records, produce
+from shardsafe.ops.produce import generate_records, produce
 from tests.e2e.pipeline_support import FedPipeline
 
 SHARDS = 2
@@ -70,7 +70,7 @@ def resources(localstack_endpoint: str) -> Iterator[Resources]:
 @pytest.fixture(scope="session")
 def source_handler_zip(lambda_zip: Path) -> Path:
     """The Lambda zip plus tests/e2e/source_handler.py, the function of the source examples' e2e tests."""
-    from shardsafe.packaging import add_to_zip
+    from shardsafe.ops.packaging import add_to_zip
     from tests.e2e import source_handler
 
     return add_to_zip(
@@ -82,7 +82,7 @@ def source_handler_zip(lambda_zip: Path) -> Path:
 
 @pytest.fixture(scope="session")
 def lambda_zip() -> Path:
-    """shardsafe's Lambda zip, built by shardsafe.packaging as `make package` builds it."""
+    """shardsafe's Lambda zip, built by shardsafe.ops.packaging as `make package` builds it."""
     return package_zip()
 
 

@@ -19,7 +19,7 @@ from typing import Any
 
 from shardsafe_harness.logs import log_messages
 
-from shardsafe.aws import make_client
+from shardsafe.ops.aws import make_client
 
 ROLE = "arn:aws:iam::000000000000:role/lambda-test"
 BATCH_LINE = "BATCH "

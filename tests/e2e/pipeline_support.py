@@ -8,7 +8,7 @@ from shardsafe_harness.accounting import Coordinates, ManifestRecord, Reconcilia
 from shardsafe_harness.logs import log_messages as read_log_group
 from shardsafe_harness.stack import Stack
 
-from shardsafe.produce import ProduceResult, ProducerRecord
+from shardsafe.ops.produce import ProduceResult, ProducerRecord
 
 
 @dataclass

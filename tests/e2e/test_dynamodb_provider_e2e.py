@@ -23,7 +23,7 @@ from shardsafe_harness.logs import log_messages
 from shardsafe_harness.resources import Resources
 
 from shardsafe import parse_envelope
-from shardsafe.packaging import add_to_zip
+from shardsafe.ops.packaging import add_to_zip
 
 DEADLINE_S = 90.0
 PROCESSED = "PROCESSED "

@@ -17,8 +17,8 @@ from shardsafe_harness.accounting import GOOD_KINDS, manifest_records
 from shardsafe_harness.stack import Stack, wait_until_accounted
 from shardsafe_harness.terraform import Terraform
 
-from shardsafe.cli import main as shardsafe
-from shardsafe.produce import generate_records, produce
+from shardsafe.ops.cli import main as shardsafe
+from shardsafe.ops.produce import generate_records, produce
 
 EXAMPLE = paths.EXAMPLES / "own-project"
 RECORDS = 200

@@ -20,9 +20,9 @@ from shardsafe_harness.stack import KEEP_STACK_ENV, Deployment, keep_stack, reco
 
 from demo.demo_handler import CRASH_LOG_LINE
 from demo.function import CRASH_KIND
-from shardsafe.failures import stream_arn_of
-from shardsafe.produce import GOOD, KINDS
-from shardsafe.redrive import FileTarget, StreamTarget, redrive
+from shardsafe.ops.failures import stream_arn_of
+from shardsafe.ops.produce import GOOD, KINDS
+from shardsafe.ops.redrive import FileTarget, StreamTarget, redrive
 from tests.e2e.pipeline_support import FedPipeline, log_messages
 
 

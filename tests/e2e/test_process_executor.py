@@ -14,7 +14,7 @@ import pytest
 from shardsafe_harness.logs import wait_for_message
 from shardsafe_harness.resources import Resources
 
-from shardsafe.packaging import reproducible_zip
+from shardsafe.ops.packaging import reproducible_zip
 
 Deploy = Callable[..., str]
 

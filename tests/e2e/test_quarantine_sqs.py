@@ -179,8 +179,8 @@ def test_when_sqs_is_unreachable_s3_keeps_every_envelope_whole(
 def test_when_neither_sqs_nor_s3_can_be_reached_the_log_has_every_byte(
     quarantine_queue: str, claim_check_bucket: Any, monkeypatch: pytest.MonkeyPatch, capsys: Any
 ) -> None:
-    from shardsafe import logs
-    from shardsafe.envelope import parse_log_fallback
+    from shardsafe.core.quarantine.envelope import parse_log_fallback
+    from shardsafe.core.telemetry import logs
 
     monkeypatch.setenv("AWS_ENDPOINT_URL_SQS", CLOSED_PORT)
     monkeypatch.setenv("AWS_ENDPOINT_URL_S3", CLOSED_PORT)

@@ -25,9 +25,9 @@ from typing import Any
 import pytest
 from shardsafe_harness.resources import Resources
 
-from shardsafe.envelope import build_envelope
-from shardsafe.produce import ProducedRecord, generate_records, produce
-from shardsafe.redrive import FileTarget, StreamTarget, redrive
+from shardsafe.core.quarantine.envelope import build_envelope
+from shardsafe.ops.produce import ProducedRecord, generate_records, produce
+from shardsafe.ops.redrive import FileTarget, StreamTarget, redrive
 
 SHARDSAFE = Path(sys.executable).with_name("shardsafe")
 BATCH_SIZE = 40

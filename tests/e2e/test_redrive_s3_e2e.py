@@ -23,7 +23,7 @@ from typing import Any
 
 import pytest
 
-from shardsafe.cli import main
+from shardsafe.ops.cli import main
 
 ROLE = "arn:aws:iam::000000000000:role/lambda-test"
 DEADLINE_S = 120

@@ -23,9 +23,9 @@ from typing import Any
 import pytest
 from shardsafe_harness.resources import Resources
 
-from shardsafe.cli import main
-from shardsafe.failures import DeadLetter, FailedBatch, classify
-from shardsafe.packaging import add_to_zip
+from shardsafe.ops.cli import main
+from shardsafe.ops.failures import DeadLetter, FailedBatch, classify
+from shardsafe.ops.packaging import add_to_zip
 from tests.e2e.test_dynamodb_provider_e2e import FUNCTION, processed_lines, read_stream, wait_for
 
 CRASH = "def handler(event, context):\n    raise RuntimeError('this function crashes on every batch')\n"

@@ -77,7 +77,7 @@ def test_a_retryable_hook_failure_retries_the_processed_records(quarantine: Memo
 def test_a_retryable_hook_failure_without_reporting_is_retried_then_quarantined(
     quarantine: MemoryQuarantine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("shardsafe.policy.time.sleep", lambda _: None)
+    monkeypatch.setattr("shardsafe.core.policy.time.sleep", lambda _: None)
     attempts: list[int] = []
 
     def output_down(records: list[Record]) -> None:

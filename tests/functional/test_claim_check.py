@@ -10,9 +10,10 @@ import json
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from shardsafe import MemoryQuarantine, StreamProcessor, logs
-from shardsafe.claimcheck import ClaimCheck, ClaimCheckError, MemoryClaimCheck
-from shardsafe.envelope import Envelope, parse_envelope, parse_log_fallback
+from shardsafe import MemoryQuarantine, StreamProcessor
+from shardsafe.core.quarantine.claimcheck import ClaimCheck, ClaimCheckError, MemoryClaimCheck
+from shardsafe.core.quarantine.envelope import Envelope, parse_envelope, parse_log_fallback
+from shardsafe.core.telemetry import logs
 from tests import factories
 
 LEGACY_LIMIT = 262_144  # a queue created before 2025

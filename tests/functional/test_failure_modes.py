@@ -20,8 +20,9 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError
 
-from shardsafe import HandBack, MemoryQuarantine, Record, StreamProcessor, logs, reasons
-from shardsafe.envelope import Envelope
+from shardsafe import HandBack, MemoryQuarantine, Record, StreamProcessor, reasons
+from shardsafe.core.quarantine.envelope import Envelope
+from shardsafe.core.telemetry import logs
 from tests import factories
 
 
@@ -272,8 +273,8 @@ class Clock:
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
         self.now = 1000.0
-        monkeypatch.setattr("shardsafe.policy.time.monotonic", lambda: self.now)
-        monkeypatch.setattr("shardsafe.policy.time.sleep", self.sleep)
+        monkeypatch.setattr("shardsafe.core.policy.time.monotonic", lambda: self.now)
+        monkeypatch.setattr("shardsafe.core.policy.time.sleep", self.sleep)
 
     def sleep(self, seconds: float) -> None:
         self.now += seconds
@@ -339,12 +340,12 @@ def test_the_quarantine_flush_is_given_the_invocation_deadline(monkeypatch: pyte
 def test_the_sqs_quarantine_stops_trying_when_the_deadline_leaves_no_time_for_a_call(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from shardsafe.envelope import build_envelope
-    from shardsafe.quarantine import SqsQuarantine
+    from shardsafe.core.quarantine.envelope import build_envelope
+    from shardsafe.core.quarantine.sqs import SqsQuarantine
 
     clock = Clock(monkeypatch)
-    monkeypatch.setattr("shardsafe.quarantine.time.monotonic", lambda: clock.now)
-    monkeypatch.setattr("shardsafe.quarantine.time.sleep", clock.sleep)
+    monkeypatch.setattr("shardsafe.core.quarantine.sqs.time.monotonic", lambda: clock.now)
+    monkeypatch.setattr("shardsafe.core.quarantine.sqs.time.sleep", clock.sleep)
 
     class Down:
         calls = 0
@@ -449,11 +450,11 @@ def test_a_record_handed_back_without_an_item_identifier_is_quarantined_not_lost
 
 def test_an_outcome_settled_twice_is_a_loud_bug_not_a_silent_overwrite() -> None:
     """No public path settles a position twice; the table refuses it rather than lose the first outcome."""
-    from shardsafe.invocation import Invocation
-    from shardsafe.observe import Observer
-    from shardsafe.outcomes import PROCESSED
-    from shardsafe.policy import Policy
-    from shardsafe.sources import SOURCES
+    from shardsafe.core.outcomes import PROCESSED
+    from shardsafe.core.policy import Policy
+    from shardsafe.core.run import Invocation
+    from shardsafe.core.sources import SOURCES
+    from shardsafe.core.telemetry.observer import Observer
 
     run = Invocation(Policy(), Observer(None, None), None, keep=False, collect=False)
     run.begin(SOURCES["aws:kinesis"], ticks("A")["Records"])
@@ -527,7 +528,7 @@ def test_a_plain_handler_returning_a_generator_fails_its_record(quarantine: Memo
 def test_a_batch_handler_that_changes_its_list_does_not_change_what_its_retry_gets(
     quarantine: MemoryQuarantine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("shardsafe.policy.time.sleep", lambda _: None)
+    monkeypatch.setattr("shardsafe.core.policy.time.sleep", lambda _: None)
     calls: list[list[str]] = []
 
     def write(records: list[Record]) -> None:

@@ -82,7 +82,7 @@ def test_a_bug_in_shardsafe_is_logged_with_every_unaccounted_record(
     def broken(self: Any, *args: Any) -> None:
         raise RuntimeError("bug")
 
-    monkeypatch.setattr("shardsafe.invocation.Invocation.run_records", broken)
+    monkeypatch.setattr("shardsafe.core.run.Invocation.run_records", broken)
     result = StreamProcessor(quarantine=quarantine, metrics=False).process(factories.kinesis_event(count=3))
     assert result.response == {"batchItemFailures": []}
     assert [e.reason for e in quarantine.envelopes] == [reasons.INTERNAL_ERROR] * 3
@@ -101,7 +101,7 @@ def test_a_bug_mid_batch_in_the_lambda_handler_quarantines_only_the_records_not_
         raise RuntimeError("bug")
 
     # The second record fails retryably and handing it back breaks.
-    monkeypatch.setattr("shardsafe.invocation.Invocation.hand_back", broken)
+    monkeypatch.setattr("shardsafe.core.run.Invocation.hand_back", broken)
     event = factories.kinesis_event(count=5)
 
     def handle(record: Any) -> None:

@@ -21,7 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from shardsafe import HandBack, MemoryQuarantine, Record, RetryableError, StreamProcessor, reasons
-from shardsafe.outcomes import PROCESSED, QuarantinedRecord
+from shardsafe.core.outcomes import PROCESSED, QuarantinedRecord
 from tests import factories
 
 SETTINGS = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from shardsafe_harness import paths
 
-from shardsafe.packaging import (
+from shardsafe.ops.packaging import (
     RUNTIME_PROVIDED,
     PackagingError,
     add_to_zip,
@@ -68,7 +68,7 @@ def test_zip_has_the_handler_shardsafe_and_xray_but_not_boto3(built: tuple[Path,
     assert not tops & set(RUNTIME_PROVIDED.values())
     assert "shardsafe/py.typed" in names
     # The whole package: the library the handler uses and the operator tools alike.
-    assert {"shardsafe/packaging/__init__.py", "shardsafe/cli/__init__.py"} <= set(names)
+    assert {"shardsafe/ops/packaging/__init__.py", "shardsafe/ops/cli/__init__.py"} <= set(names)
     assert not [name for name in names if "__pycache__" in name or name.endswith((".pyc", "/RECORD"))]
     assert names == sorted(names)
     assert {info.date_time for info in infos} == {(1980, 1, 1, 0, 0, 0)}

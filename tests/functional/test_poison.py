@@ -11,8 +11,9 @@ from typing import Any
 
 import pytest
 
-from shardsafe import MemoryMetrics, MemoryQuarantine, StreamProcessor, logs, parse_envelope, reasons
-from shardsafe.sources import SOURCES
+from shardsafe import MemoryMetrics, MemoryQuarantine, StreamProcessor, parse_envelope, reasons
+from shardsafe.core.sources import SOURCES
+from shardsafe.core.telemetry import logs
 from tests import factories
 
 POISON_LOG_KEYS = {

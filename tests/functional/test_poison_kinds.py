@@ -1,6 +1,6 @@
 """Every poison kind the producer makes, through the template handler in-process, ends as the catalogue says.
 
-The catalogue (`shardsafe.produce.kinds`) names, for each kind, the reason templates/handler.py
+The catalogue (`shardsafe.ops.produce.kinds`) names, for each kind, the reason templates/handler.py
 quarantines it with and whether the quarantine carries its bytes; this checks each record by its
 sequence number, so a new kind is checked here in a second rather than after an e2e deployment.
 """
@@ -11,8 +11,8 @@ import hashlib
 from types import ModuleType
 
 from shardsafe import MemoryQuarantine
-from shardsafe.claimcheck import MemoryClaimCheck
-from shardsafe.produce import GOOD, KINDS, generate_records
+from shardsafe.core.quarantine.claimcheck import MemoryClaimCheck
+from shardsafe.ops.produce import GOOD, KINDS, generate_records
 from tests import factories
 from tests.functional.test_template import template
 

@@ -9,8 +9,9 @@ from typing import Any
 
 import pytest
 
-from shardsafe import SqsQuarantine, StreamProcessor, logs
-from shardsafe.envelope import Envelope, parse_log_fallback
+from shardsafe import SqsQuarantine, StreamProcessor
+from shardsafe.core.quarantine.envelope import Envelope, parse_log_fallback
+from shardsafe.core.telemetry import logs
 from tests import factories
 
 

@@ -84,7 +84,7 @@ def test_poison_before_a_retryable_record_is_quarantined_not_retried(quarantine:
 def test_without_report_batch_item_failures_a_record_is_retried_in_process(
     quarantine: MemoryQuarantine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("shardsafe.policy.time.sleep", lambda _: None)
+    monkeypatch.setattr("shardsafe.core.policy.time.sleep", lambda _: None)
     handler = Flaky(RetryableError(), {"B"}, failures=2)
     processor = StreamProcessor(
         handler, report_batch_item_failures=False, retry_attempts=2, quarantine=quarantine, metrics=False
@@ -99,7 +99,7 @@ def test_without_report_batch_item_failures_exhausted_retries_are_quarantined(
     quarantine: MemoryQuarantine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     sleeps: list[float] = []
-    monkeypatch.setattr("shardsafe.policy.time.sleep", sleeps.append)
+    monkeypatch.setattr("shardsafe.core.policy.time.sleep", sleeps.append)
     processor = StreamProcessor(
         Flaky(RetryableError("still throttled"), {"B"}),
         report_batch_item_failures=False,
@@ -120,7 +120,7 @@ def test_in_process_retries_stop_when_the_invocation_is_out_of_time_and_hand_the
     quarantine: MemoryQuarantine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """No time for a retry is no reason to quarantine: the record goes back to Lambda."""
-    monkeypatch.setattr("shardsafe.policy.time.sleep", lambda _: pytest.fail("must not sleep"))
+    monkeypatch.setattr("shardsafe.core.policy.time.sleep", lambda _: pytest.fail("must not sleep"))
     processor = StreamProcessor(
         Flaky(RetryableError(), {"A"}), report_batch_item_failures=False, quarantine=quarantine, metrics=False
     )
@@ -138,7 +138,7 @@ def test_without_report_batch_item_failures_the_lambda_entry_raises_rather_than_
     quarantine: MemoryQuarantine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Lambda ignores batchItemFailures on such a mapping: failing the invocation is the only hand-back."""
-    monkeypatch.setattr("shardsafe.policy.time.sleep", lambda _: pytest.fail("must not sleep"))
+    monkeypatch.setattr("shardsafe.core.policy.time.sleep", lambda _: pytest.fail("must not sleep"))
     processor = StreamProcessor(
         Flaky(RetryableError(), {"A"}), report_batch_item_failures=False, quarantine=quarantine, metrics=False
     )
@@ -172,7 +172,7 @@ def test_with_the_mapping_setting_off_a_retryable_record_is_never_left_to_the_ig
     quarantine: MemoryQuarantine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("SHARDSAFE_REPORT_BATCH_ITEM_FAILURES", "false")
-    monkeypatch.setattr("shardsafe.policy.time.sleep", lambda _: None)
+    monkeypatch.setattr("shardsafe.core.policy.time.sleep", lambda _: None)
     processor = StreamProcessor(Flaky(RetryableError("busy"), {"B"}), quarantine=quarantine, metrics=False)
     assert processor(ticks("A", "B", "C"), factories.FakeContext()) == {"batchItemFailures": []}
     assert [envelope.reason for envelope in quarantine.envelopes] == [reasons.RETRIES_EXHAUSTED]
@@ -191,7 +191,7 @@ def test_records_left_when_the_invocation_is_about_to_time_out_are_retried(
     quarantine: MemoryQuarantine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     clock = [1000.0]
-    monkeypatch.setattr("shardsafe.policy.time.monotonic", lambda: clock[0])
+    monkeypatch.setattr("shardsafe.core.policy.time.monotonic", lambda: clock[0])
 
     def one_second_each(record: Record) -> None:
         clock[0] += 1.0

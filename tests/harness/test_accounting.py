@@ -8,9 +8,9 @@ from typing import Any
 
 from shardsafe_harness.accounting import GOOD_KINDS, ManifestRecord, Observed, reconcile
 
-from shardsafe.claimcheck import ClaimCheck
-from shardsafe.envelope import build_envelope
-from shardsafe.failures import FailedBatch, StreamRecord
+from shardsafe.core.quarantine.claimcheck import ClaimCheck
+from shardsafe.core.quarantine.envelope import build_envelope
+from shardsafe.ops.failures import FailedBatch, StreamRecord
 
 SHARD = "shardId-000000000000"
 

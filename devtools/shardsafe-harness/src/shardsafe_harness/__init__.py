@@ -10,7 +10,7 @@ Shared by the demo (``python -m demo``), the end-to-end tests and the benchmarks
 - :mod:`~shardsafe_harness.resources`: streams, queues and functions made directly, deleted after;
 - :mod:`~shardsafe_harness.logs`: what a function logged (``log_messages``, ``json_lines``);
 - :mod:`~shardsafe_harness.events`: Kinesis records shaped as Lambda sends them;
-- :mod:`~shardsafe_harness.zips`: shardsafe's Lambda zip, built by ``shardsafe.packaging``.
+- :mod:`~shardsafe_harness.zips`: shardsafe's Lambda zip, built by ``shardsafe.ops.packaging``.
 
 The names below are loaded on first use, so ``import shardsafe_harness`` costs nothing (and the
 Makefile can run ``python -m shardsafe_harness.terraform`` before the environment exists).

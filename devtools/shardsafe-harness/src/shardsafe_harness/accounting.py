@@ -6,7 +6,7 @@ shard), shardsafe's quarantine envelopes in the quarantine queue, and Lambda's o
 in the queue (coordinates only) or, with an S3 destination, as objects in the failure bucket with the
 batch's records. Claim-check objects (a quarantined record too big for a message) are read back and
 checked against their envelope's sha256. Every message and object is read through the one model,
-`shardsafe.failures`.
+`shardsafe.ops.failures`.
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from shardsafe.envelope import Envelope
-from shardsafe.failures import FailedBatch, QuarantineMessage, classify
+from shardsafe.core.quarantine.envelope import Envelope
+from shardsafe.ops.failures import FailedBatch, QuarantineMessage, classify
 
 PROCESSED_PREFIX = "processed/"
 #: The producer kinds the handler must process; every other kind must be quarantined.
@@ -109,7 +109,7 @@ class Collector:
 
     def _read_failure_bucket(self, bucket: str) -> None:
         """Lambda's on-failure objects, and envelopes the handler kept in S3 when the queue failed it."""
-        from shardsafe.redrive.bucket import is_claim_check_payload
+        from shardsafe.ops.redrive.bucket import is_claim_check_payload
 
         paginator = self.s3.get_paginator("list_objects_v2")
         for page in paginator.paginate(Bucket=bucket):

@@ -1,4 +1,4 @@
-"""AWS clients bound to a LocalStack: ``shardsafe.aws.make_client`` with LocalStack's region and test
+"""AWS clients bound to a LocalStack: ``shardsafe.ops.aws.make_client`` with LocalStack's region and test
 credentials, one client per service and endpoint (boto3 clients are costly to make)."""
 
 from __future__ import annotations
@@ -6,7 +6,7 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-from shardsafe.aws import make_client
+from shardsafe.ops.aws import make_client
 
 __all__ = ["LOCALSTACK_CREDENTIALS", "LOCALSTACK_REGION", "localstack_client"]
 

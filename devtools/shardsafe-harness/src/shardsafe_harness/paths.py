@@ -51,6 +51,6 @@ TERRAFORM_PLUGIN_CACHE = REPO / ".terraform-cache"
 
 def lambda_zip(runtime: str = "python3.13", arch: str = "x86_64") -> Path:
     """Where ``make package`` writes the zip for ``runtime`` on ``arch``."""
-    from shardsafe.packaging import lambda_zip_name
+    from shardsafe.ops.packaging import lambda_zip_name
 
     return BUILD / lambda_zip_name(runtime, arch)

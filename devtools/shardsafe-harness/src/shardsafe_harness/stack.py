@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from shardsafe.failures import FailedBatch
+from shardsafe.ops.failures import FailedBatch
 from shardsafe_harness import paths
 from shardsafe_harness.accounting import (
     GOOD_KINDS,
@@ -291,7 +291,7 @@ def recover_failure_batches(
     """The records behind Lambda's on-failure records, by ``shardsafe redrive``'s recovery: from the S3
     object when it carries them (no stream read), else re-read from the stream (optionally written to
     ``out`` as JSON Lines, as ``redrive --to-file`` writes them)."""
-    from shardsafe.redrive import FileTarget, recover
+    from shardsafe.ops.redrive import FileTarget, recover
 
     recovered = []
     kinesis, s3 = stack.client("kinesis"), stack.client("s3")

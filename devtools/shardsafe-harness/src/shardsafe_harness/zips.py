@@ -1,11 +1,11 @@
 """shardsafe's Lambda zip for the demo, the end-to-end tests and the benchmarks, built by
-``shardsafe.packaging`` (the builder ``make package`` runs) from this repository's files."""
+``shardsafe.ops.packaging`` (the builder ``make package`` runs) from this repository's files."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from shardsafe.packaging import build_lambda_zip
+from shardsafe.ops.packaging import build_lambda_zip
 from shardsafe_harness import paths
 
 __all__ = ["package_zip"]

@@ -34,7 +34,7 @@ from localstack.services.lambda_.invocation.lambda_models import FunctionVersion
 from localstack.services.lambda_.invocation.runtime_executor import RuntimeExecutor
 from werkzeug import Request
 
-from shardsafe.packaging import RUNTIME_PROVIDED
+from shardsafe.ops.packaging import RUNTIME_PROVIDED
 from shardsafe_localstack.pythons import PythonNotFound, find_python
 from shardsafe_localstack.switches import switch
 from shardsafe_localstack.trace import RUNTIME_TRACE_ENV, trace_file

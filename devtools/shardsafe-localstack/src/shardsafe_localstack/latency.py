@@ -50,7 +50,7 @@ PUT_CHUNK = 500  # PutRecords takes at most 500 records
 
 
 def _client(endpoint: str, service: str) -> Any:
-    from shardsafe.aws import make_client
+    from shardsafe.ops.aws import make_client
 
     return make_client(service, endpoint_url=endpoint, region="us-east-1", credentials=("test", "test"))
 

@@ -1,0 +1,333 @@
+"""The stream processor: runs the user's function on each record and never lets one record stall a shard.
+
+::
+
+    from shardsafe import StreamProcessor
+
+    def handle(record):               # record.data is the decoded JSON object
+        save(record.data)
+
+    processor = StreamProcessor(handle, validate={"TICKER": str, "PRICE": float})
+
+    def lambda_handler(event, context):
+        return processor(event, context)
+
+Every record ends in exactly one of three places (see :mod:`shardsafe.core.outcomes`):
+
+- **processed**: decoded, validated and handled without error;
+- **quarantined** (poison): undecodable, invalid, or the handler raised what the policy calls
+  poison. The record is logged (one JSON line), sent to the quarantine with its payload, and the
+  batch goes on;
+- **handed back** to Lambda as a batch-item failure: the handler raised what the policy calls
+  retryable (a :class:`~shardsafe.RetryableError`, a type in ``retryable=``, or a transient failure
+  such as a timeout or AWS throttling: :mod:`shardsafe.core.policy`), or the invocation ran out of time.
+  Streams and FIFO queues hand back the later records too, so order is kept.
+
+How a batch flows, and where each part lives::
+
+    event ─ sources/ (Kinesis, DynamoDB, SQS) ─ invocation.py (the run loop)
+              └ pipeline.py: extract → decode → validate → handle (sync or async)
+              └ batch.py: the batch handler, bisected on poison
+            outcomes.py: one outcome per position ─ poison.py (log, envelope, sink, log parts)
+                                                  ─ observe.py (summary, metrics, tracing)
+                                                  ─ the response: {"batchItemFailures": [...]}
+
+The handler never raises but in one case: when records were handed back and the mapping does not
+report batch-item failures (``report_batch_item_failures=False``), Lambda would ignore the
+response and the records would be lost, so after retrying in process it raises
+:class:`~shardsafe.core.errors.BatchIncompleteError` and Lambda retries the batch.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+from shardsafe.core import reasons
+from shardsafe.core.errors import BatchIncompleteError, ConfigurationError
+from shardsafe.core.outcomes import BatchResult, QuarantinedRecord
+from shardsafe.core.pipeline import EventLoop, build_attempt, is_async_callable, is_generator_callable
+from shardsafe.core.policy import Policy
+from shardsafe.core.quarantine.flush import flush
+from shardsafe.core.run import Invocation
+from shardsafe.core.sources import SOURCES
+from shardsafe.core.sources.sqs import FIFO_SCOPES
+from shardsafe.core.stages.batch import run_batch_handler
+from shardsafe.core.stages.decode import PassThrough, Rejection, make_decoder
+from shardsafe.core.stages.validate import as_validator
+from shardsafe.core.telemetry import logs
+from shardsafe.core.telemetry.observer import Observer
+
+TYPE_CHECKING = False  # typing is not imported at run time: it would cost the cold start
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping, Sequence
+    from typing import Any
+
+    from shardsafe.core.records import Record
+    from shardsafe.core.sources.base import Source
+    from shardsafe.core.stages.decode import DecodeLimits
+    from shardsafe.core.stages.validate import FieldType, Validator
+    from shardsafe.core.types import BatchResponse, MetricsSink, QuarantineSink
+
+__all__ = ["BatchResult", "QuarantinedRecord", "StreamProcessor"]
+
+#: Set by the Terraform module from the mapping's ``FunctionResponseTypes``: "true" or "false".
+REPORT_BATCH_ITEM_FAILURES_ENV = "SHARDSAFE_REPORT_BATCH_ITEM_FAILURES"
+_TRUE, _FALSE = frozenset({"true", "1", "yes", "on"}), frozenset({"false", "0", "no", "off"})
+
+
+class StreamProcessor:
+    """Process Kinesis, DynamoDB Streams and SQS batches record by record, quarantining poison.
+
+    :param record_handler: called with each :class:`~shardsafe.Record` that decoded and
+        validated (``async def`` handlers are awaited); its return value is kept as ``record.result``.
+    :param batch_handler: called once per batch with the records the record handler accepted
+        (all valid records if there is no record handler): per-batch mode, or an
+        on-batch-complete hook (write the batch's output in one go). If it raises poison, the
+        batch is bisected to find and quarantine the records it fails on.
+    :param decode: ``"json"`` (an object; default), ``"text"``, ``"bytes"`` or a callable
+        ``bytes -> value``. gzip and zlib payloads are inflated first, within ``decode_limits``.
+        DynamoDB records are not decoded: ``data`` is the stream record's ``dynamodb`` section.
+    :param strict_json: reject what RFC 8259 forbids (NaN, Infinity, lone surrogates); default True.
+    :param decode_limits: bounds on a record's inflated size and decoded structure; default from the
+        function's memory (``AWS_LAMBDA_FUNCTION_MEMORY_SIZE``).
+    :param validate: a callable (fails by raising or returning False) or a mapping of field
+        names to types (see :class:`~shardsafe.FieldSchema`).
+    :param retryable: more exception types that mean "try again later".
+    :param poison: exception types that are always poison, even if they look transient.
+    :param transient: treat connection errors, timeouts, AWS throttling and 5xx as retryable
+        (default True; see :mod:`shardsafe.core.transient` for the list).
+    :param report_batch_item_failures: whether the event source mapping has
+        ``ReportBatchItemFailures``; default ``SHARDSAFE_REPORT_BATCH_ITEM_FAILURES`` (which the
+        Terraform module sets), else True. If not, retryable failures are retried in process.
+    :param retry_attempts: in-process retries (without ReportBatchItemFailures), with backoff
+        from ``retry_delay`` seconds, within the invocation's time.
+    :param fifo_scope: for an SQS FIFO queue, what is handed back with a failed message:
+        ``"batch"`` (every later message, AWS's rule; default) or ``"group"`` (the later messages
+        of its message group).
+    :param quarantine: where poison goes; default :class:`~shardsafe.SqsQuarantine` on
+        ``SHARDSAFE_QUARANTINE_QUEUE_URL``.
+    :param metrics: default :class:`~shardsafe.EmfMetrics`; ``False`` for none.
+    :param tracing: None (default) traces sampled invocations in Lambda; False never.
+    :param payload_preview: put a base64 preview of poison payloads in the log; default
+        ``SHARDSAFE_PAYLOAD_PREVIEW`` (true unless "false").
+    """
+
+    def __init__(
+        self,
+        record_handler: Callable[[Record], object] | None = None,
+        *,
+        batch_handler: Callable[[list[Record]], object] | None = None,
+        decode: str | Callable[[bytes], object] = "json",
+        strict_json: bool = True,
+        decode_limits: DecodeLimits | None = None,
+        validate: Validator | Mapping[str, FieldType] | None = None,
+        retryable: Sequence[type[BaseException]] = (),
+        poison: Sequence[type[BaseException]] = (),
+        transient: bool = True,
+        report_batch_item_failures: bool | None = None,
+        retry_attempts: int = 2,
+        retry_delay: float = 0.1,
+        fifo_scope: str = "batch",
+        quarantine: QuarantineSink | None = None,
+        metrics: MetricsSink | bool | None = None,
+        tracing: bool | None = None,
+        payload_preview: bool | None = None,
+    ) -> None:
+        for name, handler in (("record_handler", record_handler), ("batch_handler", batch_handler)):
+            if handler is not None and not callable(handler):
+                raise ConfigurationError(f"{name} must be callable, got {type(handler).__name__}")
+            if handler is not None and is_generator_callable(handler):
+                raise ConfigurationError(
+                    f"{name} {_name_of(handler)} is a generator function: calling it runs none of its body. "
+                    "Remove the 'yield' (an 'async def' handler is awaited)"
+                )
+        for name, kinds in (("retryable", retryable), ("poison", poison)):
+            for kind in kinds:
+                if not (isinstance(kind, type) and issubclass(kind, BaseException)):
+                    raise ConfigurationError(f"{name} must list exception types, got {kind!r}")
+        if retry_attempts < 0:
+            raise ConfigurationError(f"retry_attempts must be 0 or more, got {retry_attempts}")
+        if fifo_scope not in FIFO_SCOPES:
+            raise ConfigurationError(f"fifo_scope must be one of {list(FIFO_SCOPES)}, got {fifo_scope!r}")
+        if report_batch_item_failures is None:
+            report_batch_item_failures = _report_batch_item_failures_from_env()
+        self._loop = EventLoop()
+        self.record_handler = record_handler
+        self.batch_handler = batch_handler
+        self._handle = self._plain(record_handler)
+        self._batch_handle = self._plain(batch_handler)
+        self.policy = Policy(
+            retryable=tuple(retryable),
+            poison=tuple(poison),
+            transient=transient,
+            report_batch_item_failures=report_batch_item_failures,
+            retry_attempts=retry_attempts,
+            retry_delay=retry_delay,
+            fifo_scope=fifo_scope,
+        )
+        self._validate = self._wrap_validator(as_validator(validate))
+        if callable(decode):  # a decoder that calls out (a schema registry) may time out: not poison
+            decode = self._passing_retryable(decode)
+        self._decode = make_decoder(decode, strict_json=strict_json, limits=decode_limits)
+        self.tracing = tracing
+        self.payload_preview = payload_preview
+        self._attempts: dict[str, Callable[[Any], Record]] = {}
+        self._quarantine = quarantine
+        self._metrics: MetricsSink | None
+        if metrics is None or metrics is True:
+            from shardsafe.core.telemetry.metrics import EmfMetrics  # small, but only when used
+
+            self._metrics = EmfMetrics()
+        else:
+            self._metrics = metrics or None
+
+    @property
+    def report_batch_item_failures(self) -> bool:
+        return self.policy.report_batch_item_failures
+
+    # --- entry points ---
+
+    def __call__(self, event: object, context: object = None) -> BatchResponse:
+        """The Lambda handler: ``lambda_handler = StreamProcessor(...)`` works as it is.
+
+        Only the response leaves this call, so a record's decoded data is let go once the record
+        handler returns instead of being held to the end of the batch. :meth:`process` keeps every
+        processed record in ``BatchResult.processed``.
+        """
+        result = self._run(event, context, keep=False)
+        if result.incomplete:
+            raise BatchIncompleteError(
+                f"{len(result.handed_back)} of {result.received} records could not be handled in this invocation "
+                "and the event source mapping does not report batch-item failures: Lambda retries the batch. "
+                "Turn on ReportBatchItemFailures (the Terraform module's default) to retry only those records."
+            )
+        return result.response
+
+    def process(self, event: object, context: object = None) -> BatchResult:
+        """Process one event and say what happened to every record. Never raises."""
+        return self._run(event, context, keep=True)
+
+    def _run(self, event: object, context: object, *, keep: bool) -> BatchResult:
+        started = time.perf_counter()
+        observer = Observer(context, self.payload_preview)
+        run = Invocation(self.policy, observer, context, keep=keep, collect=self._batch_handle is not None)
+        try:
+            self._process(run, event)
+        except Exception as error:  # a bug in shardsafe: log it, and lose nothing
+            self._internal_error(run, error)
+        result = run.result
+        result.duration_ms = (time.perf_counter() - started) * 1000.0
+        try:
+            observer.finish(result, self._metrics)
+        except Exception as error:  # the summary is for operators; the records are already accounted for
+            logs.emit(logs.WARNING, logs.WARNED, {"message": "batch summary failed", "error": repr(error)})
+        return result
+
+    def _process(self, run: Invocation, event: object) -> None:
+        observer = run.observer
+        records = event.get("Records") if isinstance(event, dict) else None
+        if not isinstance(records, list):
+            observer.malformed_event(event, "the event is not an object with a list of Records")
+            return
+        source_name = next((r.get("eventSource") for r in records if isinstance(r, dict)), None)
+        source = SOURCES.get(source_name) if isinstance(source_name, str) else None
+        if source is None:
+            if records:
+                observer.malformed_event(event, f"unsupported eventSource {source_name!r}")
+            return
+        run.begin(source, records)
+        observer.begin(self.tracing)
+        run.run_records(self._attempt_for(source))
+        if self._batch_handle is not None and run.collected:
+            run_batch_handler(run, self._batch_handle)
+        flush(run, self._sink)
+
+    def _internal_error(self, run: Invocation, error: Exception) -> None:
+        """Quarantine (or at least log) every record not yet settled, and flush what was quarantined."""
+        run.observer.internal_error(error)
+        try:
+            if run.source is None:
+                return
+            run.settle_pending_after_error(error)
+            flush(run, self._sink)
+        except Exception as second:
+            unflushed = set(run.unflushed)
+            for index, raw in enumerate(run.records):
+                if run.cells[index] is None or index in unflushed:
+                    run.observer.lost(raw, f"internal error: {error!r}, then {second!r}")
+
+    # --- set-up helpers ---
+
+    def _attempt_for(self, source: Source) -> Callable[[Any], Record]:
+        attempt = self._attempts.get(source.name)
+        if attempt is None:
+            attempt = self._attempts[source.name] = build_attempt(
+                source, self._decode, self._validate, self._handle
+            )
+        return attempt
+
+    def _plain(self, handler: Callable[[Any], Any] | None) -> Callable[[Any], Any] | None:
+        """The handler as a plain callable: an ``async def`` one runs on the processor's event loop."""
+        if handler is not None and is_async_callable(handler):
+            return self._loop.wrap(handler)
+        return handler
+
+    def _passing_retryable(self, decode: Callable[[bytes], object]) -> Callable[[bytes], object]:
+        """The user's decoder, with its retryable failures raised past the decode stage's poison rule."""
+        is_retryable = self.policy.is_retryable
+
+        def decode_or_retry(payload: bytes) -> object:
+            try:
+                return decode(payload)
+            except Exception as error:
+                if is_retryable(error):
+                    raise PassThrough(error) from None
+                raise
+
+        return decode_or_retry
+
+    def _wrap_validator(self, validate: Validator | None) -> Callable[[Any], None] | None:
+        if validate is None:
+            return None
+        is_retryable = self.policy.is_retryable
+
+        def validated(data: Any) -> None:
+            try:
+                verdict = validate(data)
+            except Rejection:
+                raise
+            except Exception as error:
+                if is_retryable(error):  # a validator that calls out (a schema registry) may time out
+                    raise
+                raise Rejection(reasons.VALIDATION_ERROR, error) from None
+            if verdict is False:
+                raise Rejection(reasons.VALIDATION_ERROR, f"validator {_name_of(validate)} returned False")
+
+        return validated
+
+    def _sink(self) -> QuarantineSink:
+        if self._quarantine is None:
+            from shardsafe.core.quarantine.sqs import SqsQuarantine  # only once there is poison
+
+            self._quarantine = SqsQuarantine()
+        return self._quarantine
+
+
+def _report_batch_item_failures_from_env() -> bool:
+    value = os.environ.get(REPORT_BATCH_ITEM_FAILURES_ENV)
+    if value is None or not value.strip():
+        return True
+    text = value.strip().lower()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise ConfigurationError(
+        f"{REPORT_BATCH_ITEM_FAILURES_ENV}={value!r} is neither true nor false: set it to the event source "
+        "mapping's ReportBatchItemFailures setting (the Terraform module does)"
+    )
+
+
+def _name_of(function: object) -> str:
+    return getattr(function, "__qualname__", None) or type(function).__name__

@@ -1,0 +1,1 @@
+"""Where poison goes: the flush (flush.py), the envelope format, claim checks, and the sinks."""

@@ -1,0 +1,236 @@
+"""One call of the processor: the run loop, and the only code that settles a record's outcome.
+
+For each record, in order, the loop calls the pipeline (:func:`shardsafe.core.pipeline.build_attempt`)
+and settles the record's cell in the batch's outcome table (:mod:`shardsafe.core.outcomes`):
+
+- it returned: **processed** (or collected for the batch handler, :mod:`shardsafe.core.stages.batch`);
+- a stage rejected it, or it raised what the policy calls poison: **quarantined**;
+- it raised what the policy calls retryable: **handed back** to Lambda, with whatever the source
+  requires to keep order (:meth:`~shardsafe.core.sources.base.Source.hand_back`); when the mapping does
+  not report batch-item failures, retried in process first, then quarantined (``retries_exhausted``);
+- the deadline came: every record not yet settled is **handed back** (``out_of_time``).
+
+A position that is settled is never visited again, so no record can end in two places.
+"""
+
+from __future__ import annotations
+
+import time
+
+from shardsafe.core import reasons
+from shardsafe.core.outcomes import PROCESSED, BatchResult, HandBack, QuarantinedRecord
+from shardsafe.core.policy import NEVER_CAUGHT, OUT_OF_TIME, Deadline, HandlerFailed, unwrap
+from shardsafe.core.stages.decode import Rejection, qualified_name, safe_str
+
+TYPE_CHECKING = False  # typing is not imported at run time: it would cost the cold start
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+    from typing import Any
+
+    from shardsafe.core.policy import Policy
+    from shardsafe.core.records import Record
+    from shardsafe.core.sources.base import Source
+    from shardsafe.core.telemetry.observer import Observer
+
+
+class Invocation:
+    """The state of one batch while it is processed."""
+
+    __slots__ = (
+        "cells",
+        "collected",
+        "deadline",
+        "keep",
+        "observer",
+        "policy",
+        "records",
+        "result",
+        "source",
+        "unflushed",
+    )
+
+    def __init__(
+        self, policy: Policy, observer: Observer, context: object, *, keep: bool, collect: bool
+    ) -> None:
+        self.policy = policy
+        self.observer = observer
+        self.result = BatchResult()
+        self.deadline = Deadline(context)
+        self.keep = keep  # False: a processed record's cell is PROCESSED, and the record is let go
+        #: Records that passed the pipeline, waiting for the batch handler: (position, record).
+        self.collected: list[tuple[int, Record]] | None = [] if collect else None
+        self.cells: list[Any] = self.result.outcomes
+        self.records: list[Any] = []
+        self.source: Source | None = None
+        #: Positions quarantined since the last flush: where the flush looks, instead of every cell.
+        self.unflushed: list[int] = []
+
+    def begin(self, source: Source, records: list[Any]) -> None:
+        self.source = source
+        self.records = records
+        self.result.source = source
+        self.result.event_source = source.name
+        self.result.raw_records = records
+        self.cells = self.result.outcomes = [None] * len(records)
+
+    # --- the run loop ---
+
+    def run_records(self, attempt: Callable[[Any], Record]) -> None:
+        """The hot loop: a record that succeeds costs the pipeline, one cell and one clock read."""
+        cells, records, collected = self.cells, self.records, self.collected
+        keep = self.keep
+        stop_at = self.deadline.stop_at
+        monotonic = time.monotonic
+        for index, raw in enumerate(records):
+            if cells[index] is not None:  # settled already: handed back with an earlier record
+                continue
+            if stop_at is not None and monotonic() > stop_at:
+                self.out_of_time()
+                return
+            try:
+                record = attempt(raw)
+            except Rejection as rejection:
+                self.quarantine(
+                    index,
+                    rejection.reason,
+                    rejection.error_type,
+                    rejection.error_message,
+                    payload := rejection.payload,
+                    extracted=payload is not None,
+                )
+            except BaseException as error:
+                if isinstance(error, NEVER_CAUGHT):
+                    raise
+                self.failed(index, error, attempt)
+            else:
+                if collected is not None:
+                    collected.append((index, record))
+                else:
+                    cells[index] = record if keep else PROCESSED
+
+    def failed(self, index: int, error: BaseException, attempt: Callable[[Any], Record]) -> None:
+        """A record's pipeline raised: quarantine it, hand it back, or retry it here, as the policy says."""
+        policy = self.policy
+        cause = unwrap(error)
+        payload = error.record.payload if type(error) is HandlerFailed else None
+        # The validator's own failures arrive as Rejection; anything else before the handler is ours.
+        poison_reason = reasons.HANDLER_ERROR if type(error) is HandlerFailed else reasons.INTERNAL_ERROR
+        if not policy.is_retryable(cause):
+            self.quarantine(index, poison_reason, qualified_name(type(cause)), safe_str(cause), payload)
+            return
+        raw = self.records[index]
+        if policy.report_batch_item_failures:
+            self.observer.retryable(cause, self.source, [raw])
+            self.hand_back(
+                (index,), HandBack(HandBack.RETRYABLE, qualified_name(type(cause)), safe_str(cause))
+            )
+            return
+        ok, outcome = policy.retry(lambda: attempt(raw), error, self.deadline)
+        if ok:
+            if self.collected is not None:
+                self.collected.append((index, outcome))
+            else:
+                self.settle(index, outcome if self.keep else PROCESSED)
+        elif outcome is OUT_OF_TIME:
+            self.hand_back(
+                (index,), HandBack(HandBack.OUT_OF_TIME, qualified_name(type(cause)), safe_str(cause))
+            )
+        elif isinstance(outcome, Rejection):
+            payload = outcome.payload
+            self.quarantine(
+                index,
+                outcome.reason,
+                outcome.error_type,
+                outcome.error_message,
+                payload,
+                extracted=payload is not None,
+            )
+        else:
+            last = unwrap(outcome)
+            payload = outcome.record.payload if type(outcome) is HandlerFailed else payload
+            reason = reasons.RETRIES_EXHAUSTED if policy.is_retryable(last) else poison_reason
+            self.quarantine(index, reason, qualified_name(type(last)), safe_str(last), payload)
+
+    # --- settling outcomes: each position once ---
+
+    def settle(self, index: int, outcome: object) -> None:
+        if self.cells[index] is not None:
+            raise RuntimeError(
+                f"shardsafe bug: record {index} settled twice ({self.cells[index]!r}, then {outcome!r})"
+            )
+        self.cells[index] = outcome
+
+    def quarantine(
+        self,
+        index: int,
+        reason: str,
+        error_type: str,
+        error_message: str,
+        payload: bytes | None = None,
+        *,
+        extracted: bool = False,
+    ) -> None:
+        """Quarantine a record; the flush (:mod:`shardsafe.core.quarantine.flush`) logs it and sends its envelope.
+
+        ``payload``: the record's bytes if the pipeline has them; ``extracted``: they were read from
+        ``raw`` by the source and no handler has seen ``raw`` since (so Kinesis' base64 is reused).
+        """
+        assert self.source is not None
+        self.unflushed.append(index)
+        self.settle(
+            index,
+            QuarantinedRecord(
+                self.source,
+                index,
+                self.records[index],
+                reason,
+                error_type,
+                error_message,
+                payload,
+                extracted=extracted,
+            ),
+        )
+
+    def hand_back(self, indexes: Sequence[int], why: HandBack) -> None:
+        """Hand records back to Lambda (one, or a batch-handler group), each for ``why``, with the
+        later records their source says must go with them."""
+        assert self.source is not None
+        cells = self.cells
+        for index in indexes:
+            if cells[index] is None:
+                self._hand_back_one(index, why)
+        after = HandBack(HandBack.AFTER_FAILURE)
+        for index in indexes:
+            for position in self.source.hand_back(self.records, index, fifo_scope=self.policy.fifo_scope):
+                if cells[position] is None:
+                    self._hand_back_one(position, after)
+
+    def out_of_time(self) -> None:
+        """The deadline came: every record not yet settled goes back to Lambda, none is quarantined for it."""
+        out_of_time = HandBack(HandBack.OUT_OF_TIME)
+        for position, cell in enumerate(self.cells):
+            if cell is None:
+                self._hand_back_one(position, out_of_time)
+
+    def _hand_back_one(self, position: int, why: HandBack) -> None:
+        assert self.source is not None
+        if not self.source.item_identifier(self.records[position]):
+            # Lambda would read an empty id as "retry the whole batch": quarantine the record instead
+            self.quarantine(
+                position, reasons.MALFORMED_RECORD, "shardsafe.Rejection", "record has no item identifier"
+            )
+            return
+        self.settle(position, why)
+        if not self.policy.report_batch_item_failures:
+            self.result.incomplete = True
+
+    def processed(self, index: int, record: Record) -> None:
+        self.settle(index, record if self.keep else PROCESSED)
+
+    def settle_pending_after_error(self, error: BaseException) -> None:
+        """A bug in shardsafe: every record without an outcome is quarantined (``internal_error``)."""
+        for position, cell in enumerate(self.cells):
+            if cell is None:
+                self.quarantine(
+                    position, reasons.INTERNAL_ERROR, qualified_name(type(error)), safe_str(error)
+                )

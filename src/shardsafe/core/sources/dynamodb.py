@@ -1,0 +1,64 @@
+"""DynamoDB Streams: the record is data already (its ``dynamodb`` section); quarantined as the whole record's JSON."""
+
+from __future__ import annotations
+
+from shardsafe.core import reasons
+from shardsafe.core.records import Record, json_bytes
+from shardsafe.core.sources.base import Source, float_or_none, get, section, str_or_none
+from shardsafe.core.stages.decode import Rejection
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+DYNAMODB = "aws:dynamodb"
+
+
+class DynamoDBRecord(Record):
+    __slots__ = ()
+
+    @property
+    def event_name(self) -> str | None:
+        """``INSERT``, ``MODIFY`` or ``REMOVE``."""
+        value = self.raw.get("eventName")
+        return value if isinstance(value, str) else None
+
+
+class DynamoDBSource(Source):
+    __slots__ = ()
+    name = DYNAMODB
+    record_class = DynamoDBRecord
+    decodes = False
+
+    def extract(self, raw: Any) -> dict[str, Any]:
+        try:
+            stream_record = raw["dynamodb"]
+        except (KeyError, TypeError, IndexError):
+            raise Rejection(reasons.MALFORMED_RECORD, "record has no dynamodb section") from None
+        if type(stream_record) is not dict:
+            raise Rejection(
+                reasons.MALFORMED_RECORD, f"dynamodb is a {type(stream_record).__name__}, not an object"
+            )
+        return stream_record
+
+    def describe(self, raw: Any) -> dict[str, Any]:
+        stream_record = section(raw, "dynamodb")
+        keys = stream_record.get("Keys")
+        return {
+            "eventSource": DYNAMODB,
+            "eventSourceArn": str_or_none(get(raw, "eventSourceARN")),
+            "shardId": None,
+            "sequenceNumber": str_or_none(stream_record.get("SequenceNumber")),
+            "partitionKey": None,
+            "approximateArrivalTimestamp": float_or_none(stream_record.get("ApproximateCreationDateTime")),
+            "keys": keys if isinstance(keys, dict) else None,
+        }
+
+    def item_identifier(self, raw: Any) -> str | None:
+        return str_or_none(section(raw, "dynamodb").get("SequenceNumber"))
+
+    def raw_payload(self, raw: Any) -> bytes:
+        return json_bytes(raw)
+
+
+DynamoDBRecord.source = DynamoDBSource()

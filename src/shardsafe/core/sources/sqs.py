@@ -1,0 +1,94 @@
+"""SQS, standard and FIFO: the body is the payload; the message id reports a failure.
+
+What Lambda must retry when a message is handed back depends on the queue
+(https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-errorhandling.html, "Implementing
+partial batch responses"):
+
+- a standard queue has no order: only that message is reported, and the batch goes on;
+- a FIFO queue (its ARN ends in ``.fifo``) keeps order within a message group. AWS's rule is to
+  stop at the first failure and report it and every later message of the batch
+  (``fifo_scope="batch"``, the default). With ``fifo_scope="group"`` only the later messages of the
+  same message group are reported with it, and the other groups go on.
+"""
+
+from __future__ import annotations
+
+from shardsafe.core import reasons
+from shardsafe.core.records import Record, json_bytes
+from shardsafe.core.sources.base import Source, float_or_none, get, section, str_or_none
+from shardsafe.core.stages.decode import Rejection
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from typing import Any
+
+SQS = "aws:sqs"
+FIFO_SCOPES = ("batch", "group")
+
+
+class SqsRecord(Record):
+    __slots__ = ()
+
+    @property
+    def message_id(self) -> str | None:
+        value = self.raw.get("messageId")
+        return value if isinstance(value, str) else None
+
+
+def is_fifo(raw: object) -> bool:
+    """Whether the message came from a FIFO queue: its queue ARN ends in ``.fifo``."""
+    arn = get(raw, "eventSourceARN")
+    return isinstance(arn, str) and arn.endswith(".fifo")
+
+
+def message_group(raw: object) -> str | None:
+    return str_or_none(section(raw, "attributes").get("MessageGroupId"))
+
+
+class SqsSource(Source):
+    __slots__ = ()
+    name = SQS
+    record_class = SqsRecord
+
+    def extract(self, raw: Any) -> bytes:
+        try:
+            body = raw["body"]
+        except (KeyError, TypeError, IndexError):
+            raise Rejection(reasons.MALFORMED_RECORD, "record has no body") from None
+        if type(body) is not str:
+            raise Rejection(reasons.MALFORMED_RECORD, f"body is a {type(body).__name__}, not a string")
+        return body.encode("utf-8", "surrogatepass")
+
+    def describe(self, raw: Any) -> dict[str, Any]:
+        attributes = section(raw, "attributes")
+        sent_ms = float_or_none(attributes.get("SentTimestamp"))
+        return {
+            "eventSource": SQS,
+            "eventSourceArn": str_or_none(get(raw, "eventSourceARN")),
+            "shardId": None,
+            "sequenceNumber": str_or_none(attributes.get("SequenceNumber")),
+            "partitionKey": str_or_none(attributes.get("MessageGroupId")),
+            "approximateArrivalTimestamp": None if sent_ms is None else sent_ms / 1000.0,
+            "messageId": str_or_none(get(raw, "messageId")),
+        }
+
+    def item_identifier(self, raw: Any) -> str | None:
+        return str_or_none(get(raw, "messageId"))
+
+    def raw_payload(self, raw: Any) -> bytes:
+        body = get(raw, "body")
+        return body.encode("utf-8", "surrogatepass") if isinstance(body, str) else json_bytes(raw)
+
+    def hand_back(self, records: Sequence[Any], index: int, *, fifo_scope: str) -> Sequence[int]:
+        if not is_fifo(records[index]):
+            return (index,)
+        if fifo_scope == "group":
+            group = message_group(records[index])
+            return [index] + [
+                later for later in range(index + 1, len(records)) if message_group(records[later]) == group
+            ]
+        return range(index, len(records))
+
+
+SqsRecord.source = SqsSource()

@@ -1,0 +1,96 @@
+"""Validation: a field schema for the common case, any callable for the rest.
+
+A validator is called with the decoded data. It fails by raising (any exception not marked
+retryable) or by returning ``False``; either way the record is poison (``validation_error``).
+``jsonschema`` and pydantic plug in as callables::
+
+    StreamProcessor(handle, validate=Draft202012Validator(schema).validate)
+    StreamProcessor(handle, validate=Tick.model_validate)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from shardsafe.core.errors import ConfigurationError, ValidationError
+
+TYPE_CHECKING = False  # typing is not imported at run time: it would cost the cold start
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Any
+
+    FieldType = type | tuple[type, ...]
+    Validator = Callable[[Any], object]
+
+_TYPE_NAMES = {str: "a string", int: "an integer", float: "a number", bool: "a boolean", list: "an array"}
+_TYPE_NAMES[dict] = "an object"
+_TYPE_NAMES[type(None)] = "null"
+
+
+class FieldSchema:
+    """Require fields of given types in a JSON object.
+
+    ``float`` accepts integers too (JSON has one number type); ``bool`` is never taken for a
+    number. Extra fields are allowed.
+
+    >>> tick = FieldSchema({"EVENT_TIME": str, "TICKER": str, "PRICE": float})
+    >>> tick({"EVENT_TIME": "2024-01-01T00:00:00", "TICKER": "AMZN", "PRICE": 12})
+    >>> tick({"TICKER": "AMZN", "PRICE": "12"})
+    Traceback (most recent call last):
+    ...
+    shardsafe.core.errors.ValidationError: missing field 'EVENT_TIME'; field 'PRICE' must be a number, got a string
+    """
+
+    __slots__ = ("_fields",)
+
+    def __init__(self, fields: Mapping[str, FieldType]) -> None:
+        if not fields:
+            raise ConfigurationError("FieldSchema needs at least one field, e.g. {'TICKER': str}")
+        compiled: list[tuple[str, tuple[type, ...], bool]] = []
+        for name, expected in fields.items():
+            kinds = expected if isinstance(expected, tuple) else (expected,)
+            if not kinds or not all(isinstance(kind, type) for kind in kinds):
+                raise ConfigurationError(f"FieldSchema: field {name!r} must map to a type, got {expected!r}")
+            if float in kinds and int not in kinds:
+                kinds = (*kinds, int)
+            compiled.append((name, kinds, bool in kinds))
+        self._fields = tuple(compiled)
+
+    def __call__(self, data: object) -> None:
+        if type(data) is not dict:
+            raise ValidationError(f"expected an object, got {type(data).__name__}")
+        problems: list[str] | None = None
+        for name, kinds, bool_ok in self._fields:
+            try:
+                value = data[name]
+            except KeyError:
+                problems = problems or []
+                problems.append(f"missing field {name!r}")
+                continue
+            if isinstance(value, kinds) and (bool_ok or type(value) is not bool):
+                continue
+            problems = problems or []
+            expected = " or ".join(_TYPE_NAMES.get(kind, kind.__name__) for kind in kinds if kind is not int)
+            if not expected:
+                expected = _TYPE_NAMES[int]
+            got = _TYPE_NAMES.get(type(value), type(value).__name__)
+            problems.append(f"field {name!r} must be {expected}, got {got}")
+        if problems:
+            raise ValidationError("; ".join(problems))
+
+    def __repr__(self) -> str:
+        fields = ", ".join(
+            f"{name!r}: {'|'.join(kind.__name__ for kind in kinds)}" for name, kinds, _ in self._fields
+        )
+        return f"FieldSchema({{{fields}}})"
+
+
+def as_validator(validate: Validator | Mapping[str, FieldType] | None) -> Validator | None:
+    """The callable behind ``StreamProcessor(validate=...)``: a mapping becomes a FieldSchema."""
+    if validate is None or callable(validate):
+        return validate
+    if isinstance(validate, Mapping):
+        return FieldSchema(validate)
+    raise ConfigurationError(
+        f"validate must be a callable or a mapping of field names to types, got {type(validate).__name__}"
+    )

@@ -1,0 +1,1 @@
+"""What a batch tells operators: JSON log lines, the summary, metrics, tracing."""

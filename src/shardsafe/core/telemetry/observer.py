@@ -1,0 +1,167 @@
+"""What a batch tells operators: the summary line, metrics, tracing, and the lines for what went wrong.
+
+Every line is JSON with stable keys (:mod:`shardsafe.core.telemetry.logs`); none of this can fail a batch.
+Poison lines are written by :mod:`shardsafe.core.quarantine.flush`, with the quarantine.
+"""
+
+from __future__ import annotations
+
+import os
+
+from shardsafe.core.records import json_bytes
+from shardsafe.core.stages.decode import qualified_name, safe_str
+from shardsafe.core.telemetry import logs, tracing
+
+TYPE_CHECKING = False  # typing is not imported at run time: it would cost the cold start
+if TYPE_CHECKING:
+    from typing import Any
+
+    from shardsafe.core.outcomes import BatchResult
+    from shardsafe.core.sources.base import Source
+    from shardsafe.core.types import MetricsSink
+
+PAYLOAD_PREVIEW_ENV = "SHARDSAFE_PAYLOAD_PREVIEW"
+_OFF = frozenset({"false", "0", "no", "off"})
+
+
+class Observer:
+    """The log lines, metrics and trace of one invocation, with its function name and request id."""
+
+    __slots__ = ("function_name", "preview", "request_id", "subsegment")
+
+    def __init__(self, context: object, payload_preview: bool | None) -> None:
+        self.function_name = attribute(context, "function_name") or os.environ.get("AWS_LAMBDA_FUNCTION_NAME")
+        self.request_id = attribute(context, "aws_request_id")
+        if payload_preview is None:
+            payload_preview = os.environ.get(PAYLOAD_PREVIEW_ENV, "true").strip().lower() not in _OFF
+        self.preview = payload_preview
+        self.subsegment: Any = None
+
+    def begin(self, enabled: bool | None) -> None:
+        if tracing.tracing_active(enabled):
+            self.subsegment = tracing.begin_batch()
+
+    def retryable(self, error: BaseException, source: Source | None, raws: list[Any]) -> None:
+        """``shardsafe.retryable``: a record (or a batch-handler group) handed back for a retryable error."""
+        coordinates = source.describe(raws[0]) if source is not None and raws else {}
+        logs.emit(
+            logs.WARNING,
+            logs.RETRYABLE,
+            {
+                "error_type": qualified_name(type(error)),
+                "error_message": safe_str(error),
+                "event_source": coordinates.get("eventSource"),
+                "stream_arn": coordinates.get("eventSourceArn"),
+                "shard_id": coordinates.get("shardId"),
+                "sequence_number": coordinates.get("sequenceNumber"),
+                "message_id": coordinates.get("messageId"),
+                "records": len(raws),
+                "function_name": self.function_name,
+                "request_id": self.request_id,
+            },
+        )
+
+    def malformed_event(self, event: object, why: str) -> None:
+        """An event shardsafe cannot read: logged in full (it is the only copy), in parts if long."""
+        logs.emit_in_parts(
+            logs.ERROR,
+            logs.MALFORMED_EVENT,
+            {
+                "why": why,
+                "event_type": type(event).__name__,
+                "function_name": self.function_name,
+                "request_id": self.request_id,
+            },
+            "raw_event",
+            as_log_text(event),
+        )
+
+    def internal_error(self, error: BaseException) -> None:
+        import traceback  # lazy: only a bug in shardsafe gets here
+
+        logs.emit(
+            logs.ERROR,
+            logs.INTERNAL_ERROR,
+            {
+                "error_type": qualified_name(type(error)),
+                "error_message": safe_str(error),
+                "traceback": "".join(traceback.format_exception(error))[-8000:],
+                "function_name": self.function_name,
+                "request_id": self.request_id,
+            },
+        )
+
+    def lost(self, raw: object, why: str) -> None:
+        """Last resort: the raw record itself, as JSON, in the log (in parts if long)."""
+        logs.emit_in_parts(
+            logs.ERROR,
+            logs.QUARANTINE_FALLBACK,
+            {"why": why, "function_name": self.function_name, "request_id": self.request_id},
+            "raw_record",
+            as_log_text(raw),
+        )
+
+    def finish(self, result: BatchResult, metrics: MetricsSink | None) -> None:
+        """Summary line, metrics and trace for the batch."""
+        processed, quarantined, handed_back = result.counts()
+        ok = result.accounting_ok
+        source, raws = result.source, result.raw_records
+        coordinates = source.describe(raws[0]) if source is not None and raws else {}
+        logs.emit(
+            logs.INFO if ok else logs.ERROR,
+            logs.BATCH,
+            {
+                "event_source": result.event_source,
+                "stream_arn": coordinates.get("eventSourceArn"),
+                "shard_id": coordinates.get("shardId"),
+                "received": result.received,
+                "processed": processed,
+                "quarantined": quarantined,
+                "retryable": handed_back,
+                "quarantine_fallback": result.undelivered,
+                "accounting_ok": ok,
+                "duration_ms": round(result.duration_ms, 3),
+                "function_name": self.function_name,
+                "request_id": self.request_id,
+            },
+        )
+        if metrics is not None:
+            try:
+                metrics.record_batch(
+                    processed=processed,
+                    quarantined=quarantined,
+                    retried=handed_back,
+                    duration_ms=result.duration_ms,
+                    function_name=self.function_name,
+                )
+            except Exception as error:
+                logs.emit(logs.WARNING, logs.WARNED, {"message": "metrics sink failed", "error": repr(error)})
+        if self.subsegment is not None:
+            tracing.end_batch(
+                self.subsegment,
+                {
+                    "event_source": result.event_source or "",
+                    "shard_id": coordinates.get("shardId") or "",
+                    "received": result.received,
+                    "processed": processed,
+                    "quarantined": quarantined,
+                    "retried": handed_back,
+                    "accounting_ok": ok,
+                },
+            )
+
+
+def attribute(context: object, name: str) -> str | None:
+    try:
+        value = getattr(context, name, None)
+    except Exception:
+        return None
+    return value if isinstance(value, str) else None
+
+
+def as_log_text(value: object) -> str:
+    """``value`` as JSON text for the log, or its repr when it is not JSON-serialisable."""
+    try:
+        return json_bytes(value).decode("utf-8", "replace")
+    except Exception:
+        return repr(value)
