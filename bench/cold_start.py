@@ -164,7 +164,7 @@ from shardsafe.core.quarantine.sqs import SqsQuarantine  # what the processor im
 make_client = getattr(SqsQuarantine, "_make_client", None)
 if make_client is None:
     raise RuntimeError("SqsQuarantine._make_client is gone: bench/cold_start.py wraps it to time the client")
-SqsQuarantine._make_client = staticmethod(timed_make_client)
+SqsQuarantine._make_client = timed_make_client
 response = handler.lambda_handler(poison, Context())
 cold_ms = (time.perf_counter() - started) * 1000
 warm_ms = []

@@ -44,15 +44,19 @@ def write_batch(records: list[Record]) -> None:
     bucket = os.environ.get("SHARDSAFE_OUTPUT_BUCKET")
     if not bucket:
         return
-    by_shard: dict[str, list[Record]] = {}
+    by_shard: dict[str, list[dict[str, object]]] = {}
     for record in records:
-        by_shard.setdefault(record.shard_id or "unknown-shard", []).append(record)
+        where = record.describe()  # the same coordinates for every source (None where it has none)
+        by_shard.setdefault(str(where["shardId"] or "unknown-shard"), []).append(
+            {**where, "data": record.data}
+        )
     for shard_id, shard_records in by_shard.items():
-        key = f"processed/{shard_id}/{shard_records[0].sequence_number}-{shard_records[-1].sequence_number}.jsonl"
+        first, last = shard_records[0]["sequenceNumber"], shard_records[-1]["sequenceNumber"]
+        key = f"processed/{shard_id}/{first}-{last}.jsonl"
         lines = (
             # allow_nan=False: strict readers reject NaN; a record whose handler made one fails here, alone
             json.dumps(
-                {"sequenceNumber": r.sequence_number, "partitionKey": r.partition_key, "data": r.data},
+                {"sequenceNumber": r["sequenceNumber"], "partitionKey": r["partitionKey"], "data": r["data"]},
                 allow_nan=False,
             )
             for r in shard_records

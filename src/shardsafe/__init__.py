@@ -9,7 +9,7 @@
     lambda_handler = processor   # returns {"batchItemFailures": [...]}, never raises
 
 Importing shardsafe loads neither boto3 nor aws-xray-sdk; the names that need heavier modules
-(envelopes, the SQS sink, the TypedDicts) are loaded when first asked for.
+(envelopes, the sinks, the TypedDicts) are loaded when first asked for.
 """
 
 from __future__ import annotations
@@ -31,9 +31,12 @@ from shardsafe.core.stages.validate import FieldSchema
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from shardsafe.core.quarantine.envelope import Envelope, build_envelope, message_kind, parse_envelope
-    from shardsafe.core.quarantine.sqs import MemoryQuarantine, SqsQuarantine
+    from shardsafe.core.quarantine.memory import MemoryQuarantine
+    from shardsafe.core.quarantine.sink import QuarantineSink
+    from shardsafe.core.quarantine.sns import SnsQuarantine
+    from shardsafe.core.quarantine.sqs import SqsQuarantine
     from shardsafe.core.telemetry.metrics import EmfMetrics, MemoryMetrics
-    from shardsafe.core.types import BatchItemFailure, BatchResponse, MetricsSink, QuarantineSink
+    from shardsafe.core.types import BatchItemFailure, BatchResponse, MetricsSink
 
 __version__ = "0.1.0"
 
@@ -57,6 +60,7 @@ __all__ = [
     "Record",
     "RetryableError",
     "ShardsafeError",
+    "SnsQuarantine",
     "SqsQuarantine",
     "SqsRecord",
     "StreamProcessor",
@@ -74,12 +78,13 @@ _LAZY = {
     "parse_envelope": "shardsafe.core.quarantine.envelope",
     "EmfMetrics": "shardsafe.core.telemetry.metrics",
     "MemoryMetrics": "shardsafe.core.telemetry.metrics",
-    "MemoryQuarantine": "shardsafe.core.quarantine.sqs",
+    "MemoryQuarantine": "shardsafe.core.quarantine.memory",
+    "QuarantineSink": "shardsafe.core.quarantine.sink",
+    "SnsQuarantine": "shardsafe.core.quarantine.sns",
     "SqsQuarantine": "shardsafe.core.quarantine.sqs",
     "BatchItemFailure": "shardsafe.core.types",
     "BatchResponse": "shardsafe.core.types",
     "MetricsSink": "shardsafe.core.types",
-    "QuarantineSink": "shardsafe.core.types",
 }
 
 

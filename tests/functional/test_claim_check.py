@@ -37,10 +37,11 @@ class Refusing(MemoryClaimCheck):
 class Unreachable(MemoryQuarantine):
     """A queue that takes nothing."""
 
-    def send(
-        self, envelopes: Sequence[Envelope], deadline: float | None = None
-    ) -> list[tuple[Envelope, str]]:
-        return [(envelope, "SendMessageBatch failed: EndpointConnectionError") for envelope in envelopes]
+    def send(self, envelopes: Sequence[Envelope], deadline: float | None = None) -> list[tuple[int, str]]:
+        return [
+            (position, "SendMessageBatch failed: EndpointConnectionError")
+            for position in range(len(envelopes))
+        ]
 
 
 def fallback_lines(lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -64,7 +65,7 @@ def test_a_record_too_big_for_the_message_is_kept_in_s3_and_the_envelope_points_
         assert envelope.claim_check.bucket == "failures"
         assert envelope.claim_check.key.startswith("claim-checks/payloads/")
         assert store.objects[envelope.claim_check.key] == records[position]
-        assert envelope.message_size() <= LEGACY_LIMIT
+        assert envelope.size_with_attributes() <= LEGACY_LIMIT
         parsed = parse_envelope(envelope.to_body())
         assert parsed is not None and parsed.claim_check == envelope.claim_check
         assert json.loads(envelope.to_body())["payload"]["s3"] == envelope.claim_check.to_dict()

@@ -293,7 +293,7 @@ def test_records_that_raise_stop_at_the_deadline_too(
     # 10 s left, 2 s kept in reserve: records start until 8 s have passed.
     result = processor.process(factories.kinesis_event(count=20), factories.FakeContext(remaining_ms=10_000))
     assert len(quarantine.envelopes) == 9
-    assert result.retried == [sequence(i) for i in range(9, 20)]
+    assert result.item_failures == [sequence(i) for i in range(9, 20)]
     assert {why.why for _, why in result.handed_back} == {"out_of_time"}
 
 
@@ -320,9 +320,7 @@ class RecordingSink(MemoryQuarantine):
         super().__init__()
         self.deadlines: list[float | None] = []
 
-    def send(
-        self, envelopes: Sequence[Envelope], deadline: float | None = None
-    ) -> list[tuple[Envelope, str]]:
+    def send(self, envelopes: Sequence[Envelope], deadline: float | None = None) -> list[tuple[int, str]]:
         self.deadlines.append(deadline)
         return super().send(envelopes, deadline)
 
@@ -344,8 +342,8 @@ def test_the_sqs_quarantine_stops_trying_when_the_deadline_leaves_no_time_for_a_
     from shardsafe.core.quarantine.sqs import SqsQuarantine
 
     clock = Clock(monkeypatch)
-    monkeypatch.setattr("shardsafe.core.quarantine.sqs.time.monotonic", lambda: clock.now)
-    monkeypatch.setattr("shardsafe.core.quarantine.sqs.time.sleep", clock.sleep)
+    monkeypatch.setattr("shardsafe.core.quarantine.batching.time.monotonic", lambda: clock.now)
+    monkeypatch.setattr("shardsafe.core.quarantine.batching.time.sleep", clock.sleep)
 
     class Down:
         calls = 0
@@ -405,10 +403,8 @@ def test_a_lone_surrogate_in_json_is_poison(quarantine: MemoryQuarantine) -> Non
 
 
 class Unreachable(MemoryQuarantine):
-    def send(
-        self, envelopes: Sequence[Envelope], deadline: float | None = None
-    ) -> list[tuple[Envelope, str]]:
-        return [(envelope, "SendMessageBatch failed: unreachable") for envelope in envelopes]
+    def send(self, envelopes: Sequence[Envelope], deadline: float | None = None) -> list[tuple[int, str]]:
+        return [(position, "SendMessageBatch failed: unreachable") for position in range(len(envelopes))]
 
 
 @pytest.mark.parametrize("size", [196_000, 1_000_000])
@@ -445,19 +441,20 @@ def test_a_record_handed_back_without_an_item_identifier_is_quarantined_not_lost
     assert [(e.reason, e.error_message) for e in quarantine.envelopes] == [
         (reasons.MALFORMED_RECORD, "record has no item identifier")
     ]
-    assert result.received == len(result.retried) + len(result.quarantined)
+    assert result.received == len(result.item_failures) + len(result.quarantined)
 
 
 def test_an_outcome_settled_twice_is_a_loud_bug_not_a_silent_overwrite() -> None:
     """No public path settles a position twice; the table refuses it rather than lose the first outcome."""
     from shardsafe.core.outcomes import PROCESSED
-    from shardsafe.core.policy import Policy
+    from shardsafe.core.policy import Deadline, Policy
     from shardsafe.core.run import Invocation
-    from shardsafe.core.sources import SOURCES
+    from shardsafe.core.sources import SOURCES, by_name, read_event
     from shardsafe.core.telemetry.observer import Observer
 
-    run = Invocation(Policy(), Observer(None, None), None, keep=False, collect=False)
-    run.begin(SOURCES["aws:kinesis"], ticks("A")["Records"])
+    batch = read_event(ticks("A"), by_name(SOURCES))
+    assert not isinstance(batch, str)
+    run = Invocation(Policy(), Observer(None, None), Deadline(None), batch, keep=False, collect=False)
     run.settle(0, PROCESSED)
     with pytest.raises(RuntimeError, match="settled twice"):
         run.settle(0, HandBack(HandBack.RETRYABLE))
@@ -472,7 +469,7 @@ def test_a_batch_handler_outage_hands_the_whole_group_back_as_retryable(quaranti
         factories.kinesis_event([factories.tick("A"), b"bad", factories.tick("C")])
     )
     assert [(index, why.why) for index, why in result.handed_back] == [(0, "retryable"), (2, "retryable")]
-    assert result.retried == [sequence(0), sequence(2)]
+    assert result.item_failures == [sequence(0), sequence(2)]
     assert [envelope.record["sequenceNumber"] for envelope in quarantine.envelopes] == [sequence(1)]
 
 
@@ -587,7 +584,7 @@ def test_an_async_handler_inside_a_running_event_loop_hands_its_records_back(
         warnings.simplefilter("error")
         result = asyncio.run(main())
     assert quarantine.envelopes == []
-    assert result.retried == [sequence(0), sequence(1)]
+    assert result.item_failures == [sequence(0), sequence(1)]
     assert "already running" in result.handed_back[0][1].error_message
 
 
@@ -637,7 +634,7 @@ def test_no_exception_from_a_handler_escapes_the_processor(
     result = StreamProcessor(handle, quarantine=quarantine, metrics=False).process(event)
     assert quarantine.envelopes[0].record["sequenceNumber"] == sequence(0)  # the earlier poison was flushed
     if outcome == "handed_back":
-        assert result.retried == [sequence(1)]
+        assert result.item_failures == [sequence(1)]
     else:
         assert [e.record["sequenceNumber"] for e in quarantine.envelopes] == [sequence(0), sequence(1)]
 

@@ -44,7 +44,8 @@ def test_an_unsupported_event_source_is_logged_as_malformed(
     event = {"Records": [{"eventSource": "aws:s3", "s3": {"bucket": {"name": "b"}}}]}
     assert StreamProcessor(metrics=False)(event) == {"batchItemFailures": []}
     [line] = [line for line in log_lines() if line["event"] == "shardsafe.malformed_event"]
-    assert line["why"] == "unsupported eventSource 'aws:s3'"
+    assert "names an eventSource shardsafe reads (aws:dynamodb, aws:kinesis, aws:sqs)" in line["why"]
+    assert "'aws:s3'" in line["why"]
     assert '"name":"b"' in line["raw_event"]
 
 

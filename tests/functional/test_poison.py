@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from shardsafe import MemoryMetrics, MemoryQuarantine, StreamProcessor, parse_envelope, reasons
-from shardsafe.core.sources import SOURCES
+from shardsafe.core.sources import KinesisSource
 from shardsafe.core.telemetry import logs
 from tests import factories
 
@@ -172,7 +172,7 @@ def test_summary_line_and_metrics_account_for_every_record(
     event = factories.kinesis_event([factories.tick(), b"bad", factories.tick(), b"[]"])
     processor(quarantine, metrics).process(event, factories.FakeContext())
     [summary] = [line for line in log_lines() if line["event"] == "shardsafe.batch"]
-    assert (summary["received"], summary["processed"], summary["quarantined"], summary["retryable"]) == (
+    assert (summary["received"], summary["processed"], summary["quarantined"], summary["handed_back"]) == (
         4,
         2,
         2,
@@ -181,7 +181,7 @@ def test_summary_line_and_metrics_account_for_every_record(
     assert summary["accounting_ok"] is True
     assert summary["function_name"] == "shardsafe-test"
     [batch] = metrics.batches
-    assert (batch["RecordsProcessed"], batch["RecordsQuarantined"], batch["RecordsRetried"]) == (2, 2, 0)
+    assert (batch["RecordsProcessed"], batch["RecordsQuarantined"], batch["RecordsHandedBack"]) == (2, 2, 0)
 
 
 def test_a_clean_batch_logs_only_its_summary(
@@ -248,7 +248,7 @@ def test_a_poison_record_that_cannot_be_described_is_still_logged_in_full(
     def broken(self: Any, raw: Any) -> dict[str, Any]:
         raise RuntimeError("describe broke")
 
-    monkeypatch.setattr(type(SOURCES["aws:kinesis"]), "describe", broken)
+    monkeypatch.setattr(KinesisSource, "describe", broken)
     poison = factories.kinesis_record(b'{"TICKER": "AMZN", "PRI')
     result = processor(quarantine).process(factories.kinesis_event([poison]))
     lines = log_lines()

@@ -45,7 +45,7 @@ def check(result: Any, response: Any) -> None:
         assert list(failure) == ["itemIdentifier"]
         assert isinstance(failure["itemIdentifier"], str) and failure["itemIdentifier"]
     assert result.accounting_ok
-    assert result.received == len(result.processed) + len(result.quarantined) + len(result.retried)
+    assert result.received == len(result.processed) + len(result.quarantined) + len(result.item_failures)
 
 
 def run(event: Any, **options: Any) -> tuple[Any, MemoryQuarantine, MemoryMetrics]:
@@ -70,7 +70,9 @@ def test_any_bytes_are_processed_or_quarantined_with_their_payload(payloads: lis
     for envelope in quarantine.envelopes:
         assert envelope.payload_bytes() == sequence_of[envelope.record["sequenceNumber"]]
     [batch] = metrics.batches
-    assert batch["RecordsProcessed"] + batch["RecordsQuarantined"] + batch["RecordsRetried"] == len(payloads)
+    assert batch["RecordsProcessed"] + batch["RecordsQuarantined"] + batch["RecordsHandedBack"] == len(
+        payloads
+    )
 
 
 @SETTINGS

@@ -54,7 +54,7 @@ def test_retryable_error_reports_that_record_and_the_rest_as_batch_item_failures
     result = processor.process(ticks("A", "B", "C", "D", "E"))
     assert result.response == {"batchItemFailures": [{"itemIdentifier": sequence(i)} for i in (2, 3, 4)]}
     assert handler.calls == ["A", "B", "C"]  # order kept: nothing after C ran
-    assert (len(result.processed), len(result.quarantined), len(result.retried)) == (2, 0, 3)
+    assert (len(result.processed), len(result.quarantined), len(result.item_failures)) == (2, 0, 3)
     assert result.accounting_ok
 
 
@@ -78,7 +78,7 @@ def test_poison_before_a_retryable_record_is_quarantined_not_retried(quarantine:
     processor = StreamProcessor(Flaky(RetryableError(), {"R"}), quarantine=quarantine, metrics=False)
     result = processor.process(event)
     assert [envelope.record["sequenceNumber"] for envelope in quarantine.envelopes] == [sequence(0)]
-    assert result.retried == [sequence(1), sequence(2)]
+    assert result.item_failures == [sequence(1), sequence(2)]
 
 
 def test_without_report_batch_item_failures_a_record_is_retried_in_process(
@@ -113,7 +113,7 @@ def test_without_report_batch_item_failures_exhausted_retries_are_quarantined(
     [envelope] = quarantine.envelopes
     assert (envelope.reason, envelope.error_message) == (reasons.RETRIES_EXHAUSTED, "still throttled")
     assert sleeps == [0.1, 0.2, 0.4]
-    assert (len(result.processed), len(result.quarantined), len(result.retried)) == (2, 1, 0)
+    assert (len(result.processed), len(result.quarantined), len(result.item_failures)) == (2, 1, 0)
 
 
 def test_in_process_retries_stop_when_the_invocation_is_out_of_time_and_hand_the_record_back(
@@ -200,5 +200,5 @@ def test_records_left_when_the_invocation_is_about_to_time_out_are_retried(
     # 20 s left, 2 s kept in reserve: records start until 18 s have passed.
     result = processor.process(factories.kinesis_event(count=40), factories.FakeContext(remaining_ms=20_000))
     assert len(result.processed) == 19
-    assert result.retried == [sequence(i) for i in range(19, 40)]
+    assert result.item_failures == [sequence(i) for i in range(19, 40)]
     assert result.accounting_ok

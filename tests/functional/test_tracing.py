@@ -78,8 +78,9 @@ def test_batch_subsegment_is_sent_with_its_annotations() -> None:
         "shard_id": factories.SHARD_ID,
         "received": 3,
         "processed": 2,
+        "skipped": 0,
         "quarantined": 1,
-        "retried": 0,
+        "handed_back": 0,
         "accounting_ok": True,
     }
     assert subsegment["end_time"] >= subsegment["start_time"]

@@ -1,28 +1,33 @@
 """Outcomes: what happened to each record, recorded once, by its position in the batch.
 
 A batch's :class:`BatchResult` holds one cell per record, in the order Lambda sent them. A cell
-starts empty (``None``: pending) and is settled exactly once, to one of:
+starts empty (``None``: pending) and is settled exactly once, by the run loop
+(:mod:`shardsafe.core.run`), to one of:
 
 - **processed**: the :class:`~shardsafe.Record` itself when the caller keeps records
   (``process()``, a batch handler), else the :data:`PROCESSED` marker;
-- **quarantined**: a :class:`QuarantinedRecord` (reason, error, the original bytes);
+- **skipped**: a :class:`Skipped` (why): done already, by an earlier delivery (idempotency);
+- **quarantined**: a :class:`~shardsafe.core.quarantine.record.QuarantinedRecord` (reason, error, the
+  original bytes);
 - **handed back** to Lambda: a :class:`HandBack` (why), reported in ``batchItemFailures``.
 
 Every count, the response and the summary line are read off the cells, so "every record ends in
-exactly one place" holds by construction rather than by reconciling lists afterwards. Later
-outcomes (skipped as a duplicate, for idempotency) are one more cell type.
+exactly one place" holds by construction rather than by reconciling lists afterwards.
 """
 
 from __future__ import annotations
 
+from shardsafe.core.quarantine.record import QuarantinedRecord
 from shardsafe.core.records import Record
 
 TYPE_CHECKING = False  # typing is not imported at run time: it would cost the cold start
 if TYPE_CHECKING:
     from typing import Any
 
-    from shardsafe.core.sources.base import Source
+    from shardsafe.core.sources.base import ItemIdentifier, Source
     from shardsafe.core.types import BatchResponse
+
+__all__ = ["PROCESSED", "BatchResult", "Counts", "HandBack", "QuarantinedRecord", "Skipped"]
 
 
 class _Processed:
@@ -44,10 +49,12 @@ class HandBack:
 
     #: The record (or the batch handler on its group) raised a retryable exception.
     RETRYABLE = "retryable"
-    #: An earlier record was handed back and the source keeps order (streams, FIFO).
+    #: An earlier record was handed back and the source keeps order (streams, FIFO, Kafka partitions).
     AFTER_FAILURE = "after_earlier_failure"
     #: The invocation was about to time out before the record was handled.
     OUT_OF_TIME = "out_of_time"
+    #: Another invocation is working on the same record (idempotency): try it later.
+    IN_PROGRESS = "in_progress_elsewhere"
 
     def __init__(self, why: str, error_type: str = "", error_message: str = "") -> None:
         self.why = why
@@ -58,82 +65,39 @@ class HandBack:
         return f"<HandBack {self.why}>"
 
 
-class QuarantinedRecord:
-    """A poison record: where it was in the batch, why it failed, and its original bytes.
+class Skipped:
+    """A record not handled because an earlier delivery of it was (idempotency), and why."""
 
-    Its coordinates, sha256 and base64 are worked out once and shared by the poison log line
-    and the envelope.
-    """
+    __slots__ = ("result", "why")
 
-    __slots__ = (
-        "_base64",
-        "_coordinates",
-        "_payload",
-        "_sha256",
-        "error_message",
-        "error_type",
-        "extracted",
-        "index",
-        "raw",
-        "reason",
-        "source",
-    )
+    #: The idempotency store holds the record as completed.
+    DUPLICATE = "duplicate"
 
-    def __init__(
-        self,
-        source: Source,
-        index: int,
-        raw: Any,
-        reason: str,
-        error_type: str,
-        error_message: str,
-        payload: bytes | None = None,
-        *,
-        extracted: bool = False,
-    ) -> None:
-        """``payload``, if given, must be the record's bytes; ``extracted``: the source read them
-        from ``raw`` untouched, so a base64 the record carries is theirs."""
-        self.source = source
-        self.index = index
-        self.raw = raw
-        self.reason = reason
-        self.error_type = error_type
-        self.error_message = error_message
-        self.extracted = extracted
-        self._payload = payload
-        self._coordinates: dict[str, Any] | None = None
-        self._sha256: str | None = None
-        self._base64: str | None = None
-
-    @property
-    def payload(self) -> bytes:
-        if self._payload is None:
-            self._payload = self.source.raw_payload(self.raw)
-        return self._payload
-
-    @property
-    def payload_sha256(self) -> str:
-        if self._sha256 is None:
-            import hashlib  # poison path only: OpenSSL takes milliseconds to load
-
-            self._sha256 = hashlib.sha256(self.payload).hexdigest()
-        return self._sha256
-
-    @property
-    def payload_base64(self) -> str:
-        """The payload in standard base64: only the alphabet, so JSON needs no escapes for it."""
-        if self._base64 is None:
-            carried = self.source.encoded_payload(self.raw) if self.extracted else None
-            self._base64 = carried if carried is not None else base64_text(self.payload)
-        return self._base64
-
-    def describe(self) -> dict[str, Any]:
-        if self._coordinates is None:
-            self._coordinates = self.source.describe(self.raw)
-        return self._coordinates
+    def __init__(self, why: str, result: Any = None) -> None:
+        self.why = why
+        #: What the handler returned the first time, when the store kept it.
+        self.result = result
 
     def __repr__(self) -> str:
-        return f"<QuarantinedRecord #{self.index} {self.reason}: {self.error_message[:60]!r}>"
+        return f"<Skipped {self.why}>"
+
+
+class Counts:
+    """How many records ended in each place."""
+
+    __slots__ = ("handed_back", "processed", "quarantined", "skipped")
+
+    def __init__(self, processed: int, skipped: int, quarantined: int, handed_back: int) -> None:
+        self.processed = processed
+        self.skipped = skipped
+        self.quarantined = quarantined
+        self.handed_back = handed_back
+
+    def __repr__(self) -> str:
+        return (
+            f"Counts(processed={self.processed}, skipped={self.skipped}, "
+            f"quarantined={self.quarantined}, handed_back={self.handed_back})"
+        )
 
 
 class BatchResult:
@@ -148,17 +112,22 @@ class BatchResult:
         "incomplete",
         "outcomes",
         "raw_records",
-        "source",
+        "response_extras",
+        "sources",
         "undelivered",
     )
 
     def __init__(self) -> None:
         self.event_source: str | None = None
-        self.source: Source | None = None
         self.raw_records: list[Any] = []
-        #: One cell per record, by position: None (pending), PROCESSED or a Record, a QuarantinedRecord, a HandBack.
+        #: The source of each record, by position.
+        self.sources: list[Source] = []
+        #: One cell per record, by position: None (pending), PROCESSED or a Record, a Skipped, a
+        #: QuarantinedRecord, a HandBack.
         self.outcomes: list[Any] = []
-        self.undelivered = 0  # envelopes the quarantine sink did not take, written to the log instead
+        #: Keys the response carries beside ``batchItemFailures`` (a tumbling window's ``state``).
+        self.response_extras: dict[str, Any] = {}
+        self.undelivered = 0  # envelopes the quarantine sink did not take, kept in S3 or the log instead
         #: Records were handed back but the mapping does not report batch-item failures: the
         #: Lambda handler raises so that Lambda retries the batch (see StreamProcessor).
         self.incomplete = False
@@ -176,12 +145,12 @@ class BatchResult:
     @property
     def processed_count(self) -> int:
         """How many records were processed, kept in ``processed`` or not."""
-        return self.counts()[0]
+        return self.counts().processed
 
-    def _all_processed_unkept(self) -> bool:
-        # A clean batch through the Lambda entry: one C-speed pass (identity hits) answers everything.
-        cells = self.outcomes
-        return cells.count(PROCESSED) == len(cells)
+    @property
+    def skipped(self) -> list[tuple[int, Skipped]]:
+        """``(position, why)`` of each record skipped as done already, in batch order."""
+        return [(index, cell) for index, cell in enumerate(self.outcomes) if type(cell) is Skipped]
 
     @property
     def quarantined(self) -> list[QuarantinedRecord]:
@@ -192,52 +161,66 @@ class BatchResult:
         """``(position, why)`` of each record handed back to Lambda, in batch order."""
         return [(index, cell) for index, cell in enumerate(self.outcomes) if type(cell) is HandBack]
 
+    def _all_processed_unkept(self) -> bool:
+        # A clean batch through the Lambda entry: one C-speed pass (identity hits) answers everything.
+        cells = self.outcomes
+        return cells.count(PROCESSED) == len(cells)
+
     @property
-    def retried(self) -> list[str]:
-        """The item identifiers returned as batch-item failures, in batch order."""
-        source, raws = self.source, self.raw_records
-        if source is None or self._all_processed_unkept():
+    def item_failures(self) -> list[ItemIdentifier]:
+        """The item identifiers returned in ``batchItemFailures``, in batch order, each once (the user
+        records of one KPL aggregate share theirs)."""
+        if self._all_processed_unkept():
             return []
-        return [
-            item
-            for index, cell in enumerate(self.outcomes)
-            if type(cell) is HandBack and (item := source.item_identifier(raws[index])) is not None
-        ]
+        sources, raws = self.sources, self.raw_records
+        items: list[ItemIdentifier] = []
+        seen: set[object] = set()
+        for index, cell in enumerate(self.outcomes):
+            if type(cell) is not HandBack:
+                continue
+            item = sources[index].item_identifier(raws[index])
+            if item is None:
+                continue
+            key = item if isinstance(item, str) else repr(sorted(item.items()))
+            if key not in seen:
+                seen.add(key)
+                items.append(item)
+        return items
 
     @property
     def accounting_ok(self) -> bool:
         """Every record has exactly one outcome."""
         return self._all_processed_unkept() or None not in self.outcomes
 
-    def counts(self) -> tuple[int, int, int]:
-        """``(processed, quarantined, handed back)`` in one pass."""
+    def counts(self) -> Counts:
+        """How many records ended in each place, in one pass."""
         if self._all_processed_unkept():
-            return len(self.outcomes), 0, 0
-        processed = quarantined = handed_back = 0
+            return Counts(len(self.outcomes), 0, 0, 0)
+        processed = skipped = quarantined = handed_back = 0
         for cell in self.outcomes:
             kind = type(cell)
             if kind is QuarantinedRecord:
                 quarantined += 1
             elif kind is HandBack:
                 handed_back += 1
+            elif kind is Skipped:
+                skipped += 1
             elif cell is not None:
                 processed += 1
-        return processed, quarantined, handed_back
+        return Counts(processed, skipped, quarantined, handed_back)
 
     @property
     def response(self) -> BatchResponse:
-        return {"batchItemFailures": [{"itemIdentifier": item} for item in self.retried]}
+        response: BatchResponse = {
+            "batchItemFailures": [{"itemIdentifier": item} for item in self.item_failures]
+        }
+        if self.response_extras:
+            response.update(self.response_extras)  # type: ignore[typeddict-item]
+        return response
 
     def __repr__(self) -> str:
-        processed, quarantined, handed_back = self.counts()
+        counts = self.counts()
         return (
-            f"<BatchResult received={self.received} processed={processed} "
-            f"quarantined={quarantined} retried={handed_back}>"
+            f"<BatchResult received={self.received} processed={counts.processed} skipped={counts.skipped} "
+            f"quarantined={counts.quarantined} handed_back={counts.handed_back}>"
         )
-
-
-def base64_text(data: bytes) -> str:
-    """``base64.b64encode(data)`` as text, without importing base64 for it."""
-    import binascii  # poison path only
-
-    return binascii.b2a_base64(data, newline=False).decode("ascii")

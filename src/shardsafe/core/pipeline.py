@@ -3,25 +3,22 @@
     raw record → extract (the source) → decode → validate → handle → Record
 
 :func:`build_attempt` composes the configured stages into one function, ``attempt(raw)``, that
-returns the handled :class:`~shardsafe.Record` or raises: a :class:`~shardsafe.core.stages.decode.Rejection`
+returns the handled :class:`~shardsafe.Record` or raises: a :class:`~shardsafe.core.errors.Rejection`
 (poison found by a stage, with the bytes read so far), a :class:`~shardsafe.core.policy.HandlerFailed`
 (the user's handler raised; it carries the record), or a retryable exception from the validator.
 The run loop (:mod:`shardsafe.core.run`) calls it for every record and again for an in-process
 retry, so there is one pipeline for every path. A stage that is not configured costs nothing.
 
-Room for what comes next: an *expand* stage (a KPL aggregate becoming several user records, each
-with a sub-position) goes before decode; a *deduplicate* stage (idempotency) before handle.
-
-Handlers may be ``async def``: they run to completion on one event loop per processor, one record
-at a time, so order within a shard or message group is kept. A plain function that returns an
-awaitable it did not await (a coroutine) has failed that record: nothing ran.
+The stages themselves are in :mod:`shardsafe.core.stages`: decode, validate, handle. Batch-wide
+stages run before the loop (a KPL aggregate expanded into its user records) or around it
+(idempotency), on the :class:`~shardsafe.core.sources.Batch`.
 """
 
 from __future__ import annotations
 
-from shardsafe.core.errors import RetryableError
+from shardsafe.core.errors import Rejection
 from shardsafe.core.policy import NEVER_CAUGHT, HandlerFailed
-from shardsafe.core.stages.decode import Rejection
+from shardsafe.core.stages.handle import PLAIN_RESULTS, not_awaited
 
 TYPE_CHECKING = False  # typing is not imported at run time: it would cost the cold start
 if TYPE_CHECKING:
@@ -31,25 +28,22 @@ if TYPE_CHECKING:
     from shardsafe.core.records import Record
     from shardsafe.core.sources.base import Source
 
-# inspect's CO_* flags, without importing inspect (tens of ms) for them
-_CO_GENERATOR = 0x20
-_CO_COROUTINE = 0x80
-_CO_ASYNC_GENERATOR = 0x200
-# Results that are never awaitable: the check after each handler call is one set lookup for them.
-_PLAIN_RESULTS = frozenset({type(None), bool, int, float, str, bytes, dict, list, tuple, set})
-
 
 def build_attempt(
     source: Source,
     decode: Callable[[bytes], Any] | None,
-    validate: Callable[[Any], None] | None,
+    validate: Callable[[Any], Any] | None,
     handle: Callable[[Record], Any] | None,
 ) -> Callable[[Any], Record]:
-    """``attempt(raw) -> Record``: every configured stage, in order, for one raw record."""
+    """``attempt(raw) -> Record``: every configured stage, in order, for one raw record.
+
+    ``validate`` returns the data the handler gets (the same object, or a converted one).
+    """
     extract = source.extract
     make = source.record_class
     if not source.decodes:
         decode = None
+    plain = PLAIN_RESULTS
 
     def attempt(raw: Any) -> Record:
         payload = extract(raw)
@@ -63,7 +57,7 @@ def build_attempt(
             data, payload = payload, None
         if validate is not None:
             try:
-                validate(data)
+                data = validate(data)
             except Rejection as rejection:
                 rejection.payload = payload
                 raise
@@ -71,7 +65,7 @@ def build_attempt(
         if handle is not None:
             try:
                 result = handle(record)
-                if type(result) not in _PLAIN_RESULTS:
+                if type(result) not in plain:
                     not_awaited(result)
             except BaseException as error:
                 if isinstance(error, NEVER_CAUGHT):
@@ -81,90 +75,3 @@ def build_attempt(
         return record
 
     return attempt
-
-
-def not_awaited(result: object) -> None:
-    """Fail a record whose plain handler returned an awaitable, or a generator: its body never ran."""
-    kind = type(result)
-    if (
-        getattr(kind, "__await__", None) is None
-        and getattr(kind, "__anext__", None) is None  # an async generator
-        and getattr(kind, "gi_code", None) is None  # a generator
-    ):
-        return
-    close = getattr(result, "close", None)
-    if callable(close):
-        close()  # a coroutine nobody will await: close it rather than leave a warning for later
-    raise TypeError(
-        f"the handler returned {kind.__name__} {result!r} without running it, so the record was not "
-        "handled: declare the handler 'async def' without 'yield' (shardsafe awaits it), or await inside it"
-    )
-
-
-def is_async_callable(function: object) -> bool:
-    """Whether calling ``function`` gives a coroutine: ``async def`` functions, methods, partials and
-    objects whose ``__call__`` is ``async def``."""
-    return bool(_code_flags(function) & _CO_COROUTINE)
-
-
-def is_generator_callable(function: object) -> bool:
-    """Whether ``function`` is a generator or async generator function: as a handler, its body never runs."""
-    return bool(_code_flags(function) & (_CO_GENERATOR | _CO_ASYNC_GENERATOR))
-
-
-def _code_flags(function: object) -> int:
-    import functools  # loaded already by json; a local name keeps the module's namespace small
-
-    while isinstance(function, functools.partial):
-        function = function.func
-    code = getattr(function, "__code__", None)
-    if code is None:
-        call = getattr(type(function), "__call__", None)  # noqa: B004 - the method itself: its code says
-        code = getattr(call, "__code__", None)
-    return int(getattr(code, "co_flags", 0))
-
-
-def _running_loop() -> object:
-    import sys
-
-    asyncio = sys.modules.get("asyncio")  # no running loop without asyncio loaded
-    return None if asyncio is None else asyncio._get_running_loop()
-
-
-class EventLoop:
-    """One event loop per processor, kept across invocations (clients bound to it stay usable)."""
-
-    __slots__ = ("__weakref__", "_loop")
-
-    def __init__(self) -> None:
-        self._loop: Any = None
-
-    def wrap(self, function: Callable[[Any], Any]) -> Callable[[Any], Any]:
-        """``function`` (``async def``) as a plain callable that runs it to completion."""
-
-        def run(argument: Any) -> Any:
-            if _running_loop() is not None:  # checked before the coroutine exists: none is left unawaited
-                raise RetryableError(
-                    "an async handler cannot run while an event loop is already running in this thread: "
-                    "call the processor from synchronous code, as Lambda does"
-                )
-            return self.run(function(argument))
-
-        return run
-
-    def run(self, coroutine: Any) -> Any:
-        loop = self._loop
-        if loop is None or loop.is_closed():
-            import asyncio  # only for async handlers: asyncio takes tens of ms to import
-            import weakref
-
-            loop = self._loop = asyncio.new_event_loop()
-            # Closed with its processor: an unclosed loop leaks its self-pipe sockets (ResourceWarning).
-            weakref.finalize(self, loop.close)
-        try:
-            return loop.run_until_complete(coroutine)
-        except BaseException as error:
-            if type(error).__name__ != "CancelledError":
-                raise
-            # a BaseException that would end the invocation: the record's task was cancelled, try it later
-            raise RetryableError(f"the handler's task was cancelled: {error!r}") from error

@@ -12,7 +12,7 @@
     def lambda_handler(event, context):
         return processor(event, context)
 
-Every record ends in exactly one of three places (see :mod:`shardsafe.core.outcomes`):
+Every record ends in exactly one place (see :mod:`shardsafe.core.outcomes`):
 
 - **processed**: decoded, validated and handled without error;
 - **quarantined** (poison): undecodable, invalid, or the handler raised what the policy calls
@@ -23,14 +23,7 @@ Every record ends in exactly one of three places (see :mod:`shardsafe.core.outco
   such as a timeout or AWS throttling: :mod:`shardsafe.core.policy`), or the invocation ran out of time.
   Streams and FIFO queues hand back the later records too, so order is kept.
 
-How a batch flows, and where each part lives::
-
-    event ─ sources/ (Kinesis, DynamoDB, SQS) ─ invocation.py (the run loop)
-              └ pipeline.py: extract → decode → validate → handle (sync or async)
-              └ batch.py: the batch handler, bisected on poison
-            outcomes.py: one outcome per position ─ poison.py (log, envelope, sink, log parts)
-                                                  ─ observe.py (summary, metrics, tracing)
-                                                  ─ the response: {"batchItemFailures": [...]}
+How a batch flows, and where each part lives: :mod:`shardsafe.core`.
 
 The handler never raises but in one case: when records were handed back and the mapping does not
 report batch-item failures (``report_batch_item_failures=False``), Lambda would ignore the
@@ -43,31 +36,30 @@ from __future__ import annotations
 import os
 import time
 
-from shardsafe.core import reasons
 from shardsafe.core.errors import BatchIncompleteError, ConfigurationError
 from shardsafe.core.outcomes import BatchResult, QuarantinedRecord
-from shardsafe.core.pipeline import EventLoop, build_attempt, is_async_callable, is_generator_callable
-from shardsafe.core.policy import Policy
-from shardsafe.core.quarantine.flush import flush
+from shardsafe.core.pipeline import build_attempt
+from shardsafe.core.policy import Deadline, Policy
 from shardsafe.core.run import Invocation
-from shardsafe.core.sources import SOURCES
+from shardsafe.core.sources import SOURCES, Source, by_name, read_event
 from shardsafe.core.sources.sqs import FIFO_SCOPES
-from shardsafe.core.stages.batch import run_batch_handler
-from shardsafe.core.stages.decode import PassThrough, Rejection, make_decoder
-from shardsafe.core.stages.validate import as_validator
+from shardsafe.core.stages.decode import make_decoder, passing_retryable
+from shardsafe.core.stages.handle import EventLoop, is_async_callable, is_generator_callable
+from shardsafe.core.stages.validate import as_validator, validate_stage
 from shardsafe.core.telemetry import logs
 from shardsafe.core.telemetry.observer import Observer
 
 TYPE_CHECKING = False  # typing is not imported at run time: it would cost the cold start
 if TYPE_CHECKING:
-    from collections.abc import Callable, Mapping, Sequence
+    from collections.abc import Callable, Iterable, Mapping, Sequence
     from typing import Any
 
+    from shardsafe.core.quarantine.sink import QuarantineSink
     from shardsafe.core.records import Record
-    from shardsafe.core.sources.base import Source
+    from shardsafe.core.sources import Batch
     from shardsafe.core.stages.decode import DecodeLimits
     from shardsafe.core.stages.validate import FieldType, Validator
-    from shardsafe.core.types import BatchResponse, MetricsSink, QuarantineSink
+    from shardsafe.core.types import BatchResponse, MetricsSink
 
 __all__ = ["BatchResult", "QuarantinedRecord", "StreamProcessor"]
 
@@ -105,8 +97,11 @@ class StreamProcessor:
     :param fifo_scope: for an SQS FIFO queue, what is handed back with a failed message:
         ``"batch"`` (every later message, AWS's rule; default) or ``"group"`` (the later messages
         of its message group).
-    :param quarantine: where poison goes; default :class:`~shardsafe.SqsQuarantine` on
-        ``SHARDSAFE_QUARANTINE_QUEUE_URL``.
+    :param quarantine: where poison goes, any :class:`~shardsafe.QuarantineSink`; default the sink
+        ``SHARDSAFE_QUARANTINE_SINK`` names (``sqs``: :class:`~shardsafe.SqsQuarantine` on
+        ``SHARDSAFE_QUARANTINE_QUEUE_URL``; ``sns``: :class:`~shardsafe.SnsQuarantine`).
+    :param sources: the sources read; default :data:`shardsafe.core.sources.SOURCES` (Kinesis,
+        DynamoDB Streams, SQS). Add one of your own with ``sources=(*SOURCES, MySource())``.
     :param metrics: default :class:`~shardsafe.EmfMetrics`; ``False`` for none.
     :param tracing: None (default) traces sampled invocations in Lambda; False never.
     :param payload_preview: put a base64 preview of poison payloads in the log; default
@@ -133,6 +128,7 @@ class StreamProcessor:
         metrics: MetricsSink | bool | None = None,
         tracing: bool | None = None,
         payload_preview: bool | None = None,
+        sources: Iterable[Source] = SOURCES,
     ) -> None:
         for name, handler in (("record_handler", record_handler), ("batch_handler", batch_handler)):
             if handler is not None and not callable(handler):
@@ -150,6 +146,10 @@ class StreamProcessor:
             raise ConfigurationError(f"retry_attempts must be 0 or more, got {retry_attempts}")
         if fifo_scope not in FIFO_SCOPES:
             raise ConfigurationError(f"fifo_scope must be one of {list(FIFO_SCOPES)}, got {fifo_scope!r}")
+        self._sources = by_name(sources)
+        for name, source in self._sources.items():
+            if not isinstance(source, Source):
+                raise ConfigurationError(f"sources must be Source instances, got {source!r} for {name!r}")
         if report_batch_item_failures is None:
             report_batch_item_failures = _report_batch_item_failures_from_env()
         self._loop = EventLoop()
@@ -166,13 +166,14 @@ class StreamProcessor:
             retry_delay=retry_delay,
             fifo_scope=fifo_scope,
         )
-        self._validate = self._wrap_validator(as_validator(validate))
+        is_retryable = self.policy.is_retryable
+        self._validate = validate_stage(as_validator(validate), is_retryable)
         if callable(decode):  # a decoder that calls out (a schema registry) may time out: not poison
-            decode = self._passing_retryable(decode)
+            decode = passing_retryable(decode, is_retryable)
         self._decode = make_decoder(decode, strict_json=strict_json, limits=decode_limits)
         self.tracing = tracing
         self.payload_preview = payload_preview
-        self._attempts: dict[str, Callable[[Any], Record]] = {}
+        self._attempts: dict[Source, Callable[[Any], Record]] = {}
         self._quarantine = quarantine
         self._metrics: MetricsSink | None
         if metrics is None or metrics is True:
@@ -197,8 +198,9 @@ class StreamProcessor:
         """
         result = self._run(event, context, keep=False)
         if result.incomplete:
+            handed_back = result.counts().handed_back
             raise BatchIncompleteError(
-                f"{len(result.handed_back)} of {result.received} records could not be handled in this invocation "
+                f"{handed_back} of {result.received} records could not be handled in this invocation "
                 "and the event source mapping does not report batch-item failures: Lambda retries the batch. "
                 "Turn on ReportBatchItemFailures (the Terraform module's default) to retry only those records."
             )
@@ -211,12 +213,25 @@ class StreamProcessor:
     def _run(self, event: object, context: object, *, keep: bool) -> BatchResult:
         started = time.perf_counter()
         observer = Observer(context, self.payload_preview)
-        run = Invocation(self.policy, observer, context, keep=keep, collect=self._batch_handle is not None)
+        run: Invocation | None = None
         try:
-            self._process(run, event)
+            batch = read_event(event, self._sources)
+            if isinstance(batch, str):
+                observer.malformed_event(event, batch)
+                result = BatchResult()
+            else:
+                run = Invocation(
+                    self.policy,
+                    observer,
+                    Deadline(context),
+                    batch,
+                    keep=keep,
+                    collect=self._batch_handle is not None,
+                )
+                result = run.result
+                self._process(run, batch)
         except Exception as error:  # a bug in shardsafe: log it, and lose nothing
-            self._internal_error(run, error)
-        result = run.result
+            result = self._internal_error(run, error)
         result.duration_ms = (time.perf_counter() - started) * 1000.0
         try:
             observer.finish(result, self._metrics)
@@ -224,45 +239,35 @@ class StreamProcessor:
             logs.emit(logs.WARNING, logs.WARNED, {"message": "batch summary failed", "error": repr(error)})
         return result
 
-    def _process(self, run: Invocation, event: object) -> None:
-        observer = run.observer
-        records = event.get("Records") if isinstance(event, dict) else None
-        if not isinstance(records, list):
-            observer.malformed_event(event, "the event is not an object with a list of Records")
-            return
-        source_name = next((r.get("eventSource") for r in records if isinstance(r, dict)), None)
-        source = SOURCES.get(source_name) if isinstance(source_name, str) else None
-        if source is None:
-            if records:
-                observer.malformed_event(event, f"unsupported eventSource {source_name!r}")
-            return
-        run.begin(source, records)
-        observer.begin(self.tracing)
-        run.run_records(self._attempt_for(source))
+    def _process(self, run: Invocation, batch: Batch) -> None:
+        run.observer.begin(self.tracing)
+        run.run_records(self._attempt_for, batch.source)
         if self._batch_handle is not None and run.collected:
-            run_batch_handler(run, self._batch_handle)
-        flush(run, self._sink)
+            run.run_batch_handler(self._batch_handle)
+        run.flush(self._sink)
 
-    def _internal_error(self, run: Invocation, error: Exception) -> None:
+    def _internal_error(self, run: Invocation | None, error: Exception) -> BatchResult:
         """Quarantine (or at least log) every record not yet settled, and flush what was quarantined."""
-        run.observer.internal_error(error)
+        if run is None:
+            return BatchResult()
+        observer = run.observer
+        observer.internal_error(error)
         try:
-            if run.source is None:
-                return
             run.settle_pending_after_error(error)
-            flush(run, self._sink)
+            run.flush(self._sink)
         except Exception as second:
             unflushed = set(run.unflushed)
             for index, raw in enumerate(run.records):
                 if run.cells[index] is None or index in unflushed:
-                    run.observer.lost(raw, f"internal error: {error!r}, then {second!r}")
+                    observer.lost(raw, f"internal error: {error!r}, then {second!r}")
+        return run.result
 
     # --- set-up helpers ---
 
     def _attempt_for(self, source: Source) -> Callable[[Any], Record]:
-        attempt = self._attempts.get(source.name)
+        attempt = self._attempts.get(source)
         if attempt is None:
-            attempt = self._attempts[source.name] = build_attempt(
+            attempt = self._attempts[source] = build_attempt(
                 source, self._decode, self._validate, self._handle
             )
         return attempt
@@ -273,44 +278,11 @@ class StreamProcessor:
             return self._loop.wrap(handler)
         return handler
 
-    def _passing_retryable(self, decode: Callable[[bytes], object]) -> Callable[[bytes], object]:
-        """The user's decoder, with its retryable failures raised past the decode stage's poison rule."""
-        is_retryable = self.policy.is_retryable
-
-        def decode_or_retry(payload: bytes) -> object:
-            try:
-                return decode(payload)
-            except Exception as error:
-                if is_retryable(error):
-                    raise PassThrough(error) from None
-                raise
-
-        return decode_or_retry
-
-    def _wrap_validator(self, validate: Validator | None) -> Callable[[Any], None] | None:
-        if validate is None:
-            return None
-        is_retryable = self.policy.is_retryable
-
-        def validated(data: Any) -> None:
-            try:
-                verdict = validate(data)
-            except Rejection:
-                raise
-            except Exception as error:
-                if is_retryable(error):  # a validator that calls out (a schema registry) may time out
-                    raise
-                raise Rejection(reasons.VALIDATION_ERROR, error) from None
-            if verdict is False:
-                raise Rejection(reasons.VALIDATION_ERROR, f"validator {_name_of(validate)} returned False")
-
-        return validated
-
     def _sink(self) -> QuarantineSink:
         if self._quarantine is None:
-            from shardsafe.core.quarantine.sqs import SqsQuarantine  # only once there is poison
+            from shardsafe.core.quarantine import sink_from_environment  # only once there is poison
 
-            self._quarantine = SqsQuarantine()
+            self._quarantine = sink_from_environment()
         return self._quarantine
 
 

@@ -2,8 +2,10 @@
 
 A :class:`Record` holds the Lambda record as it came (``raw``), its bytes (``payload``) and the
 decoded value (``data``); coordinates are read from ``raw`` only when asked for, so a batch that
-succeeds allocates one small object per record and nothing more. Each source subclasses it
-(:mod:`shardsafe.core.sources`) and names the :class:`~shardsafe.core.sources.base.Source` that reads it.
+succeeds allocates one small object per record and nothing more. Each source subclasses it with the
+properties it has (:class:`~shardsafe.KinesisRecord` has a shard and a partition key,
+:class:`~shardsafe.SqsRecord` a message id) and names the :class:`~shardsafe.core.sources.base.Source`
+that reads it.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ TYPE_CHECKING = False  # typing is not imported at run time: it would cost the c
 if TYPE_CHECKING:
     from typing import Any, ClassVar
 
-    from shardsafe.core.sources.base import Source
+    from shardsafe.core.sources.base import ItemIdentifier, Source
 
 
 class Record:
@@ -41,36 +43,18 @@ class Record:
         return self._payload
 
     @property
+    def event_source(self) -> str:
+        """The source's ``eventSource`` (``aws:kinesis``, ``aws:dynamodb``, ``aws:sqs``)."""
+        return self.source.name
+
+    @property
     def event_source_arn(self) -> str | None:
-        value = self.raw.get("eventSourceARN")
+        """The stream's, table stream's or queue's ARN."""
+        value = self.describe()["eventSourceArn"]
         return value if isinstance(value, str) else None
 
     @property
-    def sequence_number(self) -> str | None:
-        """The stream sequence number (for SQS, the FIFO sequence number if any)."""
-        value: str | None = self.describe()["sequenceNumber"]
-        return value
-
-    @property
-    def partition_key(self) -> str | None:
-        """The Kinesis partition key (for SQS FIFO, the message group id)."""
-        value: str | None = self.describe()["partitionKey"]
-        return value
-
-    @property
-    def shard_id(self) -> str | None:
-        """The Kinesis shard id, from ``eventID``; None for sources that do not carry it."""
-        value: str | None = self.describe()["shardId"]
-        return value
-
-    @property
-    def approximate_arrival_timestamp(self) -> float | None:
-        """Seconds since the epoch when the record reached the stream (or queue)."""
-        value: float | None = self.describe()["approximateArrivalTimestamp"]
-        return value
-
-    @property
-    def item_identifier(self) -> str | None:
+    def item_identifier(self) -> ItemIdentifier | None:
         """The id Lambda expects in ``batchItemFailures`` for this record."""
         return self.source.item_identifier(self.raw)
 

@@ -1,16 +1,20 @@
 """One call of the processor: the run loop, and the only code that settles a record's outcome.
 
-For each record, in order, the loop calls the pipeline (:func:`shardsafe.core.pipeline.build_attempt`)
-and settles the record's cell in the batch's outcome table (:mod:`shardsafe.core.outcomes`):
+For each record, in order, the loop calls the pipeline of the record's source
+(:func:`shardsafe.core.pipeline.build_attempt`) and settles the record's cell in the batch's outcome
+table (:mod:`shardsafe.core.outcomes`):
 
-- it returned: **processed** (or collected for the batch handler, :mod:`shardsafe.core.stages.batch`);
+- it returned: **processed** (or collected for the batch handler, :mod:`shardsafe.core.stages.batch`,
+  whose verdicts this loop settles too);
 - a stage rejected it, or it raised what the policy calls poison: **quarantined**;
 - it raised what the policy calls retryable: **handed back** to Lambda, with whatever the source
   requires to keep order (:meth:`~shardsafe.core.sources.base.Source.hand_back`); when the mapping does
   not report batch-item failures, retried in process first, then quarantined (``retries_exhausted``);
 - the deadline came: every record not yet settled is **handed back** (``out_of_time``).
 
-A position that is settled is never visited again, so no record can end in two places.
+A position that is settled is never visited again, so no record can end in two places. The quarantine
+flush (:mod:`shardsafe.core.quarantine.flush`) is handed the records quarantined since the last flush,
+and this loop counts what it could not deliver.
 """
 
 from __future__ import annotations
@@ -18,23 +22,27 @@ from __future__ import annotations
 import time
 
 from shardsafe.core import reasons
+from shardsafe.core.errors import Rejection, qualified_name, safe_str
 from shardsafe.core.outcomes import PROCESSED, BatchResult, HandBack, QuarantinedRecord
-from shardsafe.core.policy import NEVER_CAUGHT, OUT_OF_TIME, Deadline, HandlerFailed, unwrap
-from shardsafe.core.stages.decode import Rejection, qualified_name, safe_str
+from shardsafe.core.policy import NEVER_CAUGHT, OUT_OF_TIME, HandlerFailed, unwrap
 
 TYPE_CHECKING = False  # typing is not imported at run time: it would cost the cold start
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
     from typing import Any
 
-    from shardsafe.core.policy import Policy
+    from shardsafe.core.policy import Deadline, Policy
+    from shardsafe.core.quarantine.sink import QuarantineSink
     from shardsafe.core.records import Record
+    from shardsafe.core.sources import Batch
     from shardsafe.core.sources.base import Source
     from shardsafe.core.telemetry.observer import Observer
 
+    Attempt = Callable[[Any], Record]
+
 
 class Invocation:
-    """The state of one batch while it is processed."""
+    """The state of one batch while it is processed; only this class changes it."""
 
     __slots__ = (
         "cells",
@@ -45,48 +53,58 @@ class Invocation:
         "policy",
         "records",
         "result",
-        "source",
+        "sources",
         "unflushed",
     )
 
     def __init__(
-        self, policy: Policy, observer: Observer, context: object, *, keep: bool, collect: bool
+        self,
+        policy: Policy,
+        observer: Observer,
+        deadline: Deadline,
+        batch: Batch,
+        *,
+        keep: bool,
+        collect: bool,
     ) -> None:
         self.policy = policy
         self.observer = observer
-        self.result = BatchResult()
-        self.deadline = Deadline(context)
+        self.deadline = deadline
         self.keep = keep  # False: a processed record's cell is PROCESSED, and the record is let go
         #: Records that passed the pipeline, waiting for the batch handler: (position, record).
         self.collected: list[tuple[int, Record]] | None = [] if collect else None
-        self.cells: list[Any] = self.result.outcomes
-        self.records: list[Any] = []
-        self.source: Source | None = None
+        self.records: list[Any] = batch.records
+        self.sources: list[Source] = batch.sources
+        result = self.result = BatchResult()
+        result.raw_records = batch.records
+        result.sources = batch.sources
+        first = batch.source or (batch.sources[0] if batch.sources else None)
+        result.event_source = first.name if first is not None else None
+        self.cells: list[Any] = [None] * len(batch.records)
+        result.outcomes = self.cells
         #: Positions quarantined since the last flush: where the flush looks, instead of every cell.
         self.unflushed: list[int] = []
 
-    def begin(self, source: Source, records: list[Any]) -> None:
-        self.source = source
-        self.records = records
-        self.result.source = source
-        self.result.event_source = source.name
-        self.result.raw_records = records
-        self.cells = self.result.outcomes = [None] * len(records)
-
     # --- the run loop ---
 
-    def run_records(self, attempt: Callable[[Any], Record]) -> None:
-        """The hot loop: a record that succeeds costs the pipeline, one cell and one clock read."""
-        cells, records, collected = self.cells, self.records, self.collected
+    def run_records(self, attempt_for: Callable[[Source], Attempt], source: Source | None) -> None:
+        """The hot loop: a record that succeeds costs the pipeline, one cell and one clock read.
+
+        ``source``: the one source of every record, when they share one (the usual batch); else each
+        record's own source's pipeline is used.
+        """
+        cells, records, collected, sources = self.cells, self.records, self.collected, self.sources
         keep = self.keep
         stop_at = self.deadline.stop_at
         monotonic = time.monotonic
+        shared = attempt_for(source) if source is not None else None
         for index, raw in enumerate(records):
             if cells[index] is not None:  # settled already: handed back with an earlier record
                 continue
             if stop_at is not None and monotonic() > stop_at:
                 self.out_of_time()
                 return
+            attempt = shared if shared is not None else attempt_for(sources[index])
             try:
                 record = attempt(raw)
             except Rejection as rejection:
@@ -108,7 +126,7 @@ class Invocation:
                 else:
                     cells[index] = record if keep else PROCESSED
 
-    def failed(self, index: int, error: BaseException, attempt: Callable[[Any], Record]) -> None:
+    def failed(self, index: int, error: BaseException, attempt: Attempt) -> None:
         """A record's pipeline raised: quarantine it, hand it back, or retry it here, as the policy says."""
         policy = self.policy
         cause = unwrap(error)
@@ -120,7 +138,7 @@ class Invocation:
             return
         raw = self.records[index]
         if policy.report_batch_item_failures:
-            self.observer.retryable(cause, self.source, [raw])
+            self.observer.retryable(cause, self.sources[index], [raw])
             self.hand_back(
                 (index,), HandBack(HandBack.RETRYABLE, qualified_name(type(cause)), safe_str(cause))
             )
@@ -151,6 +169,59 @@ class Invocation:
             reason = reasons.RETRIES_EXHAUSTED if policy.is_retryable(last) else poison_reason
             self.quarantine(index, reason, qualified_name(type(last)), safe_str(last), payload)
 
+    def run_batch_handler(self, batch_handler: Callable[[list[Record]], Any]) -> None:
+        """Call the batch handler on the records the loop collected, and settle each verdict it gives."""
+        from shardsafe.core.stages import batch
+
+        collected = self.collected or []
+        self.collected = None
+        cells = self.cells
+
+        def pending(index: int) -> bool:
+            return cells[index] is None
+
+        for verdict, group, error in batch.bisect(
+            collected, batch_handler, self.policy, self.deadline, pending
+        ):
+            indexes = [index for index, _ in group]
+            if verdict == batch.PROCESSED:
+                keep = self.keep
+                for index, record in group:
+                    self.settle(index, record if keep else PROCESSED)
+            elif verdict == batch.RETRYABLE:
+                assert error is not None
+                self.observer.retryable(error, self.sources[indexes[0]], [record.raw for _, record in group])
+                self.hand_back(
+                    indexes, HandBack(HandBack.RETRYABLE, qualified_name(type(error)), safe_str(error))
+                )
+            elif verdict == batch.OUT_OF_TIME_VERDICT:
+                if error is None:
+                    self.out_of_time()
+                else:
+                    why = HandBack(HandBack.OUT_OF_TIME, qualified_name(type(error)), safe_str(error))
+                    self.hand_back(indexes, why)
+            else:  # RETRIES_EXHAUSTED or POISON: quarantined, each with the bytes it had
+                assert error is not None
+                reason = (
+                    reasons.RETRIES_EXHAUSTED if verdict == batch.RETRIES_EXHAUSTED else reasons.HANDLER_ERROR
+                )
+                for index, record in group:
+                    self.quarantine(
+                        index, reason, qualified_name(type(error)), safe_str(error), record.payload
+                    )
+
+    def flush(self, sink: Callable[[], QuarantineSink]) -> None:
+        """Log and send what was quarantined since the last flush."""
+        if not self.unflushed:
+            return
+        from shardsafe.core.quarantine.flush import flush
+
+        pending = [self.cells[index] for index in self.unflushed]
+        self.result.undelivered += flush(
+            pending, sink, observer=self.observer, flush_at=self.deadline.flush_at
+        )
+        self.unflushed = []  # only now: a flush that broke half-way is done again, not forgotten
+
     # --- settling outcomes: each position once ---
 
     def settle(self, index: int, outcome: object) -> None:
@@ -170,17 +241,16 @@ class Invocation:
         *,
         extracted: bool = False,
     ) -> None:
-        """Quarantine a record; the flush (:mod:`shardsafe.core.quarantine.flush`) logs it and sends its envelope.
+        """Quarantine a record; the flush logs it and sends its envelope.
 
         ``payload``: the record's bytes if the pipeline has them; ``extracted``: they were read from
         ``raw`` by the source and no handler has seen ``raw`` since (so Kinesis' base64 is reused).
         """
-        assert self.source is not None
         self.unflushed.append(index)
         self.settle(
             index,
             QuarantinedRecord(
-                self.source,
+                self.sources[index],
                 index,
                 self.records[index],
                 reason,
@@ -194,14 +264,14 @@ class Invocation:
     def hand_back(self, indexes: Sequence[int], why: HandBack) -> None:
         """Hand records back to Lambda (one, or a batch-handler group), each for ``why``, with the
         later records their source says must go with them."""
-        assert self.source is not None
         cells = self.cells
         for index in indexes:
             if cells[index] is None:
                 self._hand_back_one(index, why)
         after = HandBack(HandBack.AFTER_FAILURE)
         for index in indexes:
-            for position in self.source.hand_back(self.records, index, fifo_scope=self.policy.fifo_scope):
+            rule = self.sources[index].hand_back
+            for position in rule(self.records, index, fifo_scope=self.policy.fifo_scope):
                 if cells[position] is None:
                     self._hand_back_one(position, after)
 
@@ -213,8 +283,7 @@ class Invocation:
                 self._hand_back_one(position, out_of_time)
 
     def _hand_back_one(self, position: int, why: HandBack) -> None:
-        assert self.source is not None
-        if not self.source.item_identifier(self.records[position]):
+        if not self.sources[position].item_identifier(self.records[position]):
             # Lambda would read an empty id as "retry the whole batch": quarantine the record instead
             self.quarantine(
                 position, reasons.MALFORMED_RECORD, "shardsafe.Rejection", "record has no item identifier"
@@ -223,9 +292,6 @@ class Invocation:
         self.settle(position, why)
         if not self.policy.report_batch_item_failures:
             self.result.incomplete = True
-
-    def processed(self, index: int, record: Record) -> None:
-        self.settle(index, record if self.keep else PROCESSED)
 
     def settle_pending_after_error(self, error: BaseException) -> None:
         """A bug in shardsafe: every record without an outcome is quarantined (``internal_error``)."""

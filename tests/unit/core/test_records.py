@@ -6,8 +6,10 @@ from typing import Any
 
 import pytest
 
-from shardsafe.core.sources import SOURCES, DynamoDBRecord, KinesisRecord, SqsRecord
+from shardsafe.core.sources import SOURCES, DynamoDBRecord, KinesisRecord, SqsRecord, by_name
 from tests import factories
+
+REGISTRY = by_name(SOURCES)
 
 
 def test_kinesis_record_reads_its_coordinates() -> None:
@@ -26,9 +28,10 @@ def test_sqs_record_reads_message_id_and_fifo_coordinates() -> None:
     raw = factories.sqs_record({"a": 1}, index=2, fifo=True)
     record = SqsRecord(raw, b"{}", {})
     assert record.message_id == raw["messageId"] == record.item_identifier
-    assert record.partition_key == "AMZN"
+    assert record.message_group_id == "AMZN"
+    assert record.is_fifo
     assert record.sequence_number == str(18849496460467696130)
-    assert record.approximate_arrival_timestamp == pytest.approx(1704067200.125)
+    assert record.sent_timestamp == pytest.approx(1704067200.125)
     assert record.describe()["messageId"] == raw["messageId"]
 
 
@@ -44,9 +47,9 @@ def test_dynamodb_record_payload_is_the_whole_stream_record_as_json() -> None:
 @pytest.mark.parametrize(
     "raw", [None, 42, "text", [], {}, {"kinesis": "nope"}, {"eventID": 7}, {"dynamodb": []}]
 )
-@pytest.mark.parametrize("source", sorted(SOURCES))
+@pytest.mark.parametrize("source", sorted(REGISTRY))
 def test_describing_a_malformed_record_never_raises(source: str, raw: Any) -> None:
-    adapter = SOURCES[source]
+    adapter = REGISTRY[source]
     described = adapter.describe(raw)
     assert described["eventSource"] == source
     assert adapter.item_identifier(raw) is None
@@ -55,4 +58,4 @@ def test_describing_a_malformed_record_never_raises(source: str, raw: Any) -> No
 
 def test_undecodable_kinesis_data_is_kept_as_its_text() -> None:
     raw = factories.kinesis_record(raw_data="not base64!")
-    assert SOURCES["aws:kinesis"].raw_payload(raw) == b"not base64!"
+    assert REGISTRY["aws:kinesis"].raw_payload(raw) == b"not base64!"

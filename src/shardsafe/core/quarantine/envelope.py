@@ -1,4 +1,4 @@
-"""The quarantine envelope: the SQS message shardsafe writes for every poison record.
+"""The quarantine envelope: the message shardsafe writes for every poison record, whatever the sink.
 
 This module is the one definition of the format; the handler builds envelopes with
 :func:`build_envelope` and the redrive tooling reads them with :func:`parse_envelope`.
@@ -162,22 +162,24 @@ class Envelope:
         encoded = self.payload_base64
         return _render_body(self, None if encoded is None else jsontext.value(encoded))
 
-    def message_attributes(self) -> dict[str, dict[str, str]]:
-        """The SQS message attributes, in the shape SendMessage takes."""
-        return {
-            KIND_ATTRIBUTE: {"DataType": "String", "StringValue": ENVELOPE_KIND},
-            REASON_ATTRIBUTE: {"DataType": "String", "StringValue": self.reason},
-        }
+    def attributes(self) -> dict[str, str]:
+        """The message attributes every sink sends with the body: ``shardsafe-kind`` and ``shardsafe-reason``."""
+        return {KIND_ATTRIBUTE: ENVELOPE_KIND, REASON_ATTRIBUTE: self.reason}
 
-    def message_size(self) -> int:
-        """Bytes SQS counts against its limit: the body plus every attribute name, type and value."""
-        return self._message_size
+    def without_payload(self) -> Envelope:
+        """This envelope without the payload's bytes (``truncated`` until a claim check names them)."""
+        return replace(self, payload_base64=None)
+
+    def size_with_attributes(self) -> int:
+        """The bytes SQS and SNS count against their limits: the body plus every attribute's name, data
+        type (``String``) and value."""
+        return self._size_with_attributes
 
     @cached_property
-    def _message_size(self) -> int:
+    def _size_with_attributes(self) -> int:
         body = self._body
         size = len(body) if body.isascii() else len(body.encode())
-        # the two attributes' names, "String" twice, and their values (see message_attributes)
+        # the two attributes' names, "String" twice, and their values (see attributes)
         reason = self.reason
         return size + _FIXED_ATTRIBUTE_BYTES + (len(reason) if reason.isascii() else len(reason.encode()))
 
@@ -228,7 +230,7 @@ def build_envelope(
     error_message: str = "",
     function_name: str | None = None,
     request_id: str | None = None,
-    max_message_bytes: int = SQS_MESSAGE_LIMIT,
+    max_message_bytes: int | None = SQS_MESSAGE_LIMIT,
     payload_sha256: str | None = None,
     payload_base64: str | None = None,
     quarantined_at: str | None = None,
@@ -261,9 +263,9 @@ def build_envelope(
         claim_check=None,
     )
     envelope.__dict__["_body"] = _render_body(envelope, f'"{payload_base64}"')  # base64 needs no escapes
-    if envelope.message_size() <= max_message_bytes:
+    if max_message_bytes is None or envelope.size_with_attributes() <= max_message_bytes:
         return envelope
-    return replace(envelope, payload_base64=None)
+    return envelope.without_payload()
 
 
 def message_kind(body: str | bytes | Mapping[str, Any]) -> MessageKind:

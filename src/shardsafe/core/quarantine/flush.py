@@ -17,38 +17,57 @@ At the end of a batch (:func:`flush`), the records quarantined since the last fl
 from __future__ import annotations
 
 from shardsafe.core import jsontext
-from shardsafe.core.outcomes import QuarantinedRecord, base64_text
+from shardsafe.core.errors import qualified_name, safe_str
+from shardsafe.core.quarantine.record import QuarantinedRecord, base64_text
+from shardsafe.core.quarantine.sink import DEFAULT_CALL_SECONDS, DEFAULT_MAX_MESSAGE_BYTES
 from shardsafe.core.telemetry import logs
-from shardsafe.core.telemetry.observer import as_log_text
+from shardsafe.core.telemetry.logs import as_log_text
 
 TYPE_CHECKING = False  # typing is not imported at run time: it would cost the cold start
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Sequence
+    from typing import Any
 
     from shardsafe.core.quarantine.envelope import Envelope
-    from shardsafe.core.run import Invocation
-    from shardsafe.core.types import ClaimCheckStore, QuarantineSink
+    from shardsafe.core.quarantine.sink import ClaimCheckStore, QuarantineSink
+    from shardsafe.core.telemetry.observer import Observer
 
 PREVIEW_BYTES = 256
-#: The envelope size assumed when the sink does not say (SQS's limit before 2025).
-DEFAULT_MESSAGE_BYTES = 262_144
+#: The most characters of a sink's reason kept with an envelope it did not take.
+WHY_CHARS = 1024
 
 
-def flush(run: Invocation, sink: Callable[[], QuarantineSink]) -> None:
-    """Log and quarantine the records quarantined since the last flush."""
-    if not run.unflushed:
-        return
-    pending: list[QuarantinedRecord] = [run.cells[index] for index in run.unflushed]
+def flush(
+    pending: Sequence[QuarantinedRecord],
+    sink: Callable[[], QuarantineSink],
+    *,
+    observer: Observer,
+    flush_at: float | None,
+) -> int:
+    """Log and quarantine ``pending``; returns how many envelopes the sink did not take (kept in S3 or the
+    log instead). ``sink`` is called once there is something to send; ``flush_at`` (``time.monotonic()``)
+    is when the sink must be done."""
+    if not pending:
+        return 0
     from shardsafe.core.quarantine.envelope import build_envelope  # only once there is poison
 
-    observer = run.observer
     quarantined_at = logs.iso_utc()  # one clock read for the lines and envelopes written together here
-    log_poison(run, pending, quarantined_at)
+    log_poison(observer, pending, quarantined_at)
+    target: QuarantineSink | None
     try:
         target = sink()
-        limit = int(getattr(target, "max_message_bytes", 0)) or DEFAULT_MESSAGE_BYTES
+        limit = _positive(getattr(target, "max_message_bytes", None), DEFAULT_MAX_MESSAGE_BYTES)
+        call_seconds = _positive(getattr(target, "call_seconds", None), DEFAULT_CALL_SECONDS)
+        sizing = getattr(target, "message_size", None)
+        store: ClaimCheckStore | None = getattr(target, "claim_checks", None)
     except Exception as error:
-        target, limit = None, DEFAULT_MESSAGE_BYTES
+        target, limit, call_seconds, sizing, store = (
+            None,
+            DEFAULT_MAX_MESSAGE_BYTES,
+            DEFAULT_CALL_SECONDS,
+            None,
+            None,
+        )
         sink_error = f"quarantine sink unavailable: {error!r}"
     built: list[tuple[Envelope, QuarantinedRecord]] = []
     for quarantined in pending:
@@ -61,47 +80,38 @@ def flush(run: Invocation, sink: Callable[[], QuarantineSink]) -> None:
                 error_message=quarantined.error_message,
                 function_name=observer.function_name,
                 request_id=observer.request_id,
-                max_message_bytes=limit,
+                max_message_bytes=None,
                 payload_sha256=quarantined.payload_sha256,
                 payload_base64=quarantined.payload_base64,
                 quarantined_at=quarantined_at,
             )
+            size = sizing(envelope) if callable(sizing) else envelope.size_with_attributes()
+            if size > limit:
+                envelope = envelope.without_payload()
         except Exception as error:
             observer.lost(quarantined.raw, f"could not build an envelope: {error!r}")
             continue
         built.append((envelope, quarantined))
-    store = getattr(target, "claim_checks", None) if target is not None else None
     claim_errors: dict[int, str] = {}
     if store is not None and any(envelope.truncated for envelope, _ in built):
-        built, claim_errors = _claim_check(run, store, built, quarantined_at)
-    envelopes = [envelope for envelope, _ in built]
-    left_out: dict[int, str]
+        claim_errors = _claim_check(observer, store, built, quarantined_at, flush_at, call_seconds)
+    left_out: dict[int, str]  # by position in ``built``
     if target is None:
-        left_out = {id(envelope): sink_error for envelope in envelopes}
+        left_out = dict.fromkeys(range(len(built)), sink_error)
     else:
-        try:
-            left_out = {
-                id(envelope): str(why)
-                for envelope, why in target.send(envelopes, deadline=run.deadline.flush_at)
-            }
-        except Exception as error:
-            left_out = {
-                id(envelope): f"quarantine sink raised or answered wrongly: {error!r}"
-                for envelope in envelopes
-            }
-    run.result.undelivered += len(left_out)
+        left_out = _send(target, [envelope for envelope, _ in built], flush_at)
     # In S3, else the log: what the sink did not take, and what it took without the payload or a claim check.
-    for envelope, quarantined in built:
-        why = left_out.get(id(envelope))
+    for position, (envelope, quarantined) in enumerate(built):
+        why = left_out.get(position)
         if why is None and envelope.truncated:
             why = "the payload did not fit a quarantine message: it is kept here in full"
-            if id(envelope) in claim_errors:
-                why += f" (no claim check: {claim_errors[id(envelope)]})"
+            if position in claim_errors:
+                why += f" (no claim check: {claim_errors[position]})"
         if why is None:
             continue
-        if store is not None and id(envelope) in left_out:
+        if store is not None and position in left_out:
             try:
-                _keep_envelope(run, store, envelope, why, quarantined, quarantined_at)
+                _keep_envelope(observer, store, envelope, why, quarantined, quarantined_at, flush_at)
                 continue
             except Exception as error:
                 why += f"; nor could the envelope be written to S3: {error}"
@@ -109,56 +119,88 @@ def flush(run: Invocation, sink: Callable[[], QuarantineSink]) -> None:
             log_envelope(envelope, why, quarantined)
         except Exception as error:
             observer.lost(quarantined.raw, f"{why}; then the envelope could not be logged: {error!r}")
-    run.unflushed = []  # only now: a flush that broke half-way is done again, not forgotten
+    return len(left_out)
+
+
+def _send(target: QuarantineSink, envelopes: list[Envelope], flush_at: float | None) -> dict[int, str]:
+    """What the sink did not deliver, by position: its own answer, or every envelope when it raised or
+    answered other than the contract says (a list of ``(position, why)``, each position in range)."""
+    try:
+        answer = target.send(envelopes, flush_at)
+        left_out: dict[int, str] = {}
+        for item in answer:
+            position, why = item
+            if type(position) is not int or not 0 <= position < len(envelopes):
+                raise TypeError(
+                    f"send() answered with a {type(position).__name__} where the position of an envelope "
+                    f"it was given (an int from 0 to {len(envelopes) - 1}) belongs"
+                )
+            left_out[position] = bounded(why)
+        return left_out
+    except Exception as error:
+        why = f"quarantine sink raised or answered wrongly: {qualified_name(type(error))}: {safe_str(error, WHY_CHARS)}"
+        return dict.fromkeys(range(len(envelopes)), why)
+
+
+def bounded(why: object) -> str:
+    """A sink's reason as text of at most :data:`WHY_CHARS` characters: an envelope kept in the log leaves
+    most of its line to the payload, whatever a sink's error says."""
+    try:
+        text = why if isinstance(why, str) else str(why)
+    except Exception:
+        text = f"<unprintable {type(why).__name__}>"
+    return text if len(text) <= WHY_CHARS else text[: WHY_CHARS - 3] + "..."
+
+
+def _positive(value: Any, default: float) -> Any:
+    return value if isinstance(value, int | float) and not isinstance(value, bool) and value > 0 else default
 
 
 def _claim_check(
-    run: Invocation,
+    observer: Observer,
     store: ClaimCheckStore,
     built: list[tuple[Envelope, QuarantinedRecord]],
     quarantined_at: str,
-) -> tuple[list[tuple[Envelope, QuarantinedRecord]], dict[int, str]]:
-    """Write each payload too big for a message to the store; its envelope points there instead.
+    flush_at: float | None,
+    call_seconds: float,
+) -> dict[int, str]:
+    """Write each payload too big for a message to the store; its envelope (replaced in ``built``) points
+    there instead.
 
     The uploads leave the sink one call's time before the flush deadline. What cannot be written
-    keeps its truncated envelope (the payload then goes to the log in full), with why.
+    keeps its truncated envelope (the payload then goes to the log in full); returns why, by position.
     """
     from shardsafe.core.quarantine import claimcheck
-    from shardsafe.core.quarantine import sqs as quarantine
 
-    flush_at = run.deadline.flush_at
-    deadline = None if flush_at is None else flush_at - quarantine.CALL_SECONDS
+    deadline = None if flush_at is None else flush_at - call_seconds
     errors: dict[int, str] = {}
-    checked: list[tuple[Envelope, QuarantinedRecord]] = []
-    for envelope, quarantined in built:
-        if envelope.truncated:
-            key = claimcheck.object_key(
-                claimcheck.PAYLOADS,
-                quarantined_at,
-                run.observer.request_id,
-                quarantined.index,
-                quarantined.payload_sha256,
-            )
-            try:
-                where = store.put(
-                    key, quarantined.payload, sha256=quarantined.payload_sha256, deadline=deadline
-                )
-            except Exception as error:
-                errors[id(envelope)] = str(error)
-            else:
-                checked.append((envelope.with_claim_check(where), quarantined))
-                continue
-        checked.append((envelope, quarantined))
-    return checked, errors
+    for position, (envelope, quarantined) in enumerate(built):
+        if not envelope.truncated:
+            continue
+        key = claimcheck.object_key(
+            claimcheck.PAYLOADS,
+            quarantined_at,
+            observer.request_id,
+            quarantined.index,
+            quarantined.payload_sha256,
+        )
+        try:
+            where = store.put(key, quarantined.payload, sha256=quarantined.payload_sha256, deadline=deadline)
+        except Exception as error:
+            errors[position] = str(error)
+        else:
+            built[position] = (envelope.with_claim_check(where), quarantined)
+    return errors
 
 
 def _keep_envelope(
-    run: Invocation,
+    observer: Observer,
     store: ClaimCheckStore,
     envelope: Envelope,
     why: str,
     quarantined: QuarantinedRecord,
     quarantined_at: str,
+    flush_at: float | None,
 ) -> None:
     """An envelope the sink did not take, whole (payload inline unless a claim check holds it), in the
     store; then one line saying where. Raises if it could not be written."""
@@ -177,11 +219,11 @@ def _keep_envelope(
     key = claimcheck.object_key(
         claimcheck.ENVELOPES,
         quarantined_at,
-        run.observer.request_id,
+        observer.request_id,
         quarantined.index,
         envelope.payload_sha256,
     )
-    where = store.put(key + ".json", body, sha256=sha256, deadline=run.deadline.flush_at)
+    where = store.put(key + ".json", body, sha256=sha256, deadline=flush_at)
     summary = {key: value for key, value in document.items() if key != "payload"}
     logs.emit(
         logs.WARNING,
@@ -215,7 +257,9 @@ def log_envelope(envelope: Envelope, why: str, quarantined: QuarantinedRecord) -
     )
 
 
-def log_poison(run: Invocation, pending: list[QuarantinedRecord], timestamp: str | None = None) -> None:
+def log_poison(
+    observer: Observer, pending: Sequence[QuarantinedRecord], timestamp: str | None = None
+) -> None:
     """``shardsafe.poison``, one line per record: reason, error, coordinates, size, sha256 and
     (unless off) a base64 preview.
 
@@ -227,7 +271,6 @@ def log_poison(run: Invocation, pending: list[QuarantinedRecord], timestamp: str
     value = jsontext.value
     fallback = logs.encode_field
     string = jsontext.string
-    observer = run.observer
     preview_on = observer.preview
     tail = f'"function_name":{value(observer.function_name)},"request_id":{value(observer.request_id)}'
     lines = []

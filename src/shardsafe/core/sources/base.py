@@ -1,42 +1,76 @@
-"""What every source provides: how to read a record's bytes, describe it, and hand it back to Lambda."""
+"""What every source provides: where its records are in an event, how to read, describe and identify one,
+and what Lambda must retry when one is handed back.
+
+A source is one small subclass of :class:`Source` in a file of its own, listed in
+:data:`shardsafe.core.sources.SOURCES` (or passed to ``StreamProcessor(sources=...)``). It owns:
+
+- the event's shape: a ``{"Records": [...]}`` event names each record's source in the record
+  (``eventSource``), and the registry reads it; an event shaped otherwise (Kafka's ``records`` keyed by
+  topic-partition) names its source at the top, and :meth:`Source.event_records` finds its records;
+- its record class (:attr:`Source.record_class`) with the properties that source has;
+- its item identifier (:meth:`Source.item_identifier`): a string for Kinesis, DynamoDB and SQS, an
+  object for Kafka;
+- its hand-back rule (:meth:`Source.hand_back`).
+"""
 
 from __future__ import annotations
 
 TYPE_CHECKING = False  # typing is not imported at run time: it would cost the cold start
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Mapping, Sequence
     from typing import Any, ClassVar
 
     from shardsafe.core.records import Record
 
+    #: What Lambda reads in ``batchItemFailures[].itemIdentifier``: a string, or an object (Kafka).
+    ItemIdentifier = str | dict[str, Any]
+
 
 class Source:
-    """How shardsafe reads one event source. One small subclass per source, listed in ``SOURCES``.
+    """How shardsafe reads one event source.
 
     Every method but :meth:`extract` takes any raw record, even a malformed one, and never raises:
     they are what the poison path uses to log and quarantine what could not be read.
     """
 
     __slots__ = ()
+    #: The ``eventSource`` Lambda writes for this source (``aws:kinesis``).
     name: ClassVar[str]
     record_class: ClassVar[type[Record]]
     #: False when the record is already data (DynamoDB's stream record): no decode stage.
     decodes: ClassVar[bool] = True
+
+    # --- the event ---
+
+    def event_records(self, event: Mapping[str, Any]) -> list[Any] | None:
+        """The records of an event that names this source at its top level (``eventSource``), in the
+        order Lambda sent them; None when the event is not shaped as this source sends it.
+
+        Sources whose events are ``{"Records": [...]}`` keep this default: the registry reads those.
+        """
+        return None
+
+    # --- one record ---
 
     def extract(self, raw: Any) -> Any:
         """The bytes to decode (or the data itself when not ``decodes``); raises ``Rejection``."""
         raise NotImplementedError
 
     def describe(self, raw: Any) -> dict[str, Any]:
-        """The envelope's ``record`` section: where the record came from."""
+        """The envelope's ``record`` section: where the record came from.
+
+        The keys every source fills (None where it has no such thing): ``eventSource``,
+        ``eventSourceArn``, ``shardId``, ``sequenceNumber``, ``partitionKey``,
+        ``approximateArrivalTimestamp``; a source adds its own after them.
+        """
         raise NotImplementedError
 
-    def item_identifier(self, raw: Any) -> str | None:
+    def item_identifier(self, raw: Any) -> ItemIdentifier | None:
         """The id Lambda expects in ``batchItemFailures``; None when the record has none."""
         raise NotImplementedError
 
     def raw_payload(self, raw: Any) -> bytes:
-        """The bytes to quarantine."""
+        """The bytes to quarantine: the record's own, as it arrived."""
         raise NotImplementedError
 
     def encoded_payload(self, raw: Any) -> str | None:
@@ -59,15 +93,15 @@ def str_or_none(value: object) -> str | None:
 
 
 def float_or_none(value: object) -> float | None:
+    """A number as a float, or None; never raises (a number too big for a float is None too)."""
     if isinstance(value, bool):
         return None
-    if isinstance(value, int | float):
-        return float(value)
-    if isinstance(value, str):
-        try:
-            return float(value)
-        except ValueError:
-            return None
+    try:
+        if isinstance(value, int | float | str):
+            number = float(value)
+            return number if number - number == 0 else None  # not NaN, not an infinity
+    except (ValueError, OverflowError):
+        return None
     return None
 
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from shardsafe.core import reasons
+from shardsafe.core.errors import Rejection
 from shardsafe.core.records import Record, json_bytes
 from shardsafe.core.sources.base import Source, float_or_none, get, section, str_or_none
-from shardsafe.core.stages.decode import Rejection
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -15,13 +15,24 @@ DYNAMODB = "aws:dynamodb"
 
 
 class DynamoDBRecord(Record):
+    """A DynamoDB stream record: ``data`` is its ``dynamodb`` section (``Keys``, ``NewImage``, ...)."""
+
     __slots__ = ()
 
     @property
     def event_name(self) -> str | None:
         """``INSERT``, ``MODIFY`` or ``REMOVE``."""
-        value = self.raw.get("eventName")
-        return value if isinstance(value, str) else None
+        return str_or_none(get(self.raw, "eventName"))
+
+    @property
+    def sequence_number(self) -> str | None:
+        """The stream record's sequence number (what ``batchItemFailures`` reports)."""
+        return str_or_none(section(self.raw, "dynamodb").get("SequenceNumber"))
+
+    @property
+    def approximate_creation_time(self) -> float | None:
+        """Seconds since the epoch when the change was made (``ApproximateCreationDateTime``)."""
+        return float_or_none(section(self.raw, "dynamodb").get("ApproximateCreationDateTime"))
 
 
 class DynamoDBSource(Source):

@@ -5,9 +5,9 @@ from __future__ import annotations
 import binascii
 
 from shardsafe.core import reasons
+from shardsafe.core.errors import Rejection
 from shardsafe.core.records import Record, json_bytes
 from shardsafe.core.sources.base import Source, float_or_none, get, section, str_or_none
-from shardsafe.core.stages.decode import Rejection
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -17,7 +17,34 @@ KINESIS = "aws:kinesis"
 
 
 class KinesisRecord(Record):
+    """A Kinesis record: ``data`` is its decoded payload."""
+
     __slots__ = ()
+
+    @property
+    def sequence_number(self) -> str | None:
+        """The record's sequence number in its shard (what ``batchItemFailures`` reports)."""
+        return str_or_none(section(self.raw, "kinesis").get("sequenceNumber"))
+
+    @property
+    def partition_key(self) -> str | None:
+        """The partition key the producer put the record with."""
+        return str_or_none(section(self.raw, "kinesis").get("partitionKey"))
+
+    @property
+    def shard_id(self) -> str | None:
+        """The shard, from ``eventID`` (``shardId-000000000000:<sequence number>``)."""
+        return shard_of(self.raw)
+
+    @property
+    def approximate_arrival_timestamp(self) -> float | None:
+        """Seconds since the epoch when the record reached the stream."""
+        return float_or_none(section(self.raw, "kinesis").get("approximateArrivalTimestamp"))
+
+
+def shard_of(raw: object) -> str | None:
+    event_id = str_or_none(get(raw, "eventID"))
+    return event_id.partition(":")[0] if event_id and event_id.startswith("shardId-") else None
 
 
 class KinesisSource(Source):
@@ -46,12 +73,10 @@ class KinesisSource(Source):
 
     def describe(self, raw: Any) -> dict[str, Any]:
         kinesis = section(raw, "kinesis")
-        event_id = str_or_none(get(raw, "eventID"))
-        shard_id = event_id.partition(":")[0] if event_id and event_id.startswith("shardId-") else None
         return {
             "eventSource": KINESIS,
             "eventSourceArn": str_or_none(get(raw, "eventSourceARN")),
-            "shardId": shard_id,
+            "shardId": shard_of(raw),
             "sequenceNumber": str_or_none(kinesis.get("sequenceNumber")),
             "partitionKey": str_or_none(kinesis.get("partitionKey")),
             "approximateArrivalTimestamp": float_or_none(kinesis.get("approximateArrivalTimestamp")),

@@ -14,9 +14,9 @@ partial batch responses"):
 from __future__ import annotations
 
 from shardsafe.core import reasons
+from shardsafe.core.errors import Rejection
 from shardsafe.core.records import Record, json_bytes
 from shardsafe.core.sources.base import Source, float_or_none, get, section, str_or_none
-from shardsafe.core.stages.decode import Rejection
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -28,12 +28,35 @@ FIFO_SCOPES = ("batch", "group")
 
 
 class SqsRecord(Record):
+    """An SQS message: ``data`` is its decoded body."""
+
     __slots__ = ()
 
     @property
     def message_id(self) -> str | None:
-        value = self.raw.get("messageId")
-        return value if isinstance(value, str) else None
+        """The message id (what ``batchItemFailures`` reports)."""
+        return str_or_none(get(self.raw, "messageId"))
+
+    @property
+    def message_group_id(self) -> str | None:
+        """A FIFO queue's message group; None for a standard queue."""
+        return message_group(self.raw)
+
+    @property
+    def sequence_number(self) -> str | None:
+        """A FIFO queue's sequence number; None for a standard queue."""
+        return str_or_none(section(self.raw, "attributes").get("SequenceNumber"))
+
+    @property
+    def sent_timestamp(self) -> float | None:
+        """Seconds since the epoch when the message was sent."""
+        sent_ms = float_or_none(section(self.raw, "attributes").get("SentTimestamp"))
+        return None if sent_ms is None else sent_ms / 1000.0
+
+    @property
+    def is_fifo(self) -> bool:
+        """Whether the message came from a FIFO queue."""
+        return is_fifo(self.raw)
 
 
 def is_fifo(raw: object) -> bool:

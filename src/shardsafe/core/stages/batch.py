@@ -9,93 +9,93 @@
   the single records it fails on, which are quarantined (``handler_error``).
 - The deadline comes first: every record not yet settled is handed back (``out_of_time``), so no
   good record is quarantined for lack of time to bisect.
+
+:func:`bisect` decides; it settles nothing. It yields a verdict for each group as it goes, and the
+run loop (:mod:`shardsafe.core.run`), which owns the outcomes, settles them before the next call.
 """
 
 from __future__ import annotations
 
-from shardsafe.core import reasons
-from shardsafe.core.outcomes import HandBack
-from shardsafe.core.pipeline import not_awaited
 from shardsafe.core.policy import NEVER_CAUGHT, OUT_OF_TIME
-from shardsafe.core.stages.decode import qualified_name, safe_str
+from shardsafe.core.stages.handle import not_awaited
 
 TYPE_CHECKING = False  # typing is not imported at run time: it would cost the cold start
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Iterator
     from typing import Any
 
+    from shardsafe.core.policy import Deadline, Policy
     from shardsafe.core.records import Record
-    from shardsafe.core.run import Invocation
 
 Group = list[tuple[int, "Record"]]
 
+#: The group's records are processed.
+PROCESSED = "processed"
+#: The handler raised a retryable error on the group: hand it back (``detail``: the error).
+RETRYABLE = "retryable"
+#: No time left: hand back every record not settled yet (``detail``: the retryable error that led
+#: here, or None when the deadline came before a call).
+OUT_OF_TIME_VERDICT = "out_of_time"
+#: In-process retries did not clear a retryable error: quarantine the group (``detail``: the error).
+RETRIES_EXHAUSTED = "retries_exhausted"
+#: The handler raised poison on this one record: quarantine it (``detail``: the error).
+POISON = "poison"
 
-def run_batch_handler(run: Invocation, batch_handler: Callable[[list[Record]], Any]) -> None:
-    """Call ``batch_handler`` on the records collected by the run loop, and settle each of them."""
-    policy, cells = run.policy, run.cells
+Verdict = tuple[str, Group, "BaseException | None"]
+
+
+def bisect(
+    group: Group,
+    batch_handler: Callable[[list[Record]], Any],
+    policy: Policy,
+    deadline: Deadline,
+    pending: Callable[[int], bool],
+) -> Iterator[Verdict]:
+    """Call ``batch_handler`` on ``group`` (and, on poison, on its halves); yield what each call says.
+
+    ``pending(index)``: whether a record is still unsettled, asked before each call, since settling a
+    verdict (a stream's hand-back) can settle later records too.
+    """
 
     def call(records: list[Record]) -> None:
         # a copy each time: a handler that changes its list must not change what a retry or a half gets
         not_awaited(batch_handler(list(records)))
 
-    def settle_group(group: Group) -> None:
-        # Bisection is at most log2(batch) deep: recursion is the clearest way to keep halves in order.
-        group = [(index, record) for index, record in group if cells[index] is None]
-        if not group:
+    group = [(index, record) for index, record in group if pending(index)]
+    if not group:
+        return
+    if deadline.passed():
+        yield OUT_OF_TIME_VERDICT, group, None
+        return
+    records = [record for _, record in group]
+    try:
+        call(records)
+    except BaseException as error:
+        if isinstance(error, NEVER_CAUGHT):
+            raise
+        failure: BaseException = error
+    else:
+        yield PROCESSED, group, None
+        return
+    if policy.is_retryable(failure):
+        if policy.report_batch_item_failures:
+            yield RETRYABLE, group, failure
             return
-        if run.deadline.passed():
-            run.out_of_time()
+        ok, outcome = policy.retry(lambda: call(records), failure, deadline)
+        if ok:
+            yield PROCESSED, group, None
             return
-        records = [record for _, record in group]
-        try:
-            call(records)
-        except BaseException as error:
-            if isinstance(error, NEVER_CAUGHT):
-                raise
-            failure: BaseException = error
-        else:
-            for index, record in group:
-                run.processed(index, record)
+        if outcome is OUT_OF_TIME:
+            yield OUT_OF_TIME_VERDICT, group, failure
             return
+        failure = outcome
         if policy.is_retryable(failure):
-            why = HandBack(HandBack.RETRYABLE, qualified_name(type(failure)), safe_str(failure))
-            if policy.report_batch_item_failures:
-                assert run.source is not None
-                run.observer.retryable(failure, run.source, [record.raw for record in records])
-                run.hand_back([index for index, _ in group], why)
-                return
-            ok, outcome = policy.retry(lambda: call(records), failure, run.deadline)
-            if ok:
-                for index, record in group:
-                    run.processed(index, record)
-                return
-            if outcome is OUT_OF_TIME:
-                run.hand_back(
-                    [index for index, _ in group],
-                    HandBack(HandBack.OUT_OF_TIME, why.error_type, why.error_message),
-                )
-                return
-            failure = outcome
-            if policy.is_retryable(failure):
-                for index, record in group:
-                    run.quarantine(
-                        index,
-                        reasons.RETRIES_EXHAUSTED,
-                        qualified_name(type(failure)),
-                        safe_str(failure),
-                        record.payload,
-                    )
-                return
-        if len(group) == 1:
-            index, record = group[0]
-            run.quarantine(
-                index, reasons.HANDLER_ERROR, qualified_name(type(failure)), safe_str(failure), record.payload
-            )
+            yield RETRIES_EXHAUSTED, group, failure
             return
-        middle = len(group) // 2
-        settle_group(group[:middle])
-        settle_group(group[middle:])
-
-    collected = run.collected or []
-    run.collected = None
-    settle_group(collected)
+    if len(group) == 1:
+        yield POISON, group, failure
+        return
+    # Bisection is at most log2(batch) deep: recursion is the clearest way to keep halves in order.
+    middle = len(group) // 2
+    yield from bisect(group[:middle], batch_handler, policy, deadline, pending)
+    yield from bisect(group[middle:], batch_handler, policy, deadline, pending)

@@ -49,7 +49,7 @@ import zlib
 from collections.abc import Callable
 
 from shardsafe.core import reasons
-from shardsafe.core.errors import ConfigurationError
+from shardsafe.core.errors import ConfigurationError, PassThrough, Rejection
 from shardsafe.core.jsontext import NOT_UTF8
 
 TYPE_CHECKING = False  # typing is not imported at run time: it would cost the cold start
@@ -74,54 +74,6 @@ _WORST_BYTES_PER_CHAR = 48
 _BYTES_PER_CHAR, _BYTES_PER_ARRAY, _BYTES_PER_OBJECT, _BYTES_PER_COMMA = 13, 72, 128, 24
 
 _RAISE_IT = "give the function more memory, or pass decode_limits=DecodeLimits(...) to raise it"
-
-
-class Rejection(Exception):
-    """A record that cannot be decoded or validated: poison, quarantined with ``reason``.
-
-    ``payload`` is set by whoever read the record's bytes (the pipeline), so that the bytes as
-    read, compressed ones included, are quarantined without being read again.
-    """
-
-    def __init__(self, reason: str, error: BaseException | str) -> None:
-        super().__init__(reason, error)
-        self.reason = reason
-        self.error = error
-        self.payload: bytes | None = None
-
-    @property
-    def error_type(self) -> str:
-        return "shardsafe.Rejection" if isinstance(self.error, str) else qualified_name(type(self.error))
-
-    @property
-    def error_message(self) -> str:
-        return self.error if isinstance(self.error, str) else safe_str(self.error)
-
-
-class PassThrough(Exception):
-    """Wraps a custom decoder's failure that is not the record's fault (a timeout): re-raised as it is,
-    not made poison; the processor's policy says which failures those are."""
-
-    def __init__(self, error: BaseException) -> None:
-        super().__init__(error)
-        self.error = error
-
-
-def qualified_name(kind: type) -> str:
-    """``ValueError`` for built-ins, ``json.decoder.JSONDecodeError`` for everything else."""
-    module = kind.__module__
-    return kind.__qualname__ if module == "builtins" else f"{module}.{kind.__qualname__}"
-
-
-def safe_str(error: BaseException, limit: int = 1024) -> str:
-    """``str(error)`` cut to ``limit`` characters; an exception whose ``__str__`` fails still says something."""
-    try:
-        text = str(error)
-    except BaseException as broken:  # a __str__ that raises, even SystemExit, must not end the batch
-        if isinstance(broken, KeyboardInterrupt):
-            raise
-        text = f"<unprintable {type(error).__name__}>"
-    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 # --- limits ---
@@ -462,3 +414,20 @@ DECODERS: dict[str, Callable[[bytes], object]] = {
     "text": decode_text,
     "bytes": decode_bytes,
 }
+
+
+def passing_retryable(
+    decode: Callable[[bytes], object], is_retryable: Callable[[BaseException], bool]
+) -> Callable[[bytes], object]:
+    """A user's decoder whose retryable failures (a schema registry that timed out) pass the decode stage's
+    poison rule as they are; the policy says which failures those are."""
+
+    def decode_or_retry(payload: bytes) -> object:
+        try:
+            return decode(payload)
+        except Exception as error:
+            if is_retryable(error):
+                raise PassThrough(error) from None
+            raise
+
+    return decode_or_retry

@@ -94,3 +94,33 @@ def as_validator(validate: Validator | Mapping[str, FieldType] | None) -> Valida
     raise ConfigurationError(
         f"validate must be a callable or a mapping of field names to types, got {type(validate).__name__}"
     )
+
+
+def validate_stage(
+    validate: Validator | None, is_retryable: Callable[[BaseException], bool]
+) -> Callable[[Any], Any] | None:
+    """The validate stage: ``data -> data``, or :class:`~shardsafe.core.errors.Rejection` (``validation_error``).
+
+    What the validator raises is poison unless the policy calls it retryable (a validator that calls
+    out, to a schema registry, may time out); returning ``False`` is poison too.
+    """
+    if validate is None:
+        return None
+    from shardsafe.core import reasons
+    from shardsafe.core.errors import Rejection
+
+    def validated(data: Any) -> Any:
+        try:
+            verdict = validate(data)
+        except Rejection:
+            raise
+        except Exception as error:
+            if is_retryable(error):
+                raise
+            raise Rejection(reasons.VALIDATION_ERROR, error) from None
+        if verdict is False:
+            name = getattr(validate, "__qualname__", None) or type(validate).__name__
+            raise Rejection(reasons.VALIDATION_ERROR, f"validator {name} returned False")
+        return data
+
+    return validated

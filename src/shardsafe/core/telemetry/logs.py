@@ -383,3 +383,12 @@ def iso_utc(seconds: float | None = None) -> str:
 
 # Whole seconds already formatted: a batch's lines and envelopes share a few of them.
 _second_prefixes: dict[int, str] = {}
+
+
+def as_log_text(value: object) -> str:
+    """``value`` as compact, key-sorted JSON text for the log (unknown types as their repr), or its repr
+    when even that fails: how a record or an event that could not be read is logged."""
+    try:
+        return json.dumps(value, separators=(",", ":"), sort_keys=True, ensure_ascii=False, default=repr)
+    except Exception:
+        return repr(value)

@@ -1,8 +1,11 @@
 """Batch metrics as CloudWatch Embedded Metric Format: one JSON line per batch, no API call.
 
 Namespace ``SHARDSAFE_METRICS_NAMESPACE`` (default ``shardsafe``), dimension ``FunctionName``;
-metrics ``RecordsProcessed``, ``RecordsQuarantined``, ``RecordsRetried`` (Count) and
-``BatchDuration`` (Milliseconds). The Terraform module's alarms read exactly these.
+metrics ``RecordsProcessed``, ``RecordsSkipped`` (done already: idempotency), ``RecordsQuarantined``,
+``RecordsHandedBack`` (returned to Lambda to retry) (Count) and ``BatchDuration`` (Milliseconds). The
+Terraform module's alarms and dashboard read exactly these.
+
+A sink of your own has the one method of :class:`MetricsSink`.
 """
 
 from __future__ import annotations
@@ -16,8 +19,9 @@ NAMESPACE_ENV = "SHARDSAFE_METRICS_NAMESPACE"
 DEFAULT_NAMESPACE = "shardsafe"
 _METRICS = (
     ("RecordsProcessed", "Count"),
+    ("RecordsSkipped", "Count"),
     ("RecordsQuarantined", "Count"),
-    ("RecordsRetried", "Count"),
+    ("RecordsHandedBack", "Count"),
     ("BatchDuration", "Milliseconds"),
 )
 
@@ -32,8 +36,9 @@ class EmfMetrics:
         self,
         *,
         processed: int,
+        skipped: int,
         quarantined: int,
-        retried: int,
+        handed_back: int,
         duration_ms: float,
         function_name: str | None,
     ) -> None:
@@ -52,8 +57,9 @@ class EmfMetrics:
                 },
                 "FunctionName": function_name or "unknown",
                 "RecordsProcessed": processed,
+                "RecordsSkipped": skipped,
                 "RecordsQuarantined": quarantined,
-                "RecordsRetried": retried,
+                "RecordsHandedBack": handed_back,
                 "BatchDuration": round(duration_ms, 3),
             }
         )
@@ -69,16 +75,18 @@ class MemoryMetrics:
         self,
         *,
         processed: int,
+        skipped: int,
         quarantined: int,
-        retried: int,
+        handed_back: int,
         duration_ms: float,
         function_name: str | None,
     ) -> None:
         self.batches.append(
             {
                 "RecordsProcessed": processed,
+                "RecordsSkipped": skipped,
                 "RecordsQuarantined": quarantined,
-                "RecordsRetried": retried,
+                "RecordsHandedBack": handed_back,
                 "BatchDuration": duration_ms,
                 "FunctionName": function_name,
             }

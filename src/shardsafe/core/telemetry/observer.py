@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import os
 
-from shardsafe.core.records import json_bytes
-from shardsafe.core.stages.decode import qualified_name, safe_str
+from shardsafe.core.errors import qualified_name, safe_str
 from shardsafe.core.telemetry import logs, tracing
 
 TYPE_CHECKING = False  # typing is not imported at run time: it would cost the cold start
@@ -41,9 +40,9 @@ class Observer:
         if tracing.tracing_active(enabled):
             self.subsegment = tracing.begin_batch()
 
-    def retryable(self, error: BaseException, source: Source | None, raws: list[Any]) -> None:
+    def retryable(self, error: BaseException, source: Source, raws: list[Any]) -> None:
         """``shardsafe.retryable``: a record (or a batch-handler group) handed back for a retryable error."""
-        coordinates = source.describe(raws[0]) if source is not None and raws else {}
+        coordinates = source.describe(raws[0]) if raws else {}
         logs.emit(
             logs.WARNING,
             logs.RETRYABLE,
@@ -73,7 +72,7 @@ class Observer:
                 "request_id": self.request_id,
             },
             "raw_event",
-            as_log_text(event),
+            logs.as_log_text(event),
         )
 
     def internal_error(self, error: BaseException) -> None:
@@ -98,15 +97,15 @@ class Observer:
             logs.QUARANTINE_FALLBACK,
             {"why": why, "function_name": self.function_name, "request_id": self.request_id},
             "raw_record",
-            as_log_text(raw),
+            logs.as_log_text(raw),
         )
 
     def finish(self, result: BatchResult, metrics: MetricsSink | None) -> None:
         """Summary line, metrics and trace for the batch."""
-        processed, quarantined, handed_back = result.counts()
+        counts = result.counts()
         ok = result.accounting_ok
-        source, raws = result.source, result.raw_records
-        coordinates = source.describe(raws[0]) if source is not None and raws else {}
+        sources, raws = result.sources, result.raw_records
+        coordinates = sources[0].describe(raws[0]) if sources and raws else {}
         logs.emit(
             logs.INFO if ok else logs.ERROR,
             logs.BATCH,
@@ -115,9 +114,10 @@ class Observer:
                 "stream_arn": coordinates.get("eventSourceArn"),
                 "shard_id": coordinates.get("shardId"),
                 "received": result.received,
-                "processed": processed,
-                "quarantined": quarantined,
-                "retryable": handed_back,
+                "processed": counts.processed,
+                "skipped": counts.skipped,
+                "quarantined": counts.quarantined,
+                "handed_back": counts.handed_back,
                 "quarantine_fallback": result.undelivered,
                 "accounting_ok": ok,
                 "duration_ms": round(result.duration_ms, 3),
@@ -128,9 +128,10 @@ class Observer:
         if metrics is not None:
             try:
                 metrics.record_batch(
-                    processed=processed,
-                    quarantined=quarantined,
-                    retried=handed_back,
+                    processed=counts.processed,
+                    skipped=counts.skipped,
+                    quarantined=counts.quarantined,
+                    handed_back=counts.handed_back,
                     duration_ms=result.duration_ms,
                     function_name=self.function_name,
                 )
@@ -143,9 +144,10 @@ class Observer:
                     "event_source": result.event_source or "",
                     "shard_id": coordinates.get("shardId") or "",
                     "received": result.received,
-                    "processed": processed,
-                    "quarantined": quarantined,
-                    "retried": handed_back,
+                    "processed": counts.processed,
+                    "skipped": counts.skipped,
+                    "quarantined": counts.quarantined,
+                    "handed_back": counts.handed_back,
                     "accounting_ok": ok,
                 },
             )
@@ -157,11 +159,3 @@ def attribute(context: object, name: str) -> str | None:
     except Exception:
         return None
     return value if isinstance(value, str) else None
-
-
-def as_log_text(value: object) -> str:
-    """``value`` as JSON text for the log, or its repr when it is not JSON-serialisable."""
-    try:
-        return json_bytes(value).decode("utf-8", "replace")
-    except Exception:
-        return repr(value)

@@ -14,6 +14,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from shardsafe import build_envelope, message_kind, parse_envelope, reasons
+from shardsafe.core.quarantine.batching import string_attributes
 from shardsafe.core.quarantine.envelope import SQS_MESSAGE_LIMIT, Envelope
 
 RECORD = {
@@ -58,7 +59,8 @@ def test_envelope_carries_the_contract_fields() -> None:
     assert body["function"] == {"name": "fn", "requestId": "req"}
     assert body["quarantinedAt"].endswith("Z")
     assert "KinesisBatchInfo" not in body
-    assert envelope.message_attributes() == {
+    assert envelope.attributes() == {"shardsafe-kind": "quarantine", "shardsafe-reason": "invalid_utf8"}
+    assert string_attributes(envelope) == {
         "shardsafe-kind": {"DataType": "String", "StringValue": "quarantine"},
         "shardsafe-reason": {"DataType": "String", "StringValue": "invalid_utf8"},
     }
@@ -83,7 +85,7 @@ def test_a_payload_over_the_sqs_limit_is_carried_as_its_sha256() -> None:
         "truncated": True,
     }
     assert envelope.truncated
-    assert envelope.message_size() <= SQS_MESSAGE_LIMIT
+    assert envelope.size_with_attributes() <= SQS_MESSAGE_LIMIT
     parsed = parse_envelope(envelope.to_body())
     assert parsed is not None and parsed.payload_bytes() is None
     assert parsed.record["sequenceNumber"] == "4959"
@@ -92,9 +94,9 @@ def test_a_payload_over_the_sqs_limit_is_carried_as_its_sha256() -> None:
 def test_the_largest_payload_that_fits_is_kept_whole() -> None:
     limit = 4096 + 2000
     small = build_envelope(reason=reasons.EMPTY, payload=b"a" * 1000, record=RECORD, max_message_bytes=limit)
-    assert not small.truncated and small.message_size() <= limit
+    assert not small.truncated and small.size_with_attributes() <= limit
     big = build_envelope(reason=reasons.EMPTY, payload=b"a" * 5000, record=RECORD, max_message_bytes=limit)
-    assert big.truncated and big.message_size() <= limit
+    assert big.truncated and big.size_with_attributes() <= limit
 
 
 @pytest.mark.parametrize(
@@ -195,11 +197,11 @@ def test_the_body_is_the_json_of_to_dict(
     assert body == reference_body(envelope)  # truncated or not
     attributes = sum(
         len(name) + len(attribute["DataType"]) + len(attribute["StringValue"])
-        for name, attribute in envelope.message_attributes().items()
+        for name, attribute in string_attributes(envelope).items()
     )
-    assert sqs_accepts(body) and envelope.message_size() == len(body.encode()) + attributes
+    assert sqs_accepts(body) and envelope.size_with_attributes() == len(body.encode()) + attributes
     # Over the limit even without its payload (a long error message): SQS refuses it, and it is logged.
-    assert envelope.message_size() <= limit or envelope.truncated
+    assert envelope.size_with_attributes() <= limit or envelope.truncated
     made = Envelope(**{field.name: getattr(envelope, field.name) for field in fields(Envelope)})
     assert made == envelope and made.to_body() == envelope.to_body()
     assert parse_envelope(envelope.to_body()) == envelope

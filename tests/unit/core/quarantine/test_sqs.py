@@ -99,7 +99,7 @@ def test_a_queue_that_keeps_failing_returns_everything_after_the_last_attempt() 
 
 def test_backoff_sleeps_between_attempts(monkeypatch: pytest.MonkeyPatch) -> None:
     sleeps: list[float] = []
-    monkeypatch.setattr("shardsafe.core.quarantine.sqs.time.sleep", sleeps.append)
+    monkeypatch.setattr("shardsafe.core.quarantine.batching.time.sleep", sleeps.append)
     SqsQuarantine(QUEUE_URL, client=FakeSqs(["fail", "fail", "ok"]), base_delay=0.1).send(envelopes(1))
     assert len(sleeps) == 2
     assert 0.05 <= sleeps[0] <= 0.15 and 0.1 <= sleeps[1] <= 0.3

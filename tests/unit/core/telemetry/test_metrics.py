@@ -12,20 +12,23 @@ def test_emf_document_names_the_contract_metrics(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("SHARDSAFE_METRICS_NAMESPACE", "ticks")
-    EmfMetrics().record_batch(processed=7, quarantined=2, retried=1, duration_ms=12.5, function_name="fn")
+    EmfMetrics().record_batch(
+        processed=7, skipped=0, quarantined=2, handed_back=1, duration_ms=12.5, function_name="fn"
+    )
     [document] = factories.json_lines(capsys.readouterr().out)
     directive = document["_aws"]["CloudWatchMetrics"][0]
     assert directive["Namespace"] == "ticks"
     assert directive["Dimensions"] == [["FunctionName"]]
     assert directive["Metrics"] == [
         {"Name": "RecordsProcessed", "Unit": "Count"},
+        {"Name": "RecordsSkipped", "Unit": "Count"},
         {"Name": "RecordsQuarantined", "Unit": "Count"},
-        {"Name": "RecordsRetried", "Unit": "Count"},
+        {"Name": "RecordsHandedBack", "Unit": "Count"},
         {"Name": "BatchDuration", "Unit": "Milliseconds"},
     ]
     assert isinstance(document["_aws"]["Timestamp"], int)
     assert document["FunctionName"] == "fn"
-    assert (document["RecordsProcessed"], document["RecordsQuarantined"], document["RecordsRetried"]) == (
+    assert (document["RecordsProcessed"], document["RecordsQuarantined"], document["RecordsHandedBack"]) == (
         7,
         2,
         1,
@@ -37,6 +40,8 @@ def test_namespace_defaults_to_shardsafe(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("SHARDSAFE_METRICS_NAMESPACE", raising=False)
-    EmfMetrics().record_batch(processed=0, quarantined=0, retried=0, duration_ms=0, function_name=None)
+    EmfMetrics().record_batch(
+        processed=0, skipped=0, quarantined=0, handed_back=0, duration_ms=0, function_name=None
+    )
     [document] = factories.json_lines(capsys.readouterr().out)
     assert document["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "shardsafe"
