@@ -67,10 +67,12 @@ fmt: $(BIN)/.synced ## format Python and Terraform
 	$(BIN)/ruff check --fix .
 	terraform fmt -recursive
 
-lint: $(BIN)/.synced ## ruff, mypy and terraform fmt -check
+lint: $(BIN)/.synced ## ruff, mypy, the import contract (lint-imports, scripts/cold_imports.py) and terraform fmt -check
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
+	$(BIN)/python scripts/cold_imports.py
 	terraform fmt -check -recursive
 
 check: lint $(CHECK_TARGETS) ## static checks: lint plus Terraform validate/test and security scans

@@ -22,7 +22,9 @@ from hypothesis import strategies as st
 
 from shardsafe import HandBack, MemoryQuarantine, Record, RetryableError, StreamProcessor, reasons
 from shardsafe.core.outcomes import PROCESSED, QuarantinedRecord
+from shardsafe.core.sources import SOURCES
 from tests import factories
+from tests.functional.msk_source import MskSource, msk_event
 
 SETTINGS = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -99,22 +101,40 @@ def validate(data: dict[str, Any]) -> None:
 
 @dataclass(frozen=True)
 class Case:
-    source: str  # "kinesis", "sqs", "fifo"
+    source: str  # "kinesis", "sqs", "fifo", "msk" (a test-only source: tests/functional/msk_source.py)
     behaviours: tuple[str, ...]
-    groups: tuple[str, ...]
+    groups: tuple[str, ...]  # the FIFO message group, or the Kafka partition
     report: bool
     fifo_scope: str
+
+    def in_event_order(self) -> Case:
+        """The case with its records in the order the event lists them: an MSK event groups them by
+        topic-partition, so positions are the group's, then the record's within it."""
+        if self.source != "msk":
+            return self
+        order = sorted(range(len(self.behaviours)), key=lambda p: self.groups[p])
+        return Case(
+            self.source,
+            tuple(self.behaviours[p] for p in order),
+            tuple(self.groups[p] for p in order),
+            self.report,
+            self.fifo_scope,
+        )
 
     def event(self) -> dict[str, Any]:
         payloads = [payload_for(behaviour, position) for position, behaviour in enumerate(self.behaviours)]
         if self.source == "kinesis":
             return factories.kinesis_event(payloads)
+        if self.source == "msk":
+            return msk_event(payloads, [int(group[1:]) for group in self.groups])
         bodies = [payload.decode("utf-8", "surrogateescape") for payload in payloads]
         return factories.sqs_event(bodies, fifo=self.source == "fifo", groups=list(self.groups))
 
     def sent_bytes(self, raw: dict[str, Any]) -> bytes:
         if self.source == "kinesis":
             return base64.b64decode(raw["kinesis"]["data"])
+        if self.source == "msk":
+            return base64.b64decode(raw["value"])
         return raw["body"].encode("utf-8", "surrogatepass")
 
 
@@ -136,7 +156,9 @@ def oracle(case: Case) -> list[tuple[str, str | None]]:
                 continue  # a standard queue has no order: only the failed message goes back
             for later in range(position + 1, len(case.behaviours)):
                 same_group = case.groups[later] == case.groups[position]
-                if case.source == "kinesis" or case.fifo_scope == "batch" or same_group:
+                if case.source == "msk" and not same_group:
+                    continue  # Kafka resumes each partition on its own
+                if case.source in ("kinesis", "msk") or case.fifo_scope == "batch" or same_group:
                     expected[later] = ("handed_back", HandBack.AFTER_FAILURE)
     return [outcome for outcome in expected if outcome is not None]
 
@@ -151,7 +173,26 @@ def observed(cell: object) -> tuple[str, str | None]:
     return ("pending", None)
 
 
+def item_of(case: Case, raw: dict[str, Any]) -> Any:
+    """What Lambda reads in ``batchItemFailures`` for the record."""
+    if case.source == "kinesis":
+        return raw["kinesis"]["sequenceNumber"]
+    if case.source == "msk":
+        return {"partition": f"{raw['topic']}-{raw['partition']}", "offset": raw["offset"]}
+    return raw["messageId"]
+
+
+def envelope_item(case: Case, record: dict[str, Any]) -> Any:
+    """The same, from a quarantine envelope's ``record`` section."""
+    if case.source == "kinesis":
+        return record["sequenceNumber"]
+    if case.source == "msk":
+        return {"partition": record["shardId"], "offset": int(record["sequenceNumber"])}
+    return record["messageId"]
+
+
 def check(case: Case, *, use_async: bool, entry: bool) -> None:
+    case = case.in_event_order()
     handler = AsyncHandler() if use_async else Handler()
     quarantine = MemoryQuarantine(max_message_bytes=1_048_576)
     processor = StreamProcessor(
@@ -163,13 +204,13 @@ def check(case: Case, *, use_async: bool, entry: bool) -> None:
         quarantine=quarantine,
         metrics=False,
         tracing=False,
+        sources=(*SOURCES, MskSource()),
     )
     event = case.event()
-    raws = event["Records"]
+    raws = MskSource().event_records(event) if case.source == "msk" else event["Records"]
+    assert raws is not None
     expected = oracle(case)
-    item_of = [
-        raw["kinesis"]["sequenceNumber"] if case.source == "kinesis" else raw["messageId"] for raw in raws
-    ]
+    items = [item_of(case, raw) for raw in raws]
     if entry:
         response = processor(event, factories.FakeContext())
     else:
@@ -180,25 +221,20 @@ def check(case: Case, *, use_async: bool, entry: bool) -> None:
     # handed back: exactly those records, by item identifier, in batch order
     assert response == {
         "batchItemFailures": [
-            {"itemIdentifier": item_of[p]}
+            {"itemIdentifier": items[p]}
             for p, (outcome, _) in enumerate(expected)
             if outcome == "handed_back"
         ]
     }
     # quarantined: exactly those records, each with its own bytes and reason
     by_item = {
-        (
-            envelope.record.get("sequenceNumber")
-            if case.source == "kinesis"
-            else envelope.record["messageId"]
-        ): envelope
-        for envelope in quarantine.envelopes
+        json.dumps(envelope_item(case, envelope.record)): envelope for envelope in quarantine.envelopes
     }
     assert len(by_item) == len(quarantine.envelopes)
     quarantined = {p: reason for p, (outcome, reason) in enumerate(expected) if outcome == "quarantined"}
-    assert sorted(by_item) == sorted(item_of[p] for p in quarantined)
+    assert sorted(by_item) == sorted(json.dumps(items[p]) for p in quarantined)
     for position, reason in quarantined.items():
-        envelope = by_item[item_of[position]]
+        envelope = by_item[json.dumps(items[position])]
         assert envelope.reason == reason
         assert envelope.payload_bytes() == case.sent_bytes(raws[position])
     # the handler ran, once, on every record that decoded and validated and was not handed back unseen
@@ -214,7 +250,7 @@ def check(case: Case, *, use_async: bool, entry: bool) -> None:
 cases = st.integers(min_value=0, max_value=12).flatmap(
     lambda size: st.builds(
         Case,
-        source=st.sampled_from(["kinesis", "sqs", "fifo"]),
+        source=st.sampled_from(["kinesis", "sqs", "fifo", "msk"]),
         behaviours=st.lists(st.sampled_from(BEHAVIOURS), min_size=size, max_size=size).map(tuple),
         groups=st.lists(st.sampled_from(["g1", "g2"]), min_size=size, max_size=size).map(tuple),
         report=st.booleans(),
@@ -237,7 +273,7 @@ def test_every_record_ends_where_the_oracle_says_through_the_lambda_entry(
     check(case, use_async=use_async, entry=True)
 
 
-@pytest.mark.parametrize("source", ["kinesis", "sqs", "fifo"])
+@pytest.mark.parametrize("source", ["kinesis", "sqs", "fifo", "msk"])
 def test_the_oracle_sees_a_mixed_batch(source: str) -> None:
     """One fixed batch with every behaviour, so a failure here reads without hypothesis' shrinking."""
     behaviours = ("ok", "poison", "ok", "timeout", "ok", "garbage", "throttled", "exit", "ok", "nan")

@@ -66,3 +66,55 @@ def test_dynamodb_retryable_failure_reports_the_stream_sequence_number(quarantin
     assert StreamProcessor(handle, quarantine=quarantine, metrics=False)(event) == {
         "batchItemFailures": [{"itemIdentifier": "111"}]
     }
+
+
+def test_each_record_is_read_by_its_own_source_not_the_first_ones(quarantine: MemoryQuarantine) -> None:
+    """A first record that names no source (or another one) does not decide how the others are read."""
+    good = factories.kinesis_event([factories.tick("A"), factories.tick("B")])["Records"]
+    stray = {"kinesis": {"data": "e30="}}  # no eventSource at all
+    queued = factories.sqs_event([factories.tick("Q")])["Records"]
+    seen: list[tuple[str, str]] = []
+
+    def handle(record: Record) -> None:
+        seen.append((record.event_source, record.data["TICKER"]))
+
+    event = {"Records": [stray, *good, *queued]}
+    result = StreamProcessor(handle, quarantine=quarantine, metrics=False).process(event)
+    assert seen == [("aws:kinesis", "A"), ("aws:kinesis", "B"), ("aws:sqs", "Q")]
+    [envelope] = quarantine.envelopes
+    assert envelope.reason == reasons.MALFORMED_RECORD
+    assert json.loads(envelope.payload_bytes()) == stray
+    assert result.response == {"batchItemFailures": []}
+    assert result.accounting_ok
+
+
+def test_a_source_of_ones_own_plugs_in_with_one_line(quarantine: MemoryQuarantine) -> None:
+    """The MSK-shaped test source (tests/functional/msk_source.py): its event shape, its object item
+    identifiers and its per-partition hand-back, through the Lambda entry point."""
+    from shardsafe.core.sources import SOURCES
+    from tests.functional.msk_source import MskRecord, MskSource, msk_event
+
+    def handle(record: Record) -> None:
+        assert isinstance(record, MskRecord)
+        if record.data["TICKER"] == "RETRY":
+            raise RetryableError("downstream busy")
+
+    payloads = [json.dumps(factories.tick(name)).encode() for name in ("A", "RETRY", "B", "C")]
+    event = msk_event([*payloads, b"not json"], [0, 0, 0, 1, 1])
+    processor = StreamProcessor(handle, quarantine=quarantine, metrics=False, sources=(*SOURCES, MskSource()))
+    # partition 0: RETRY and the later B go back (from offset 101); partition 1 goes on
+    assert processor(event) == {
+        "batchItemFailures": [
+            {"itemIdentifier": {"partition": "ticks-0", "offset": 101}},
+            {"itemIdentifier": {"partition": "ticks-0", "offset": 102}},
+        ]
+    }
+    [envelope] = quarantine.envelopes
+    assert (envelope.reason, envelope.record["shardId"], envelope.record["sequenceNumber"]) == (
+        reasons.INVALID_JSON,
+        "ticks-1",
+        "101",
+    )
+    assert envelope.payload_bytes() == b"not json"
+    # without the line, the event is not one shardsafe reads: logged in full, nothing handled
+    assert StreamProcessor(handle, quarantine=quarantine, metrics=False)(event) == {"batchItemFailures": []}

@@ -38,6 +38,7 @@ from typing import Any, ClassVar, Literal
 
 from shardsafe.core.quarantine.claimcheck import ClaimCheck
 from shardsafe.core.quarantine.envelope import Envelope, message_kind, parse_envelope
+from shardsafe.core.sources import KINESIS
 from shardsafe.ops.errors import InputError
 
 __all__ = [
@@ -413,7 +414,7 @@ def _quarantine_message(message_id: str, body: Mapping[str, Any]) -> FailureMess
     record = envelope.record
     source = str(record.get("eventSource"))
     try:
-        if source == "aws:kinesis":  # redrive finds a Kinesis record by all of these
+        if source == KINESIS:  # redrive finds a Kinesis record by all of these
             for field in ("eventSourceArn", "shardId", "sequenceNumber", "partitionKey"):
                 if record.get(field) is None:
                     raise KeyError(field)

@@ -39,6 +39,8 @@ REPO = _find_repo(Path(__file__).resolve())
 SRC = REPO / "src"
 TEMPLATE = REPO / "templates" / "handler.py"
 EXAMPLES = REPO / "examples"
+#: Runnable snippets the docs show; tests run each as the docs say.
+SNIPPETS = REPO / "docs" / "snippets"
 #: The Terraform module's own files, which each example calls as "../../".
 MODULE_FILES = tuple(REPO / name for name in ("versions.tf", "main.tf", "variables.tf", "outputs.tf"))
 BUILD = REPO / "build"

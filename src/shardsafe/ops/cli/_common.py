@@ -46,10 +46,9 @@ def add_global_options(parser: argparse.ArgumentParser, *, top_level: bool) -> N
         help="text for people (default), or json: the command's summary as one JSON object on stdout",
         **(defaults or {"default": "text"}),
     )
-    if top_level:
-        from shardsafe import __version__
+    from shardsafe import __version__
 
-        group.add_argument("--version", action="version", version=f"shardsafe {__version__}")
+    group.add_argument("--version", action="version", version=f"shardsafe {__version__}")
 
 
 def client_factory(args: argparse.Namespace) -> Callable[[str], Any]:

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Final
 
+from shardsafe.core import sources
 from shardsafe.ops.aws import error_code, stream_ref
 from shardsafe.ops.failures import (
     DeadLetter,
@@ -76,7 +77,7 @@ class RecoveredRecord:
     message_id: str
     kind: str  # "on_failure", "quarantine" or "dead_letter"
     reason: str
-    event_source: str = "aws:kinesis"  # aws:kinesis, aws:dynamodb (data: the record's JSON), aws:sqs
+    event_source: str = sources.KINESIS  # aws:kinesis, aws:dynamodb (data: the record's JSON), aws:sqs
     dead_letter: DeadLetter | None = None  # a dead-letter queue's message: what is sent back with it
 
     def to_json(self) -> dict[str, Any]:
@@ -196,7 +197,7 @@ def recover(
             _recover_inline(message, recovery)
         case QuarantineMessage() if message.payload_at is PayloadAt.S3:
             _fetch_claim_check(s3, message, recovery)
-        case QuarantineMessage(event_source="aws:kinesis"):
+        case QuarantineMessage(event_source=sources.KINESIS):
             _check_retention(kinesis, str(message.stream_arn), message.arrival, at, cache, message, recovery)
             _reread_quarantined(kinesis, message, recovery)
         case QuarantineMessage():
@@ -215,7 +216,7 @@ def recover(
     return recovery
 
 
-_QUARANTINE_SOURCES = ("aws:kinesis", "aws:dynamodb", "aws:sqs")
+_QUARANTINE_SOURCES = (sources.KINESIS, sources.DYNAMODB, sources.SQS)
 
 
 def _recover_batch(client: Any, batch: FailedBatch, recovery: Recovery, page_limit: int) -> None:
@@ -337,7 +338,7 @@ def _from_dead_letter(message: DeadLetter) -> RecoveredRecord:
         message_id=message.message_id,
         kind=message.kind,
         reason=message.reason,
-        event_source="aws:sqs",
+        event_source=sources.SQS,
         dead_letter=message,
     )
 

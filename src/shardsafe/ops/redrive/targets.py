@@ -16,13 +16,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
+from shardsafe.core.sources import DYNAMODB, KINESIS, SQS
 from shardsafe.ops.aws import error_code
 from shardsafe.ops.produce.putter import PutEntry, put_entries
 from shardsafe.ops.redrive.recovery import RecoveredRecord
 
 __all__ = ["FileTarget", "FunctionTarget", "QueueTarget", "StreamTarget", "Target"]
-
-KINESIS, DYNAMODB, SQS = "aws:kinesis", "aws:dynamodb", "aws:sqs"
 
 
 class Target(Protocol):

@@ -104,11 +104,21 @@ def test_redrive_output_json_prints_the_summary_with_every_outcome(tmp_path, cap
     assert [o["action"] for o in summary["outcomes"]] == ["deleted"]
 
 
-def test_version_is_printed(capsys):
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--version"],
+        ["produce", "--stream", "x", "--version"],
+        ["redrive", "--version"],
+        ["package", "handler.py", "--version"],
+    ],
+    ids=["alone", "after-produce", "after-redrive", "after-package"],
+)
+def test_version_is_printed_before_or_after_any_command(capsys, argv):
     from shardsafe import __version__
 
     with pytest.raises(SystemExit) as exit_:
-        main(["--version"])
+        main(argv)
 
     assert exit_.value.code == 0
     assert capsys.readouterr().out.strip() == f"shardsafe {__version__}"
