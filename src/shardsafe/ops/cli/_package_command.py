@@ -26,7 +26,7 @@ jmespath, python-dateutil, six and urllib3 are left out: the Lambda runtime prov
 
 
 def add_parser(commands: Any) -> argparse.ArgumentParser:
-    from shardsafe.ops.packaging.targets import PLATFORMS, RUNTIMES
+    from shardsafe.ops.packaging.runtimes import PLATFORMS, RUNTIMES
 
     parser: argparse.ArgumentParser = commands.add_parser(
         "package",
@@ -101,14 +101,14 @@ def add_parser(commands: Any) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     from shardsafe.ops.packaging import (
-        Target,
+        LambdaRuntime,
         build_function_zip,
         build_layer_zip,
         lambda_zip_name,
         layer_zip_name,
     )
 
-    target = Target(args.runtime, args.arch)
+    target = LambdaRuntime(args.runtime, args.arch)
     if args.layer:
         if args.source is not None or args.handler:
             raise InputError(

@@ -26,7 +26,7 @@ from shardsafe.ops.redrive import (
 
 __all__ = ["add_parser", "run"]
 
-KINDS = {"on-failure": "on_failure", "quarantine": "quarantine"}
+MESSAGE_KINDS = {"on-failure": "on_failure", "quarantine": "quarantine"}
 
 EXAMPLES = """\
 examples:
@@ -128,7 +128,7 @@ def add_parser(commands: Any) -> argparse.ArgumentParser:
         "--shard", action="append", default=[], metavar="SHARD_ID", help="only this shard (repeatable)"
     )
     filters.add_argument(
-        "--kind", action="append", default=[], choices=sorted(KINDS), help="only this kind of message"
+        "--kind", action="append", default=[], choices=sorted(MESSAGE_KINDS), help="only this kind of message"
     )
     filters.add_argument(
         "--since",
@@ -215,7 +215,7 @@ def run(args: argparse.Namespace) -> int:
     filters = RedriveFilter(
         reasons=frozenset(args.reason),
         shards=frozenset(args.shard),
-        kinds=frozenset(KINDS[kind] for kind in args.kind),
+        kinds=frozenset(MESSAGE_KINDS[kind] for kind in args.kind),
         since=args.since,
         until=args.until,
     )

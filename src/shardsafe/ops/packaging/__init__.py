@@ -10,10 +10,10 @@ runtime provides (:data:`RUNTIME_PROVIDED`) is left out, since bundling it would
 copies. A zip over Lambda's size limits, a handler that does not import from the zip, or a dependency
 with no wheel for the platform is a :class:`PackagingError` that says which and what to do.
 
-    from shardsafe.ops.packaging import Target, build_function_zip
+    from shardsafe.ops.packaging import LambdaRuntime, build_function_zip
 
     built = build_function_zip(Path("build/function.zip"), source=Path("app.py"),
-                               requirements=Path("requirements.txt"), target=Target("python3.13", "arm64"))
+                               requirements=Path("requirements.txt"), target=LambdaRuntime("python3.13", "arm64"))
     print(built.sha256)
 """
 
@@ -25,10 +25,10 @@ from shardsafe.ops.packaging.build import Built, build_function_zip, build_layer
 from shardsafe.ops.packaging.dependencies import SHARDSAFE_EXTRAS, find_uv
 from shardsafe.ops.packaging.errors import PackagingError
 from shardsafe.ops.packaging.limits import LIMITS, SizeLimits
-from shardsafe.ops.packaging.targets import (
+from shardsafe.ops.packaging.runtimes import (
     PLATFORMS,
     RUNTIME_PROVIDED,
-    Target,
+    LambdaRuntime,
     lambda_zip_name,
     python_version,
 )
@@ -40,9 +40,9 @@ __all__ = [
     "RUNTIME_PROVIDED",
     "SHARDSAFE_EXTRAS",
     "Built",
+    "LambdaRuntime",
     "PackagingError",
     "SizeLimits",
-    "Target",
     "ZipContent",
     "add_to_zip",
     "build_function_zip",
@@ -73,7 +73,7 @@ def build_lambda_zip(
 ) -> Path:
     """This repository's zip, as ``make package`` builds it: ``handler`` (a file) at the root, shardsafe,
     and the dependencies of ``shardsafe[tracing]`` pinned by ``project``'s uv.lock."""
-    target = Target(runtime, arch)
+    target = LambdaRuntime(runtime, arch)
     if not handler.is_file():
         raise PackagingError(f"handler {handler} is not a file: name the handler module to ship")
     if not (project / "uv.lock").is_file():

@@ -23,7 +23,7 @@ from shardsafe.ops.packaging import dependencies
 from shardsafe.ops.packaging.errors import PackagingError
 from shardsafe.ops.packaging.importcheck import check_handler_imports, split_handler
 from shardsafe.ops.packaging.limits import LIMITS, SizeLimits, check_size
-from shardsafe.ops.packaging.targets import Target
+from shardsafe.ops.packaging.runtimes import LambdaRuntime
 from shardsafe.ops.packaging.zipfiles import ZipContent, folder_entries, write_zip
 
 __all__ = ["LAYER_PREFIX", "PACKAGE_DIR", "Built", "build_function_zip", "build_layer_zip", "default_handler"]
@@ -45,7 +45,7 @@ class Built:
     sha256: str
     zipped_bytes: int
     unzipped_bytes: int
-    target: Target
+    target: LambdaRuntime
     handler: str | None = None
     import_check_skipped: str | None = None
 
@@ -75,7 +75,7 @@ def build_function_zip(
     requirements: Path | None = None,
     extras: Sequence[str] = (),
     handler: str | None = None,
-    target: Target | None = None,
+    target: LambdaRuntime | None = None,
     include_shardsafe: bool = True,
     check_import: bool = True,
     limits: SizeLimits = LIMITS,
@@ -87,9 +87,9 @@ def build_function_zip(
     runtime dependencies; wheels for ``target``, without what the runtime provides.
 
         build_function_zip(Path("build/function.zip"), source=Path("src"), requirements=Path("requirements.txt"),
-                           handler="orders.handler.lambda_handler", target=Target("python3.13", "arm64"))
+                           handler="orders.handler.lambda_handler", target=LambdaRuntime("python3.13", "arm64"))
     """
-    target = target or Target()
+    target = target or LambdaRuntime()
     if not source.exists():
         raise PackagingError(f"source {source} does not exist: name your handler file or its folder")
     handler = handler or default_handler(source)
@@ -128,7 +128,7 @@ def build_function_zip(
 def build_layer_zip(
     output: Path,
     *,
-    target: Target | None = None,
+    target: LambdaRuntime | None = None,
     requirements: Path | None = None,
     extras: Sequence[str] = (),
     limits: SizeLimits = LIMITS,
@@ -136,7 +136,7 @@ def build_layer_zip(
 ) -> Built:
     """Write a Lambda layer of shardsafe and its runtime dependencies to ``output``, under ``python/``.
     With ``requirements`` (e.g. a uv.lock whose project depends on shardsafe) the versions are its pins."""
-    target = target or Target()
+    target = target or LambdaRuntime()
     uv = dependencies.find_uv(uv)
     with tempfile.TemporaryDirectory(prefix="shardsafe-layer-") as scratch_name:
         scratch = Path(scratch_name)
@@ -150,7 +150,7 @@ def build_layer_zip(
 
 
 def _dependency_entries(
-    wanted: list[str], target: Target, uv: str, scratch: Path, *, prefix: str
+    wanted: list[str], target: LambdaRuntime, uv: str, scratch: Path, *, prefix: str
 ) -> dict[str, ZipContent]:
     if not wanted:
         return {}
@@ -160,7 +160,7 @@ def _dependency_entries(
 
 
 def _write(
-    entries: dict[str, ZipContent], output: Path, target: Target, limits: SizeLimits, what: str
+    entries: dict[str, ZipContent], output: Path, target: LambdaRuntime, limits: SizeLimits, what: str
 ) -> Built:
     write_zip(entries, output)
     try:

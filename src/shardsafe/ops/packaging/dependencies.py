@@ -19,7 +19,7 @@ from importlib import metadata
 from pathlib import Path
 
 from shardsafe.ops.packaging.errors import PackagingError
-from shardsafe.ops.packaging.targets import RUNTIME_PROVIDED, Target
+from shardsafe.ops.packaging.runtimes import RUNTIME_PROVIDED, LambdaRuntime
 
 __all__ = [
     "INSTALL_BOOKKEEPING",
@@ -101,7 +101,7 @@ def shardsafe_requirements(extras: Sequence[str] = SHARDSAFE_EXTRAS) -> list[str
     return wanted
 
 
-def resolve(requirements: Sequence[str], target: Target, uv: str, scratch: Path) -> Path:
+def resolve(requirements: Sequence[str], target: LambdaRuntime, uv: str, scratch: Path) -> Path:
     """Pin ``requirements`` (lines, or paths of requirements files) for ``target`` with hashes, wheels
     only, without what the runtime provides or shardsafe itself; returns the pinned requirements file."""
     lines: list[str] = []
@@ -125,7 +125,7 @@ def resolve(requirements: Sequence[str], target: Target, uv: str, scratch: Path)
     return pinned
 
 
-def install(pinned: Path, target: Target, uv: str, destination: Path) -> Path:
+def install(pinned: Path, target: LambdaRuntime, uv: str, destination: Path) -> Path:
     """Install the pinned requirements as ``target``'s wheels into ``destination``, by hash, no deps."""
     command = [
         uv, "pip", "install", "--quiet", "--target", str(destination), "--requirement", str(pinned),
@@ -182,7 +182,7 @@ def _pylock_requirements(lock: Path) -> list[str]:
     return pins
 
 
-def _run(command: list[str], cwd: Path, target: Target | None) -> str:
+def _run(command: list[str], cwd: Path, target: LambdaRuntime | None) -> str:
     """Run uv; a failure becomes a PackagingError naming what uv could not do (a dependency with no
     wheel for the platform is named with the platform)."""
     try:

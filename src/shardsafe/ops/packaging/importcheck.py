@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from shardsafe.ops.packaging.errors import PackagingError
-from shardsafe.ops.packaging.targets import RUNTIME_PROVIDED, Target
+from shardsafe.ops.packaging.runtimes import RUNTIME_PROVIDED, LambdaRuntime
 
 __all__ = ["check_handler_imports", "split_handler"]
 
@@ -53,7 +53,9 @@ def split_handler(handler: str) -> tuple[str, str]:
     return module, function
 
 
-def check_handler_imports(handler: str, roots: Sequence[Path], target: Target, scratch: Path) -> str | None:
+def check_handler_imports(
+    handler: str, roots: Sequence[Path], target: LambdaRuntime, scratch: Path
+) -> str | None:
     """Import ``handler`` with only ``roots`` (the zip's contents, a layer's) and the runtime-provided SDK
     on the path; raise a PackagingError naming the module and the exception if it fails. Returns None
     when checked, or why the check could not run here."""
@@ -107,7 +109,7 @@ def check_handler_imports(handler: str, roots: Sequence[Path], target: Target, s
     )
 
 
-def _python(target: Target) -> str | None:
+def _python(target: LambdaRuntime) -> str | None:
     if f"{sys.version_info.major}.{sys.version_info.minor}" == target.python_version:
         return sys.executable
     return shutil.which(f"python{target.python_version}")

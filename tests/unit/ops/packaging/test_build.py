@@ -14,7 +14,7 @@ import pytest
 from shardsafe_harness import paths
 
 from shardsafe.ops.cli import main as shardsafe
-from shardsafe.ops.packaging import PackagingError, SizeLimits, Target, build_function_zip, find_uv
+from shardsafe.ops.packaging import LambdaRuntime, PackagingError, SizeLimits, build_function_zip, find_uv
 from shardsafe.ops.packaging.limits import LIMITS, check_size
 
 GOOD_HANDLER = "from shardsafe import StreamProcessor\n\ndef lambda_handler(event, context):\n    return {}\n"
@@ -99,7 +99,7 @@ def test_a_dependency_with_no_wheel_is_named_with_the_platform(
             handler="app.handler.lambda_handler",
             requirements=requirements,
             include_shardsafe=False,
-            target=Target("python3.13", "arm64"),
+            target=LambdaRuntime("python3.13", "arm64"),
         )
     assert "dependency 'nowheel' has no wheel for python3.13 on arm64 (aarch64-manylinux2014" in str(
         raised.value

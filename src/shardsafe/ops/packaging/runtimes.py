@@ -9,7 +9,7 @@ from types import MappingProxyType
 
 from shardsafe.ops.packaging.errors import PackagingError
 
-__all__ = ["PLATFORMS", "RUNTIMES", "RUNTIME_PROVIDED", "Target", "lambda_zip_name", "python_version"]
+__all__ = ["PLATFORMS", "RUNTIMES", "RUNTIME_PROVIDED", "LambdaRuntime", "lambda_zip_name", "python_version"]
 
 #: What AWS's Python runtimes ship besides the standard library: distribution name -> top-level module.
 #: Left out of the zip, since bundling it would shadow the runtime's copies; the LocalStack process
@@ -48,7 +48,7 @@ def lambda_zip_name(runtime: str, arch: str) -> str:
 
 
 @dataclass(frozen=True)
-class Target:
+class LambdaRuntime:
     """A Lambda runtime (python3.12, python3.13) on an architecture (x86_64, arm64); checked when made."""
 
     runtime: str = "python3.13"
