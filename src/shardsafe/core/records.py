@@ -58,6 +58,11 @@ class Record:
         """The id Lambda expects in ``batchItemFailures`` for this record."""
         return self.source.item_identifier(self.raw)
 
+    @property
+    def identity(self) -> tuple[str, ...] | None:
+        """What names this record and no other across deliveries (see :meth:`Source.identity`)."""
+        return self.source.identity(self.raw)
+
     def describe(self) -> dict[str, Any]:
         """The record's coordinates in the form of the quarantine envelope's ``record`` section."""
         return self.source.describe(self.raw)

@@ -59,3 +59,18 @@ def test_describing_a_malformed_record_never_raises(source: str, raw: Any) -> No
 def test_undecodable_kinesis_data_is_kept_as_its_text() -> None:
     raw = factories.kinesis_record(raw_data="not base64!")
     assert REGISTRY["aws:kinesis"].raw_payload(raw) == b"not base64!"
+
+
+def test_identity_names_a_record_across_deliveries_and_is_none_without_its_parts() -> None:
+    kinesis = factories.kinesis_record(sequence=3)
+    assert KinesisRecord(kinesis, None, None).identity == (
+        factories.STREAM_ARN,
+        "shardId-000000000000",
+        str(factories.FIRST_SEQUENCE + 3),
+    )
+    message = factories.sqs_record({"a": 1}, index=2)
+    assert SqsRecord(message, None, None).identity == (message["eventSourceARN"], message["messageId"])
+    change = factories.dynamodb_record(index=1)
+    assert DynamoDBRecord(change, None, None).identity == (factories.TABLE_STREAM_ARN, change["eventID"])
+    for source in REGISTRY.values():
+        assert source.identity({}) is None and source.identity(None) is None

@@ -69,6 +69,12 @@ class Source:
         """The id Lambda expects in ``batchItemFailures``; None when the record has none."""
         raise NotImplementedError
 
+    def identity(self, raw: Any) -> tuple[str, ...] | None:
+        """What names this record and no other, across deliveries (what idempotency keys on): the
+        stream's ARN, shard and sequence number; a queue's ARN and message id. None when the record
+        lacks it."""
+        return None
+
     def raw_payload(self, raw: Any) -> bytes:
         """The bytes to quarantine: the record's own, as it arrived."""
         raise NotImplementedError

@@ -68,6 +68,10 @@ class DynamoDBSource(Source):
     def item_identifier(self, raw: Any) -> str | None:
         return str_or_none(section(raw, "dynamodb").get("SequenceNumber"))
 
+    def identity(self, raw: Any) -> tuple[str, ...] | None:
+        arn, event_id = str_or_none(get(raw, "eventSourceARN")), str_or_none(get(raw, "eventID"))
+        return (arn, event_id) if arn and event_id else None
+
     def raw_payload(self, raw: Any) -> bytes:
         return json_bytes(raw)
 

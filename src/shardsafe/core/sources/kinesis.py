@@ -85,6 +85,11 @@ class KinesisSource(Source):
     def item_identifier(self, raw: Any) -> str | None:
         return str_or_none(section(raw, "kinesis").get("sequenceNumber"))
 
+    def identity(self, raw: Any) -> tuple[str, ...] | None:
+        arn, shard = str_or_none(get(raw, "eventSourceARN")), shard_of(raw)
+        sequence = str_or_none(section(raw, "kinesis").get("sequenceNumber"))
+        return (arn, shard, sequence) if arn and shard and sequence else None
+
     def raw_payload(self, raw: Any) -> bytes:
         data = section(raw, "kinesis").get("data")
         if isinstance(data, str):

@@ -99,6 +99,10 @@ class SqsSource(Source):
     def item_identifier(self, raw: Any) -> str | None:
         return str_or_none(get(raw, "messageId"))
 
+    def identity(self, raw: Any) -> tuple[str, ...] | None:
+        arn, message_id = str_or_none(get(raw, "eventSourceARN")), str_or_none(get(raw, "messageId"))
+        return (arn, message_id) if arn and message_id else None
+
     def raw_payload(self, raw: Any) -> bytes:
         body = get(raw, "body")
         return body.encode("utf-8", "surrogatepass") if isinstance(body, str) else json_bytes(raw)
