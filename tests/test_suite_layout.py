@@ -43,3 +43,22 @@ def test_only_the_harness_paths_module_computes_repository_paths() -> None:
         if name not in NOT_YET and COMPUTES_A_REPO_PATH.search((paths.REPO / name).read_text())
     ]
     assert offenders == [], "import the path from shardsafe_harness.paths instead"
+
+
+def test_tests_unit_is_laid_out_like_the_package() -> None:
+    """Every folder of tests/unit is a subpackage of src/shardsafe, and every test module in it names a
+    module or a subpackage there, or the folder's own package (``test_decode_limits.py`` tests
+    ``decode.py``'s limits, ``cli/test_cli.py`` the ``cli`` package)."""
+    package = paths.SRC / "shardsafe"
+    unit = paths.TESTS / "unit"
+    strays = []
+    for test in sorted(unit.rglob("test_*.py")):
+        folder = package / test.parent.relative_to(unit)
+        if not folder.is_dir():
+            strays.append(f"{test.relative_to(paths.REPO)}: no {folder.relative_to(paths.REPO)}")
+            continue
+        stem = test.stem.removeprefix("test_")
+        names = {path.stem for path in folder.iterdir() if path.suffix == ".py" or path.is_dir()} | {folder.name}
+        if not any(stem == name or stem.startswith(name + "_") for name in names):
+            strays.append(f"{test.relative_to(paths.REPO)}: names nothing in {folder.relative_to(paths.REPO)}")
+    assert strays == []
