@@ -194,9 +194,11 @@ module "pipeline" {
 
   # IAM: what the function does beyond the pipeline, typed and scoped.
   role_policy_statements = {
+    # Every object of the output bucket: a wildcard, so acknowledged (the module refuses it otherwise).
     WriteOutput = {
-      actions   = ["s3:PutObject"]
-      resources = ["${aws_s3_bucket.output.arn}/*"]
+      actions              = ["s3:PutObject"]
+      resources            = ["${aws_s3_bucket.output.arn}/*"]
+      acknowledge_wildcard = true
     }
     OutputKeyUse = {
       actions   = ["kms:GenerateDataKey"]
@@ -233,8 +235,10 @@ module "pipeline" {
   }
 
   # Quarantine queue
-  quarantine_queue_kms_key_arn               = aws_kms_key.this.arn
-  quarantine_queue_message_retention_seconds = 1209600
+  quarantine = {
+    kms_key_arn               = aws_kms_key.this.arn
+    message_retention_seconds = 1209600
+  }
 
   # Alarms and dashboard
   alarm_actions                       = aws_sns_topic.alarms[*].arn

@@ -70,12 +70,12 @@ output "quarantine_queue_url" {
 
 output "failure_queue_url" {
   description = "Deprecated alias of quarantine_queue_url, read by the demo and end-to-end harness."
-  value       = module.pipeline.failure_queue_url
+  value       = module.pipeline.quarantine_queue_url
 }
 
 output "failure_queue_arn" {
   description = "Deprecated alias of the quarantine queue's ARN, read by the end-to-end tests."
-  value       = module.pipeline.failure_queue_arn
+  value       = module.pipeline.quarantine_queue_arn
 }
 
 output "output_bucket_name" {
