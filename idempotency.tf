@@ -45,6 +45,8 @@ locals {
 }
 
 resource "aws_dynamodb_table" "idempotency" {
+  # checkov:skip=CKV_AWS_119:A customer key is the caller's choice (idempotency_table.kms_key_arn); without one DynamoDB's AWS owned key encrypts the table, which holds record keys and their expiry.
+  # checkov:skip=CKV_AWS_28:Point-in-time recovery is on by default (idempotency_table.point_in_time_recovery); turning it off is the caller's cost choice for a table of keys that expire.
   count = local.create_idempotency_table ? 1 : 0
 
   name         = coalesce(var.idempotency_table.name, "${var.name}-idempotency")

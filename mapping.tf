@@ -147,9 +147,8 @@ check "existing_stream_backlog_older_than_the_record_age" {
   assert {
     # Terraform's || evaluates both sides: the comparison is made only where the retention is known.
     condition = (
-      local.kinesis_existing_arn == null || local.mapping.starting_position != null || local.stream_settings.maximum_record_age_in_seconds == -1
-      ? true
-      : local.stream_retention_hours == null ? true : local.stream_settings.maximum_record_age_in_seconds >= local.stream_retention_hours * 3600
+      local.kinesis_existing_arn == null || local.mapping.starting_position != null || local.stream_settings.maximum_record_age_in_seconds == -1 ? true :
+      local.stream_retention_hours == null ? true : local.stream_settings.maximum_record_age_in_seconds >= local.stream_retention_hours * 3600
     )
     error_message = "The mapping starts at TRIM_HORIZON (the default) of the existing stream ${coalesce(local.stream_name, "?")}, which keeps records ${coalesce(local.stream_retention_hours, -1)} h, with a record age of ${local.stream_settings.maximum_record_age_in_seconds} s: records already older than that go straight to the failure destination, unprocessed. Set event_source_mapping.starting_position (LATEST or AT_TIMESTAMP to skip the backlog, TRIM_HORIZON to accept this), or raise maximum_record_age_in_seconds."
   }

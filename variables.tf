@@ -447,17 +447,17 @@ variable "log_group_kms_key_arn" {
 variable "logging" {
   description = <<-EOT
     How Lambda sends the function's logs to its log group (logging_config). shardsafe's handler
-    writes every line as JSON on stdout with a "level" key (INFO, WARNING or ERROR); its metrics are
+    writes every line as JSON on stdout with a `level` key (INFO, WARNING or ERROR); its metrics are
     EMF lines without one. What each choice keeps of them
     (https://docs.aws.amazon.com/lambda/latest/dg/monitoring-cloudwatchlogs-log-level.html):
     - log_format Text (the default): every line is kept as written; no filtering.
-    - log_format JSON: Lambda filters lines on their "level"; a line without one, or with a level
+    - log_format JSON: Lambda filters lines on their `level`; a line without one, or with a level
       it does not know, counts as INFO. Levels are TRACE, DEBUG, INFO, WARN, ERROR, FATAL:
       - application_log_level INFO (the default with JSON), DEBUG or TRACE: every shardsafe line
         and metric is kept.
       - WARN: the batch summary lines and the EMF metric lines are dropped (INFO): the
         RecordsQuarantined alarm and the dashboard's record counts see nothing. A line at
-        "WARNING" (the handler's retryable lines) is not a level Lambda lists: expect it read as
+        `WARNING` (the handler's retryable lines) is not a level Lambda lists: expect it read as
         INFO and dropped. The poison and last-resort lines (ERROR) are kept.
       - ERROR: as WARN; only ERROR lines are kept, among them the poison lines and the last-resort
         lines that are the only copy of a record when neither the quarantine nor S3 took it.
@@ -514,7 +514,7 @@ variable "vpc" {
     SNS, S3, DynamoDB, CloudWatch and X-Ray), security_group_ids (1 to 5) and
     ipv6_allowed_for_dual_stack. The role gets the network-interface permissions Lambda needs
     (https://docs.aws.amazon.com/lambda/latest/dg/configuration-vpc.html): the two Describe
-    actions on "*", which AWS cannot scope, and the others in this account and region. Null: no VPC.
+    actions on `*`, which AWS cannot scope, and the others in this account and region. Null: no VPC.
   EOT
   type = object({
     subnet_ids                  = list(string)
@@ -1246,8 +1246,8 @@ variable "idempotency_table" {
     that a record Lambda delivers again is acted on once. The function gets its name
     (SHARDSAFE_IDEMPOTENCY_TABLE) and, on that table only, dynamodb:GetItem, BatchGetItem,
     PutItem, UpdateItem, DeleteItem, BatchWriteItem and ConditionCheckItem.
-    - create: the module creates <name>-idempotency (or name): on-demand, partition key "id" (a
-      string), time to live on "expiration": AWS Lambda Powertools' idempotency table layout, so a
+    - create: the module creates <name>-idempotency (or name): on-demand, partition key `id` (a
+      string), time to live on `expiration`: AWS Lambda Powertools' idempotency table layout, so a
       team using Powertools can share the table and its tooling.
     - arn: instead, an existing table (arn:<partition>:dynamodb:<region>:<account>:table/<name>)
       of that layout.
