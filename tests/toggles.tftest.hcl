@@ -365,6 +365,7 @@ run "lower_limits_and_unlimited_values_are_accepted" {
       parallelization_factor        = 1
       maximum_retry_attempts        = -1
       maximum_record_age_in_seconds = -1
+      acknowledge_unbounded_retries = true
     }
   }
 
