@@ -161,6 +161,7 @@ def test_log_group_alarms_and_dashboard_exist(
         "IteratorAge",
         "Errors",
         "Throttles",
+        "Duration",
         "ApproximateNumberOfMessagesVisible",
         "RecordsQuarantined",
         "DroppedEventCount",
@@ -169,6 +170,8 @@ def test_log_group_alarms_and_dashboard_exist(
     assert by_metric["RecordsQuarantined"]["Namespace"] == "shardsafe"
     assert by_metric["RecordsQuarantined"]["Statistic"] == "Sum"
     assert by_metric["IteratorAge"]["Threshold"] == 30000
+    assert by_metric["Duration"]["Threshold"] == 24000  # 80 % of the 30 s timeout
+    assert deployed["dashboard_name"] == f"{deployed['function_name']}-{deployed['region']}"
 
     dashboard = json.loads(
         cloudwatch.get_dashboard(DashboardName=deployed["dashboard_name"])["DashboardBody"]
