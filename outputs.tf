@@ -35,8 +35,6 @@ output "source_dead_letter_queue_url" {
   value       = try(aws_sqs_queue.source_dead_letter[0].url, null)
 }
 
-# --- Stream ---
-
 output "stream_name" {
   description = "Name of the Kinesis data stream the function reads (created or existing), or null for another kind of source."
   value       = local.stream_name
@@ -60,8 +58,33 @@ output "function_name" {
 }
 
 output "function_arn" {
-  description = "ARN of the Lambda function."
+  description = "ARN of the Lambda function (unqualified)."
   value       = aws_lambda_function.this.arn
+}
+
+output "function_version" {
+  description = "Version this apply published (publish = true), or $LATEST."
+  value       = aws_lambda_function.this.version
+}
+
+output "function_qualifier" {
+  description = "What the event source mapping invokes: the alias name, or $LATEST without an alias. Use it with aws lambda invoke --qualifier and in Lambda's per-alias metrics."
+  value       = var.alias != null ? var.alias.name : "$LATEST"
+}
+
+output "function_qualified_arn" {
+  description = "ARN the event source mapping invokes: the alias's ARN, or the function's without an alias."
+  value       = local.function_qualified_arn
+}
+
+output "alias_name" {
+  description = "Name of the function's alias, or null without one."
+  value       = try(aws_lambda_alias.this[0].name, null)
+}
+
+output "alias_arn" {
+  description = "ARN of the function's alias, or null without one."
+  value       = try(aws_lambda_alias.this[0].arn, null)
 }
 
 output "log_group_name" {
@@ -125,6 +148,48 @@ output "failure_bucket_arn" {
   value       = local.failure_bucket_arn
 }
 
+# --- Quarantine ---
+
+output "quarantine_kind" {
+  description = "Kind of quarantine sink the handler uses (SHARDSAFE_QUARANTINE_SINK): sqs or sns."
+  value       = local.quarantine_kind
+}
+
+output "quarantine_queue_url" {
+  description = "URL of the queue that keeps quarantined records: the quarantine queue (sqs, created or existing), or the store queue subscribed to the topic the module created (sns); null for an existing topic. Redrive reads it."
+  value       = local.quarantine_queue_url
+}
+
+output "quarantine_queue_arn" {
+  description = "ARN of the queue that keeps quarantined records (see quarantine_queue_url), or null."
+  value       = local.quarantine_queue_arn
+}
+
+output "quarantine_queue_name" {
+  description = "Name of the queue that keeps quarantined records (see quarantine_queue_url), or null."
+  value       = local.quarantine_queue_name
+}
+
+output "quarantine_topic_arn" {
+  description = "ARN of the SNS topic the handler publishes quarantined records to (SHARDSAFE_QUARANTINE_TOPIC_ARN), created or existing; null with kind sqs."
+  value       = local.quarantine_topic_arn
+}
+
+output "quarantine_topic_name" {
+  description = "Name of the quarantine topic, or null with kind sqs."
+  value       = local.quarantine_topic_name
+}
+
+output "quarantine_dead_letter_queue_arn" {
+  description = "ARN of the quarantine queue's dead-letter queue (quarantine.dead_letter), or null."
+  value       = try(aws_sqs_queue.quarantine_dead_letter[0].arn, null)
+}
+
+output "quarantine_dead_letter_queue_url" {
+  description = "URL of the quarantine queue's dead-letter queue (quarantine.dead_letter), or null."
+  value       = try(aws_sqs_queue.quarantine_dead_letter[0].url, null)
+}
+
 output "claim_check_bucket_name" {
   description = "Name of the bucket the handler writes claim checks to (SHARDSAFE_CLAIM_CHECK_BUCKET), or null without claim checks."
   value       = local.claim_check_bucket_name
@@ -135,44 +200,33 @@ output "claim_check_prefix" {
   value       = local.claim_check_enabled ? var.claim_check.prefix : null
 }
 
-# --- Quarantine queue ---
+# --- Idempotency table ---
 
-output "quarantine_queue_url" {
-  description = "URL of the quarantine queue, where the handler sends the records it cannot process (created or existing)."
-  value       = local.quarantine_queue_url
+output "idempotency_table_name" {
+  description = "Name of the idempotency table (SHARDSAFE_IDEMPOTENCY_TABLE), created or existing, or null without one."
+  value       = local.idempotency_table_name
 }
 
-output "quarantine_queue_arn" {
-  description = "ARN of the quarantine queue (created or existing)."
-  value       = local.quarantine_queue_arn
+output "idempotency_table_arn" {
+  description = "ARN of the idempotency table, created or existing, or null without one."
+  value       = local.idempotency_table_arn
 }
 
-output "quarantine_queue_name" {
-  description = "Name of the quarantine queue (created or existing)."
-  value       = local.quarantine_queue_name
+# --- Large-message payloads ---
+
+output "large_message_bucket_names" {
+  description = "Names of the buckets the handler may read extended-client payloads from (SHARDSAFE_LARGE_MESSAGE_BUCKETS); empty without any."
+  value       = local.large_message_bucket_names
 }
 
-output "failure_queue_url" {
-  description = "Deprecated alias of quarantine_queue_url, kept while callers move to it."
-  value       = local.quarantine_queue_url
-}
-
-output "failure_queue_arn" {
-  description = "Deprecated alias of quarantine_queue_arn, kept while callers move to it."
-  value       = local.quarantine_queue_arn
-}
-
-output "failure_queue_name" {
-  description = "Deprecated alias of quarantine_queue_name, kept while callers move to it."
-  value       = local.quarantine_queue_name
-}
-
-# --- Alarms and dashboard ---
+# --- Alarms ---
 
 output "alarm_arns" {
-  description = "ARNs of the CloudWatch alarms by key (iterator_age, errors, throttles, quarantine_queue_depth, records_quarantined, and with EventCount metrics records_to_failure_destination and records_dropped); empty when create_alarms is false."
+  description = "ARNs of the CloudWatch alarms by key (iterator_age or source_queue_age, errors, throttles, duration, records_quarantined, quarantine_queue_depth, and as configured dead_letter_queue_depth, quarantine_topic_failed_deliveries, quarantine_dead_letter_queue_depth, records_to_failure_destination, records_dropped); empty when create_alarms is false."
   value       = { for key, alarm in aws_cloudwatch_metric_alarm.this : key => alarm.arn }
 }
+
+# --- Dashboard ---
 
 output "dashboard_name" {
   description = "Name of the CloudWatch dashboard, or null when create_dashboard is false."

@@ -25,7 +25,6 @@ variable "event_source" {
     takes the arguments that apply to it (see event_source_mapping).
     - kind: kinesis (the default), dynamodb or sqs.
       - kinesis: the stream the module creates (the Stream variables), or an existing one by arn.
-        create_stream = false with stream_arn, the way before event_source, still works.
       - dynamodb: an existing table's stream, by arn (the table's stream_arn attribute). Lambda
         reads it as it reads a Kinesis stream: bisect, retries, record age, on-failure destination.
       - sqs: a standard queue the module creates (<name>-source, with a dead-letter queue that
@@ -43,6 +42,11 @@ variable "event_source" {
     - kms_key_arn: the customer managed KMS key the source is encrypted with (a DynamoDB table's key,
       the key of an existing queue; the key of the created queue). The role may decrypt with this key
       only, and only through the source's service. For kinesis use stream_kms_key_arn.
+    - retention_hours: the retention of an existing Kinesis stream, in hours (24..8760), to check
+      the mapping's record age against. Required for a stream of another account or region: the
+      module looks a stream up by name in the provider's account and region only, where another
+      stream of that name could be found. Null for a stream of this account and region: read from
+      Kinesis (kinesis:DescribeStream by whoever runs Terraform).
     - queue: settings of the queue the module creates (kind sqs, no arn):
       visibility_timeout_seconds (default six times the function's timeout, at least 30, at most
       43200; AWS advises at least six times), message_retention_seconds (default 4 days),
@@ -50,10 +54,11 @@ variable "event_source" {
       default 5) and dead_letter_retention_seconds (default 14 days, the SQS maximum).
   EOT
   type = object({
-    kind        = optional(string, "kinesis")
-    create      = optional(bool)
-    arn         = optional(string)
-    kms_key_arn = optional(string)
+    kind            = optional(string, "kinesis")
+    create          = optional(bool)
+    arn             = optional(string)
+    kms_key_arn     = optional(string)
+    retention_hours = optional(number)
     queue = optional(object({
       visibility_timeout_seconds    = optional(number)
       message_retention_seconds     = optional(number)
@@ -134,49 +139,45 @@ variable "event_source" {
   }
 
   validation {
+    condition = var.event_source.retention_hours == null || (
+      var.event_source.kind == "kinesis" && var.event_source.arn != null && try(
+        var.event_source.retention_hours >= 24 && var.event_source.retention_hours <= 8760 && floor(var.event_source.retention_hours) == var.event_source.retention_hours,
+        false,
+      )
+    )
+    error_message = "event_source.retention_hours is the retention of an existing Kinesis stream (kind \"kinesis\" with an arn), a whole number of hours from 24 to 8760; got ${coalesce(var.event_source.retention_hours, -1)} with kind \"${var.event_source.kind}\" and ${var.event_source.arn == null ? "no arn (the module's stream has retention_period)" : "an arn"}."
+  }
+
+  # SQS keeps a message's original enqueue time when it moves it to the dead-letter queue
+  # (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-dead-letter-queues.html):
+  # a dead-letter queue keeping messages for less time than the source can expire them on arrival.
+  validation {
+    condition = try(
+      coalesce(var.event_source.queue.dead_letter_retention_seconds, 1209600) >= coalesce(var.event_source.queue.message_retention_seconds, 345600),
+      true,
+    )
+    error_message = "event_source.queue.dead_letter_retention_seconds (${coalesce(var.event_source.queue.dead_letter_retention_seconds, 1209600)}) must be at least message_retention_seconds (${coalesce(var.event_source.queue.message_retention_seconds, 345600)}): SQS keeps a message's original enqueue time when it moves it to the dead-letter queue, so a shorter retention there can delete it on arrival."
+  }
+
+  validation {
     condition     = var.event_source.queue.max_receive_count == null || try(var.event_source.queue.max_receive_count >= 1 && var.event_source.queue.max_receive_count <= 1000 && floor(var.event_source.queue.max_receive_count) == var.event_source.queue.max_receive_count, false)
     error_message = "event_source.queue.max_receive_count must be a whole number from 1 to 1000 (receives before SQS moves a message to the dead-letter queue); got ${coalesce(var.event_source.queue.max_receive_count, -1)}."
   }
 }
 
-# --- Stream ---
-
-variable "create_stream" {
-  description = "Create the Kinesis data stream (event_source kind kinesis without an arn). To consume a stream that exists, pass event_source = { kind = \"kinesis\", arn = ... }; create_stream = false with stream_arn, the older way, still works. Ignored for other kinds."
-  type        = bool
-  default     = true
-  nullable    = false
-}
-
-variable "stream_arn" {
-  description = "Deprecated: pass event_source = { kind = \"kinesis\", arn = ... } instead. ARN of an existing Kinesis data stream to consume, with create_stream = false."
-  type        = string
-  default     = null
-
-  validation {
-    condition     = var.create_stream || var.stream_arn != null || var.event_source.arn != null || var.event_source.kind != "kinesis"
-    error_message = "create_stream is false but no stream is named: pass event_source = { kind = \"kinesis\", arn = \"arn:<partition>:kinesis:<region>:<account>:stream/<name>\" } (or stream_arn, the older way)."
-  }
-
-  validation {
-    condition     = var.stream_arn == null || (var.event_source.kind == "kinesis" && var.event_source.arn == null)
-    error_message = "stream_arn is deprecated and cannot be combined with event_source.arn or a kind other than kinesis; name the source with event_source = { kind = \"${var.event_source.kind}\", arn = ... } and remove stream_arn and create_stream."
-  }
-
-  validation {
-    condition     = var.stream_arn == null || can(regex("^arn:aws[a-z-]*:kinesis:[a-z0-9-]+:[0-9]{12}:stream/[A-Za-z0-9_.-]{1,128}$", var.stream_arn))
-    error_message = "stream_arn must be a Kinesis data stream ARN (arn:<partition>:kinesis:<region>:<account>:stream/<name>); got \"${coalesce(var.stream_arn, "null")}\"."
-  }
-}
-
 variable "stream_name" {
-  description = "Name of the stream the module creates. Defaults to name."
+  description = "Name of the Kinesis stream the module creates. Defaults to name."
   type        = string
   default     = null
 
   validation {
     condition     = var.stream_name == null || can(regex("^[A-Za-z0-9_.-]{1,128}$", var.stream_name))
     error_message = "stream_name must be 1 to 128 characters of letters, digits, '.', '-' and '_'; got \"${coalesce(var.stream_name, "null")}\"."
+  }
+
+  validation {
+    condition     = var.stream_name == null || (var.event_source.kind == "kinesis" && coalesce(var.event_source.create, var.event_source.arn == null))
+    error_message = "stream_name names the stream the module creates; with ${var.event_source.kind != "kinesis" ? "kind \"${var.event_source.kind}\"" : "an existing stream (event_source.arn)"} there is none, and it would be ignored: remove it (got \"${coalesce(var.stream_name, "null")}\")."
   }
 }
 
@@ -221,6 +222,11 @@ variable "stream_encryption_enabled" {
   type        = bool
   default     = true
   nullable    = false
+
+  validation {
+    condition     = var.stream_kms_key_arn == null || var.stream_encryption_enabled || var.event_source.arn != null
+    error_message = "stream_kms_key_arn (\"${coalesce(var.stream_kms_key_arn, "null")}\") would encrypt the stream the module creates, but stream_encryption_enabled is false: the key would be ignored and the stream left unencrypted. Turn encryption on, or remove the key."
+  }
 }
 
 variable "stream_kms_key_arn" {
@@ -251,7 +257,7 @@ variable "shard_level_metrics" {
 }
 
 variable "create_stream_consumer" {
-  description = "Register an enhanced fan-out consumer on the stream and have the mapping read through it (dedicated 2 MB/s per shard read throughput; extra cost)."
+  description = "Kinesis: register an enhanced fan-out consumer on the stream and have the mapping read through it (dedicated 2 MB/s per shard read throughput; extra cost)."
   type        = bool
   default     = false
   nullable    = false
@@ -265,6 +271,11 @@ variable "stream_consumer_name" {
   validation {
     condition     = var.stream_consumer_name == null || can(regex("^[A-Za-z0-9_.-]{1,128}$", var.stream_consumer_name))
     error_message = "stream_consumer_name must be 1 to 128 characters of letters, digits, '.', '-' and '_'; got \"${coalesce(var.stream_consumer_name, "null")}\"."
+  }
+
+  validation {
+    condition     = var.stream_consumer_name == null || var.create_stream_consumer
+    error_message = "stream_consumer_name (\"${coalesce(var.stream_consumer_name, "null")}\") names the enhanced fan-out consumer, which only create_stream_consumer = true registers: set it, or remove the name."
   }
 }
 
@@ -335,15 +346,27 @@ variable "timeout" {
   }
 }
 
+variable "ephemeral_storage_size" {
+  description = "Size of the function's /tmp in MB (512..10240; default 512, what Lambda gives at no extra cost)."
+  type        = number
+  default     = 512
+  nullable    = false
+
+  validation {
+    condition     = var.ephemeral_storage_size >= 512 && var.ephemeral_storage_size <= 10240 && floor(var.ephemeral_storage_size) == var.ephemeral_storage_size
+    error_message = "ephemeral_storage_size must be a whole number of MB from 512 to 10240; got ${var.ephemeral_storage_size}."
+  }
+}
+
 variable "environment_variables" {
-  description = "Environment variables of the function, merged with the ones the module sets (SHARDSAFE_QUARANTINE_QUEUE_URL, SHARDSAFE_QUARANTINE_MAX_MESSAGE_BYTES, SHARDSAFE_CLAIM_CHECK_BUCKET, SHARDSAFE_CLAIM_CHECK_PREFIX, SHARDSAFE_METRICS_NAMESPACE, SHARDSAFE_REPORT_BATCH_ITEM_FAILURES), which cannot be overridden here."
+  description = "Environment variables of the function, merged with the ones the module sets (SHARDSAFE_QUARANTINE_SINK, SHARDSAFE_QUARANTINE_QUEUE_URL or SHARDSAFE_QUARANTINE_TOPIC_ARN, SHARDSAFE_QUARANTINE_MAX_MESSAGE_BYTES, SHARDSAFE_CLAIM_CHECK_BUCKET, SHARDSAFE_CLAIM_CHECK_PREFIX, SHARDSAFE_IDEMPOTENCY_TABLE, SHARDSAFE_LARGE_MESSAGE_BUCKETS, SHARDSAFE_METRICS_NAMESPACE, SHARDSAFE_REPORT_BATCH_ITEM_FAILURES), which cannot be overridden here."
   type        = map(string)
   default     = {}
   nullable    = false
 
   validation {
-    condition     = length(setintersection(keys(var.environment_variables), ["SHARDSAFE_QUARANTINE_QUEUE_URL", "SHARDSAFE_QUARANTINE_MAX_MESSAGE_BYTES", "SHARDSAFE_CLAIM_CHECK_BUCKET", "SHARDSAFE_CLAIM_CHECK_PREFIX", "SHARDSAFE_METRICS_NAMESPACE", "SHARDSAFE_REPORT_BATCH_ITEM_FAILURES"])) == 0
-    error_message = "environment_variables must not set SHARDSAFE_QUARANTINE_QUEUE_URL, SHARDSAFE_QUARANTINE_MAX_MESSAGE_BYTES, SHARDSAFE_CLAIM_CHECK_BUCKET, SHARDSAFE_CLAIM_CHECK_PREFIX, SHARDSAFE_METRICS_NAMESPACE or SHARDSAFE_REPORT_BATCH_ITEM_FAILURES (got ${jsonencode(sort(setintersection(keys(var.environment_variables), ["SHARDSAFE_QUARANTINE_QUEUE_URL", "SHARDSAFE_QUARANTINE_MAX_MESSAGE_BYTES", "SHARDSAFE_CLAIM_CHECK_BUCKET", "SHARDSAFE_CLAIM_CHECK_PREFIX", "SHARDSAFE_METRICS_NAMESPACE", "SHARDSAFE_REPORT_BATCH_ITEM_FAILURES"])))}): the module sets them from the quarantine queue, claim_check, metrics_namespace and event_source_mapping.report_batch_item_failures; remove them."
+    condition     = length(setintersection(keys(var.environment_variables), local.reserved_environment_variables)) == 0
+    error_message = "environment_variables must not set ${jsonencode(sort(setintersection(keys(var.environment_variables), local.reserved_environment_variables)))}: the module sets them from quarantine, claim_check, idempotency_table, large_message_buckets, metrics_namespace and event_source_mapping.report_batch_item_failures; remove them."
   }
 }
 
@@ -421,6 +444,57 @@ variable "log_group_kms_key_arn" {
   }
 }
 
+variable "logging" {
+  description = <<-EOT
+    How Lambda sends the function's logs to its log group (logging_config). shardsafe's handler
+    writes every line as JSON on stdout with a `level` key (INFO, WARNING or ERROR); its metrics are
+    EMF lines without one. What each choice keeps of them
+    (https://docs.aws.amazon.com/lambda/latest/dg/monitoring-cloudwatchlogs-log-level.html):
+    - log_format Text (the default): every line is kept as written; no filtering.
+    - log_format JSON: Lambda filters lines on their `level`; a line without one, or with a level
+      it does not know, counts as INFO. Levels are TRACE, DEBUG, INFO, WARN, ERROR, FATAL:
+      - application_log_level INFO (the default with JSON), DEBUG or TRACE: every shardsafe line
+        and metric is kept.
+      - WARN: the batch summary lines and the EMF metric lines are dropped (INFO): the
+        RecordsQuarantined alarm and the dashboard's record counts see nothing. A line at
+        `WARNING` (the handler's retryable lines) is not a level Lambda lists: expect it read as
+        INFO and dropped. The poison and last-resort lines (ERROR) are kept.
+      - ERROR: as WARN; only ERROR lines are kept, among them the poison lines and the last-resort
+        lines that are the only copy of a record when neither the quarantine nor S3 took it.
+      - FATAL is refused: it would drop those ERROR lines, and with them records.
+      - system_log_level (DEBUG, INFO, WARN; default INFO) filters Lambda's own lines: WARN drops
+        START, END and REPORT (duration, memory).
+    A check warns when the application level drops the metrics.
+  EOT
+  type = object({
+    log_format            = optional(string, "Text")
+    application_log_level = optional(string)
+    system_log_level      = optional(string)
+  })
+  default  = {}
+  nullable = false
+
+  validation {
+    condition     = contains(["Text", "JSON"], var.logging.log_format)
+    error_message = "logging.log_format must be \"Text\" or \"JSON\"; got \"${var.logging.log_format}\"."
+  }
+
+  validation {
+    condition     = var.logging.log_format == "JSON" || (var.logging.application_log_level == null && var.logging.system_log_level == null)
+    error_message = "logging.application_log_level and system_log_level filter JSON logs only (Lambda ignores them with Text, and the module would too): set log_format = \"JSON\", or remove them (got ${jsonencode(var.logging)})."
+  }
+
+  validation {
+    condition     = var.logging.application_log_level == null || contains(["TRACE", "DEBUG", "INFO", "WARN", "ERROR"], coalesce(var.logging.application_log_level, "INFO"))
+    error_message = "logging.application_log_level must be TRACE, DEBUG, INFO, WARN or ERROR; got \"${coalesce(var.logging.application_log_level, "null")}\".${coalesce(var.logging.application_log_level, "-") == "FATAL" ? " FATAL is refused: Lambda would drop shardsafe's ERROR lines, among them the last-resort copy of a record that neither the quarantine nor S3 took." : ""}"
+  }
+
+  validation {
+    condition     = var.logging.system_log_level == null || contains(["DEBUG", "INFO", "WARN"], coalesce(var.logging.system_log_level, "INFO"))
+    error_message = "logging.system_log_level must be DEBUG, INFO or WARN; got \"${coalesce(var.logging.system_log_level, "null")}\"."
+  }
+}
+
 variable "metrics_namespace" {
   description = "CloudWatch namespace of the handler's metrics (RecordsProcessed, RecordsQuarantined, RecordsRetried, BatchDuration), passed to the function as SHARDSAFE_METRICS_NAMESPACE and used by the quarantine alarm and the dashboard."
   type        = string
@@ -430,6 +504,67 @@ variable "metrics_namespace" {
   validation {
     condition     = can(regex("^[A-Za-z0-9._/#:-]{1,255}$", var.metrics_namespace)) && !startswith(var.metrics_namespace, "AWS/")
     error_message = "metrics_namespace must be 1 to 255 characters of letters, digits and . _ / # : - and must not start with \"AWS/\"; got \"${var.metrics_namespace}\"."
+  }
+}
+
+variable "vpc" {
+  description = <<-EOT
+    Run the function in a VPC: subnet_ids (1 to 16, private subnets: a function in a VPC reaches
+    the internet and AWS's endpoints only through a NAT gateway or VPC endpoints for Kinesis, SQS,
+    SNS, S3, DynamoDB, CloudWatch and X-Ray), security_group_ids (1 to 5) and
+    ipv6_allowed_for_dual_stack. The role gets the network-interface permissions Lambda needs
+    (https://docs.aws.amazon.com/lambda/latest/dg/configuration-vpc.html): the two Describe
+    actions on `*`, which AWS cannot scope, and the others in this account and region. Null: no VPC.
+  EOT
+  type = object({
+    subnet_ids                  = list(string)
+    security_group_ids          = list(string)
+    ipv6_allowed_for_dual_stack = optional(bool, false)
+  })
+  default = null
+
+  validation {
+    condition = var.vpc == null || try(
+      length(var.vpc.subnet_ids) >= 1 && length(var.vpc.subnet_ids) <= 16 &&
+      alltrue([for id in var.vpc.subnet_ids : can(regex("^subnet-[0-9a-f]{8,17}$", id))]),
+      false,
+    )
+    error_message = "vpc.subnet_ids must be 1 to 16 subnet ids (subnet-0123456789abcdef0); got ${jsonencode(try(var.vpc.subnet_ids, null))}."
+  }
+
+  validation {
+    condition = var.vpc == null || try(
+      length(var.vpc.security_group_ids) >= 1 && length(var.vpc.security_group_ids) <= 5 &&
+      alltrue([for id in var.vpc.security_group_ids : can(regex("^sg-[0-9a-f]{8,17}$", id))]),
+      false,
+    )
+    error_message = "vpc.security_group_ids must be 1 to 5 security group ids (sg-0123456789abcdef0); got ${jsonencode(try(var.vpc.security_group_ids, null))}."
+  }
+}
+
+variable "publish" {
+  description = "Publish a new version of the function whenever its code or configuration changes. Needed for an alias."
+  type        = bool
+  default     = false
+  nullable    = false
+}
+
+variable "alias" {
+  description = "An alias (name, and an optional description) on the version this apply published (publish = true): the event source mapping invokes the alias, so a deployment takes effect when the alias moves, and the function_qualifier output names it. Null: the mapping invokes the function's latest code ($LATEST)."
+  type = object({
+    name        = string
+    description = optional(string)
+  })
+  default = null
+
+  validation {
+    condition     = var.alias == null || var.publish
+    error_message = "alias needs publish = true: an alias points at a published version, and without publishing there is only $LATEST."
+  }
+
+  validation {
+    condition     = var.alias == null || try(can(regex("^[A-Za-z0-9_-]{1,128}$", var.alias.name)) && !can(regex("^[0-9]+$", var.alias.name)), false)
+    error_message = "alias.name must be 1 to 128 letters, digits, '-' and '_', and not only digits (a version number); got \"${try(var.alias.name, "null")}\"."
   }
 }
 
@@ -443,7 +578,7 @@ variable "create_role" {
 }
 
 variable "role_arn" {
-  description = "ARN of an existing execution role for the function. Required when create_role is false, ignored otherwise."
+  description = "ARN of an existing execution role for the function. Required when create_role is false, refused otherwise."
   type        = string
   default     = null
 
@@ -453,13 +588,18 @@ variable "role_arn" {
   }
 
   validation {
-    condition     = var.role_arn == null || can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:role/.+$", var.role_arn))
-    error_message = "role_arn must be an IAM role ARN (arn:<partition>:iam::<account>:role/<name>); got \"${coalesce(var.role_arn, "null")}\"."
+    condition     = var.role_arn == null || can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:role/[A-Za-z0-9+=,.@_/-]+$", var.role_arn))
+    error_message = "role_arn must be an IAM role ARN (arn:<partition>:iam::<account>:role/<path/><name>, no wildcard); got \"${coalesce(var.role_arn, "null")}\"."
+  }
+
+  validation {
+    condition     = !(var.create_role && var.role_arn != null)
+    error_message = "role_arn (\"${coalesce(var.role_arn, "null")}\") is the role the function runs as when create_role is false; with create_role = true the module makes its own and would ignore it. Set create_role = false to use it, or remove it."
   }
 }
 
 variable "role_name" {
-  description = "Name of the role the module creates. Defaults to name."
+  description = "Name of the role the module creates (create_role). Defaults to name."
   type        = string
   default     = null
 
@@ -467,16 +607,65 @@ variable "role_name" {
     condition     = var.role_name == null || can(regex("^[A-Za-z0-9+=,.@_-]{1,64}$", var.role_name))
     error_message = "role_name must be 1 to 64 characters of letters, digits and +=,.@_-; got \"${coalesce(var.role_name, "null")}\"."
   }
+
+  validation {
+    condition     = var.role_name == null || var.create_role
+    error_message = "role_name (\"${coalesce(var.role_name, "null")}\") names the role the module creates, and create_role is false: it would be ignored. Remove it, or let the module create the role."
+  }
+}
+
+variable "role_path" {
+  description = "Path of the role the module creates (create_role), such as /service-roles/ (default /)."
+  type        = string
+  default     = "/"
+  nullable    = false
+
+  validation {
+    condition     = can(regex("^/([A-Za-z0-9+=,.@_-]+/)*$", var.role_path)) && length(var.role_path) <= 512
+    error_message = "role_path must start and end with \"/\" and hold letters, digits and +=,.@_- between (at most 512 characters); got \"${var.role_path}\"."
+  }
+
+  validation {
+    condition     = var.role_path == "/" || var.create_role
+    error_message = "role_path (\"${var.role_path}\") is the path of the role the module creates, and create_role is false: it would be ignored. Remove it."
+  }
 }
 
 variable "role_permissions_boundary_arn" {
-  description = "ARN of a managed policy to set as the permissions boundary of the created role."
+  description = "ARN of a managed policy to set as the permissions boundary of the role the module creates (create_role)."
   type        = string
   default     = null
 
   validation {
-    condition     = var.role_permissions_boundary_arn == null || can(regex("^arn:aws[a-z-]*:iam::([0-9]{12}|aws):policy/.+$", var.role_permissions_boundary_arn))
-    error_message = "role_permissions_boundary_arn must be an IAM managed policy ARN (arn:<partition>:iam::<account>:policy/<name>); got \"${coalesce(var.role_permissions_boundary_arn, "null")}\"."
+    condition     = var.role_permissions_boundary_arn == null || can(regex("^arn:aws[a-z-]*:iam::([0-9]{12}|aws):policy/[A-Za-z0-9+=,.@_/-]+$", var.role_permissions_boundary_arn))
+    error_message = "role_permissions_boundary_arn must be an IAM managed policy ARN (arn:<partition>:iam::<account>:policy/<name>, no wildcard); got \"${coalesce(var.role_permissions_boundary_arn, "null")}\"."
+  }
+
+  validation {
+    condition     = var.role_permissions_boundary_arn == null || var.create_role
+    error_message = "role_permissions_boundary_arn (\"${coalesce(var.role_permissions_boundary_arn, "null")}\") is set on the role the module creates, and create_role is false: it would be ignored, and your role left without the boundary. Set the boundary on your role, and remove it here."
+  }
+}
+
+variable "role_managed_policy_arns" {
+  description = "ARNs of managed policies to attach to the role the module creates (create_role), for what your code does beyond the pipeline. Each one widens the role by what it grants, so prefer role_policy_statements, which are checked for wildcards; at most 20 (IAM's quota of managed policies per role is 10 unless raised, 20 at most)."
+  type        = list(string)
+  default     = []
+  nullable    = false
+
+  validation {
+    condition     = alltrue([for arn in var.role_managed_policy_arns : can(regex("^arn:aws[a-z-]*:iam::([0-9]{12}|aws):policy/[A-Za-z0-9+=,.@_/-]+$", arn))])
+    error_message = "role_managed_policy_arns must be IAM managed policy ARNs (arn:<partition>:iam::<account or aws>:policy/<path/><name>, no wildcard); got ${jsonencode([for arn in var.role_managed_policy_arns : arn if !can(regex("^arn:aws[a-z-]*:iam::([0-9]{12}|aws):policy/[A-Za-z0-9+=,.@_/-]+$", arn))])}."
+  }
+
+  validation {
+    condition     = length(var.role_managed_policy_arns) <= 20 && length(distinct(var.role_managed_policy_arns)) == length(var.role_managed_policy_arns)
+    error_message = "role_managed_policy_arns may list at most 20 policies, each once (IAM attaches at most 20 to a role); got ${length(var.role_managed_policy_arns)}."
+  }
+
+  validation {
+    condition     = length(var.role_managed_policy_arns) == 0 || var.create_role
+    error_message = "role_managed_policy_arns are attached to the role the module creates, and create_role is false: they would be ignored. Attach them to your role, and remove them here (got ${jsonencode(var.role_managed_policy_arns)})."
   }
 }
 
@@ -485,8 +674,10 @@ variable "role_policy_statements" {
     Extra statements for the role's policy, keyed by statement id (letters and digits), for what your
     code does beyond the pipeline (for example s3:PutObject on an output bucket). They are added to
     the module's statements and can neither replace nor widen them: the module's statement ids are
-    reserved. An Allow statement with a wildcard action (`*`, `s3:*`, `s3:Get*`) or Resource `*`
-    needs acknowledge_wildcard = true, so that such a grant is never made by accident.
+    reserved. An Allow statement with a wildcard (`*` or `?`) anywhere in an action or a resource
+    (`s3:*`, `s3:Get*`, `arn:aws:s3:::bucket/*`, `arn:*:*`) or granting iam:PassRole needs
+    acknowledge_wildcard = true, so that a wide grant, or one that lets the function hand a role
+    to a service, is never made by accident. A Deny statement only narrows and needs none.
   EOT
   type = map(object({
     effect    = optional(string, "Allow")
@@ -507,16 +698,9 @@ variable "role_policy_statements" {
     error_message = "role_policy_statements keys are statement ids and must be letters and digits only; got ${jsonencode(keys(var.role_policy_statements))}."
   }
 
-  # The ids of every statement the module can make (main.tf, IAM); tests/iam.tftest.hcl checks that
-  # this list and the module's statements agree.
   validation {
-    condition = length(setintersection([for sid in keys(var.role_policy_statements) : lower(sid)], [for sid in [
-      "KinesisStreamRead", "KinesisConsumerRead", "StreamKeyDecrypt", "DynamoDBStreamRead", "SourceQueueConsume", "SourceKeyDecrypt",
-      "QuarantineQueueSend", "QuarantineQueueKeyUse", "LogsWrite", "FailureBucketList", "FailureBucketWrite", "FailureQueueSend",
-      "FailureTopicPublish", "FailureBucketKeyUse", "FailureQueueKeyUse", "FailureTopicKeyUse", "FailureDestinationKeyUse",
-      "ClaimCheckWrite", "ClaimCheckKeyUse", "XRayWrite",
-    ] : lower(sid)])) == 0
-    error_message = "role_policy_statements must not use the module's statement ids (KinesisStreamRead, KinesisConsumerRead, StreamKeyDecrypt, DynamoDBStreamRead, SourceQueueConsume, SourceKeyDecrypt, QuarantineQueueSend, QuarantineQueueKeyUse, LogsWrite, FailureBucketList, FailureBucketWrite, FailureQueueSend, FailureTopicPublish, FailureBucketKeyUse, FailureQueueKeyUse, FailureTopicKeyUse, FailureDestinationKeyUse, ClaimCheckWrite, ClaimCheckKeyUse, XRayWrite, in any case); got ${jsonencode(keys(var.role_policy_statements))}. Rename yours: the module's statements cannot be replaced."
+    condition     = length(setintersection([for sid in keys(var.role_policy_statements) : lower(sid)], [for sid in local.module_statement_ids : lower(sid)])) == 0
+    error_message = "role_policy_statements must not use the module's statement ids (${join(", ", local.module_statement_ids)}, in any case); got ${jsonencode([for sid in keys(var.role_policy_statements) : sid if contains([for id in local.module_statement_ids : lower(id)], lower(sid))])}. Rename yours: the module's statements cannot be replaced."
   }
 
   validation {
@@ -529,13 +713,17 @@ variable "role_policy_statements" {
     error_message = "role_policy_statements[*] must each list at least one action and one resource."
   }
 
+  # Any "*" or "?" in an action or a resource widens the grant past what is named (in an ARN it
+  # matches any text, "/" and ":" included: arn:aws:s3:::* is every bucket, "a*/" every prefix
+  # starting with a); iam:PassRole lets the function give a role to a service.
   validation {
     condition = alltrue([
-      for statement in values(var.role_policy_statements) : statement.acknowledge_wildcard || statement.effect == "Deny" || !(
-        anytrue([for action in statement.actions : strcontains(action, "*")]) || contains(statement.resources, "*")
-      )
+      for statement in values(var.role_policy_statements) : statement.acknowledge_wildcard || statement.effect == "Deny" || length([
+        for value in concat(statement.actions, statement.resources) : value
+        if strcontains(value, "*") || strcontains(value, "?") || lower(value) == "iam:passrole"
+      ]) == 0
     ])
-    error_message = "role_policy_statements ${jsonencode([for sid, statement in var.role_policy_statements : sid if !statement.acknowledge_wildcard && statement.effect == "Allow" && (anytrue([for action in statement.actions : strcontains(action, "*")]) || contains(statement.resources, "*"))])} allow a wildcard action or Resource \"*\": name the actions and resources, or set acknowledge_wildcard = true on the statement if the wide grant is meant."
+    error_message = "role_policy_statements ${jsonencode({ for sid, statement in var.role_policy_statements : sid => [for value in concat(statement.actions, statement.resources) : value if strcontains(value, "*") || strcontains(value, "?") || lower(value) == "iam:passrole"] if !statement.acknowledge_wildcard && statement.effect == "Allow" && length([for value in concat(statement.actions, statement.resources) : value if strcontains(value, "*") || strcontains(value, "?") || lower(value) == "iam:passrole"]) > 0 })} grant a wildcard (* or ?) or iam:PassRole: name the actions and resources exactly, or set acknowledge_wildcard = true on the statement if the wide grant is meant."
   }
 
   validation {
@@ -579,11 +767,21 @@ variable "event_source_mapping" {
     - maximum_retry_attempts: retries of a failing batch (-1 is forever, 0..10000; default 3).
     - maximum_record_age_in_seconds: give up on records older than this (-1 is forever, 60..604800;
       default 21600).
+    - acknowledge_unbounded_retries: both of the above at -1 retry a failing batch for as long as
+      the stream keeps it (a Kinesis stream up to a year): refused unless this is true. Without
+      bisect as well, one bad record then holds its shard back that long (a check warns).
     - tumbling_window_in_seconds: aggregation window for stateful processing (0 is off, up to 900).
     SQS only:
     - maximum_concurrency: the most invocations the mapping runs at once (2..1000; default: Lambda's
       own scaling, up to 1000 batches at once), so that a burst cannot overload what the function
-      writes to. https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-scaling.html
+      writes to; at most reserved_concurrent_executions when that is set, or the excess is throttled.
+      https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-scaling.html
+    - provisioned_pollers: provisioned mode, { minimum = 2..200 (default 2), maximum = 2..2000
+      (default 200) } event pollers kept ready, instead of on-demand polling; not with
+      maximum_concurrency (AWS treats them as two scaling modes).
+      https://docs.aws.amazon.com/lambda/latest/dg/invocation-eventsourcemapping.html#invocation-eventsourcemapping-provisioned-mode
+      AWS accepts up to 10000 pollers for SQS; AWS provider 5.100 validates 1..2000, so this
+      module does too.
   EOT
   type = object({
     enabled                            = optional(bool, true)
@@ -601,6 +799,11 @@ variable "event_source_mapping" {
     kms_key_arn                        = optional(string)
     metrics                            = optional(list(string), ["EventCount"])
     maximum_concurrency                = optional(number)
+    provisioned_pollers = optional(object({
+      minimum = optional(number, 2)
+      maximum = optional(number, 200)
+    }))
+    acknowledge_unbounded_retries = optional(bool, false)
   })
   default  = {}
   nullable = false
@@ -676,14 +879,44 @@ variable "event_source_mapping" {
     error_message = "event_source_mapping.maximum_record_age_in_seconds must be -1 (no limit) or from 60 to 604800; got ${coalesce(var.event_source_mapping.maximum_record_age_in_seconds, -2)}."
   }
 
-  # The stream the module creates has a known retention; an existing stream's is read in main.tf.
+  # The stream the module creates has a known retention; an existing stream's is checked by the
+  # mapping's precondition (mapping.tf).
   validation {
     condition = (
-      var.event_source.kind != "kinesis" || !var.create_stream || var.event_source.arn != null ||
+      var.event_source.kind != "kinesis" || !coalesce(var.event_source.create, var.event_source.arn == null) ||
       coalesce(var.event_source_mapping.maximum_record_age_in_seconds, 21600) == -1 ||
       coalesce(var.event_source_mapping.maximum_record_age_in_seconds, 21600) < var.retention_period * 3600
     )
     error_message = "event_source_mapping.maximum_record_age_in_seconds must be shorter than the stream's retention_period (${var.retention_period} h = ${var.retention_period * 3600} s), so that records the mapping gives up on can still be read from the stream; got ${coalesce(var.event_source_mapping.maximum_record_age_in_seconds, 21600)}."
+  }
+
+  validation {
+    condition = !(
+      var.event_source.kind != "sqs" && var.event_source_mapping.maximum_retry_attempts == -1 && var.event_source_mapping.maximum_record_age_in_seconds == -1
+    ) || var.event_source_mapping.acknowledge_unbounded_retries
+    error_message = "event_source_mapping.maximum_retry_attempts = -1 with maximum_record_age_in_seconds = -1 retries a failing batch for as long as the stream keeps its records (a Kinesis stream up to 8760 h), and every record behind it in its shard waits that long. Bound one of them, or set acknowledge_unbounded_retries = true if that is meant."
+  }
+
+  validation {
+    condition = (
+      var.event_source_mapping.maximum_concurrency == null || var.reserved_concurrent_executions == null ||
+      try(var.event_source_mapping.maximum_concurrency <= var.reserved_concurrent_executions, true)
+    )
+    error_message = "event_source_mapping.maximum_concurrency (${coalesce(var.event_source_mapping.maximum_concurrency, -1)}) must not exceed reserved_concurrent_executions (${coalesce(var.reserved_concurrent_executions, -1)}): the mapping would start invocations the function cannot run, and they would be throttled (https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-scaling.html). Lower maximum_concurrency, or reserve more."
+  }
+
+  validation {
+    condition = var.event_source_mapping.provisioned_pollers == null || (
+      var.event_source.kind == "sqs" && var.event_source_mapping.maximum_concurrency == null && try(
+        var.event_source_mapping.provisioned_pollers.minimum >= 2 && var.event_source_mapping.provisioned_pollers.minimum <= 200 &&
+        var.event_source_mapping.provisioned_pollers.maximum >= 2 && var.event_source_mapping.provisioned_pollers.maximum <= 2000 &&
+        var.event_source_mapping.provisioned_pollers.minimum <= var.event_source_mapping.provisioned_pollers.maximum &&
+        floor(var.event_source_mapping.provisioned_pollers.minimum) == var.event_source_mapping.provisioned_pollers.minimum &&
+        floor(var.event_source_mapping.provisioned_pollers.maximum) == var.event_source_mapping.provisioned_pollers.maximum,
+        false,
+      )
+    )
+    error_message = "event_source_mapping.provisioned_pollers is SQS's provisioned mode: for kind \"sqs\" only, without maximum_concurrency, with whole numbers minimum 2..200 and maximum 2..2000, minimum not above maximum; got ${jsonencode(var.event_source_mapping.provisioned_pollers)} with kind \"${var.event_source.kind}\"${var.event_source_mapping.maximum_concurrency != null ? " and maximum_concurrency ${var.event_source_mapping.maximum_concurrency}" : ""}."
   }
 
   validation {
@@ -729,7 +962,7 @@ variable "failure_destination" {
       would have no subscriber and keep nothing.
     - kms_key_arn: the destination's customer managed KMS key: the key the created bucket is
       encrypted with (SSE-KMS; default SSE-S3), or the key an existing destination uses. The role
-      may use this key only. With sqs and no arn, set quarantine_queue_kms_key_arn instead.
+      may use this key only. With sqs and no arn, set quarantine.kms_key_arn instead.
     - retention_days: days the created bucket keeps an object (default 30). Only for the bucket the
       module creates.
     - force_destroy: let terraform destroy delete the created bucket with the records in it
@@ -782,7 +1015,14 @@ variable "failure_destination" {
 
   validation {
     condition     = !(var.failure_destination.kind == "sqs" && var.failure_destination.arn == null && var.failure_destination.kms_key_arn != null)
-    error_message = "failure_destination.kms_key_arn must be null with kind \"sqs\" and no arn: the quarantine queue is then the destination; set its key with quarantine_queue_kms_key_arn."
+    error_message = "failure_destination.kms_key_arn must be null with kind \"sqs\" and no arn: the quarantine queue is then the destination; set its key with quarantine.kms_key_arn."
+  }
+
+  validation {
+    condition = !(var.failure_destination.kind == "sqs" && var.failure_destination.arn == null) || (
+      var.quarantine.kind == "sqs" || coalesce(var.quarantine.create, var.quarantine.arn == null)
+    )
+    error_message = "failure_destination kind \"sqs\" without an arn sends to the quarantine queue, and quarantine names an existing SNS topic (\"${coalesce(var.quarantine.arn, "null")}\"), whose subscribers are not the module's: pass failure_destination.arn, or use kind \"s3\"."
   }
 
   validation {
@@ -792,22 +1032,170 @@ variable "failure_destination" {
 
   validation {
     condition     = var.failure_destination.retention_days == null || (var.failure_destination.kind == "s3" && var.failure_destination.arn == null)
-    error_message = "failure_destination.retention_days applies only to the bucket the module creates (kind \"s3\", no arn); remove it: an existing destination keeps records as it is configured to, and the quarantine queue's retention is quarantine_queue_message_retention_seconds."
+    error_message = "failure_destination.retention_days applies only to the bucket the module creates (kind \"s3\", no arn); remove it: an existing destination keeps records as it is configured to, and the quarantine queue's retention is quarantine.message_retention_seconds."
+  }
+}
+
+# --- Quarantine ---
+
+variable "quarantine" {
+  description = <<-EOT
+    Where the handler sends the records it cannot process (their quarantine envelopes).
+    - kind: sqs (the default) or sns. The function is told which (SHARDSAFE_QUARANTINE_SINK) and
+      where (SHARDSAFE_QUARANTINE_QUEUE_URL for sqs, SHARDSAFE_QUARANTINE_TOPIC_ARN for sns).
+      - sqs: an SQS standard queue: the module's (<name>-failures, encrypted, 14 days), or an
+        existing one by arn and url.
+      - sns: an SNS standard topic the handler publishes to. The module's is <name>-quarantine
+        (encrypted), with the queue <name>-failures subscribed with raw message delivery as the
+        durable store (a topic keeps nothing: without it every record published would be lost):
+        add other subscribers to the topic as you need. An existing topic by arn must have a
+        durable subscriber of its own (an SQS queue with raw message delivery, a Firehose
+        stream), or what the handler publishes is lost; its delivery failures are alarmed.
+    - create: whether the module creates the queue (sqs) or the topic and its store queue (sns).
+      Default: when arn is null. Set it (false with an arn) when arn comes from a resource of the
+      same configuration: Terraform must know at plan time whether to create them.
+    - arn: the existing queue (arn:<partition>:sqs:<region>:<account>:<name>) or topic
+      (arn:<partition>:sns:<region>:<account>:<name>); not FIFO.
+    - url: the existing queue's URL (kind sqs with arn): the handler sends to it, the role may
+      send to arn, so they must name one queue.
+    - kms_key_arn: the customer managed key of the queue and topic the module creates (default:
+      SSE-SQS for the queue, the AWS managed key alias/aws/sns for the topic), or of the existing
+      queue or topic. The role may use this key only, through SQS or SNS. With sns, the key
+      policy must also let sns.amazonaws.com use it, to deliver to the store queue.
+    - message_retention_seconds: how long the created queue keeps an envelope (60..1209600;
+      default 1209600, 14 days, the SQS maximum).
+    - max_message_size: the largest envelope in bytes (1024..1048576; default 262144), set on the
+      created queue and passed to the handler (SHARDSAFE_QUARANTINE_MAX_MESSAGE_BYTES), which
+      writes a larger one as a claim check. SQS and SNS take up to 1 MiB (1048576) when the queue's
+      MaximumMessageSize, or the topic's, is raised: AWS provider 5.x sets at most 262144 on a
+      queue (6.8.0 and later accept 1048576) and sets no topic size, so a topic the module creates
+      takes 262144 at most. For an existing queue or topic, set its MaximumMessageSize (for a topic,
+      no more than its store queue's).
+      https://docs.aws.amazon.com/sns/latest/dg/large-message-payloads.html
+    - dead_letter: a dead-letter queue (<name>-failures-dlq) for the created quarantine queue:
+      an envelope received max_receive_count times (1..1000, default 10) by whatever reads the
+      quarantine moves there instead of being received forever; retention_seconds (default 14
+      days) must be at least the quarantine queue's, since SQS keeps the original enqueue time.
+      Null: none. Inspecting the quarantine with ReceiveMessage counts as a receive.
+  EOT
+  type = object({
+    kind                      = optional(string, "sqs")
+    create                    = optional(bool)
+    arn                       = optional(string)
+    url                       = optional(string)
+    kms_key_arn               = optional(string)
+    message_retention_seconds = optional(number)
+    max_message_size          = optional(number, 262144)
+    dead_letter = optional(object({
+      max_receive_count = optional(number, 10)
+      retention_seconds = optional(number, 1209600)
+    }))
+  })
+  default  = {}
+  nullable = false
+
+  validation {
+    condition     = contains(["sqs", "sns"], var.quarantine.kind)
+    error_message = "quarantine.kind must be \"sqs\" or \"sns\"; got \"${var.quarantine.kind}\"."
+  }
+
+  validation {
+    condition = var.quarantine.arn == null || (
+      var.quarantine.kind == "sqs" ? can(regex("^arn:aws[a-z-]*:sqs:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{1,80}$", var.quarantine.arn))
+      : can(regex("^arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{1,256}$", var.quarantine.arn))
+    )
+    error_message = "quarantine.arn must be the ARN of a standard ${var.quarantine.kind == "sns" ? "SNS topic (arn:<partition>:sns:<region>:<account>:<topic>)" : "SQS queue (arn:<partition>:sqs:<region>:<account>:<queue>)"}, not FIFO, without wildcards; got \"${coalesce(var.quarantine.arn, "null")}\"."
+  }
+
+  validation {
+    condition = (
+      var.quarantine.create == null ? true
+      : var.quarantine.create ? var.quarantine.arn == null
+      : var.quarantine.arn != null
+    )
+    error_message = "quarantine.create must be false with an arn (the module uses that ${var.quarantine.kind == "sns" ? "topic" : "queue"}) and true without one (the module creates it); got create = ${jsonencode(var.quarantine.create)} and ${var.quarantine.arn == null ? "no arn" : "an arn"}."
+  }
+
+  validation {
+    condition     = var.quarantine.kind != "sqs" || var.quarantine.arn == null || var.quarantine.url != null
+    error_message = "quarantine.url is required with an existing queue (kind \"sqs\" and arn \"${coalesce(var.quarantine.arn, "null")}\"): pass its URL (https://sqs.<region>.amazonaws.com/<account>/<name>), where the handler sends."
+  }
+
+  validation {
+    condition     = var.quarantine.url == null || (var.quarantine.kind == "sqs" && var.quarantine.arn != null)
+    error_message = "quarantine.url names an existing queue and goes with kind \"sqs\" and its arn; got kind \"${var.quarantine.kind}\" and ${var.quarantine.arn == null ? "no arn" : "an arn"}."
+  }
+
+  # The role may send to the ARN's queue and the handler sends to the URL's: they must be one queue,
+  # or every quarantined record would be refused. A queue URL ends in /<account>/<name>.
+  validation {
+    condition = var.quarantine.url == null || var.quarantine.arn == null || try(
+      regex("^https?://[^/]+/([0-9]{12})/([A-Za-z0-9_-]{1,80})$", var.quarantine.url) == [split(":", var.quarantine.arn)[4], split(":", var.quarantine.arn)[5]],
+      false
+    )
+    error_message = "quarantine.url and quarantine.arn must name the same queue: the URL must end in /<account>/<name> of the ARN (${try("/${split(":", var.quarantine.arn)[4]}/${split(":", var.quarantine.arn)[5]}", "?")}); got url \"${coalesce(var.quarantine.url, "null")}\" and arn \"${coalesce(var.quarantine.arn, "null")}\"."
+  }
+
+  validation {
+    condition     = var.quarantine.kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[A-Za-z0-9-]+$", var.quarantine.kms_key_arn))
+    error_message = "quarantine.kms_key_arn must be a KMS key ARN (arn:<partition>:kms:<region>:<account>:key/<id>), not an alias or key id; got \"${coalesce(var.quarantine.kms_key_arn, "null")}\"."
+  }
+
+  validation {
+    condition     = var.quarantine.message_retention_seconds == null || coalesce(var.quarantine.create, var.quarantine.arn == null)
+    error_message = "quarantine.message_retention_seconds (${coalesce(var.quarantine.message_retention_seconds, -1)}) configures the queue the module creates; an existing ${var.quarantine.kind == "sns" ? "topic's subscribers keep" : "queue keeps"} messages as configured: remove it."
+  }
+
+  validation {
+    condition     = var.quarantine.message_retention_seconds == null || try(var.quarantine.message_retention_seconds >= 60 && var.quarantine.message_retention_seconds <= 1209600, false)
+    error_message = "quarantine.message_retention_seconds must be from 60 to 1209600 (14 days); got ${coalesce(var.quarantine.message_retention_seconds, -1)}."
+  }
+
+  validation {
+    condition     = var.quarantine.max_message_size >= 1024 && var.quarantine.max_message_size <= 1048576 && floor(var.quarantine.max_message_size) == var.quarantine.max_message_size
+    error_message = "quarantine.max_message_size must be a whole number of bytes from 1024 to 1048576 (1 MiB, the SQS and SNS maximum); got ${var.quarantine.max_message_size}."
+  }
+
+  validation {
+    condition     = !(var.quarantine.kind == "sns" && coalesce(var.quarantine.create, var.quarantine.arn == null)) || var.quarantine.max_message_size <= 262144
+    error_message = "quarantine.max_message_size (${var.quarantine.max_message_size}) is above 262144, the size of the topic the module creates (SNS's default MaximumMessageSize, which AWS provider 5.x cannot raise): a larger envelope would be refused at publish. Keep it at 262144 or less, or pass an existing topic whose MaximumMessageSize you raised."
+  }
+
+  validation {
+    condition     = var.quarantine.dead_letter == null || coalesce(var.quarantine.create, var.quarantine.arn == null)
+    error_message = "quarantine.dead_letter adds a dead-letter queue to the quarantine queue the module creates; an existing queue or topic has its own redrive settings: remove it."
+  }
+
+  validation {
+    condition = var.quarantine.dead_letter == null || try(
+      var.quarantine.dead_letter.max_receive_count >= 1 && var.quarantine.dead_letter.max_receive_count <= 1000 && floor(var.quarantine.dead_letter.max_receive_count) == var.quarantine.dead_letter.max_receive_count &&
+      var.quarantine.dead_letter.retention_seconds >= 60 && var.quarantine.dead_letter.retention_seconds <= 1209600,
+      false,
+    )
+    error_message = "quarantine.dead_letter.max_receive_count must be a whole number from 1 to 1000 and retention_seconds from 60 to 1209600; got ${jsonencode(var.quarantine.dead_letter)}."
+  }
+
+  # SQS keeps a message's original enqueue time when it moves it to the dead-letter queue
+  # (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-dead-letter-queues.html).
+  validation {
+    condition     = var.quarantine.dead_letter == null || try(var.quarantine.dead_letter.retention_seconds >= coalesce(var.quarantine.message_retention_seconds, 1209600), true)
+    error_message = "quarantine.dead_letter.retention_seconds (${try(var.quarantine.dead_letter.retention_seconds, -1)}) must be at least the quarantine queue's message_retention_seconds (${coalesce(var.quarantine.message_retention_seconds, 1209600)}): SQS keeps a message's original enqueue time when it moves it, so a shorter retention there can delete a quarantined record on arrival."
   }
 }
 
 variable "claim_check" {
   description = <<-EOT
     Where the handler writes a record whose quarantine envelope would not fit the quarantine queue
-    (quarantine_queue_max_message_size): an object under the prefix, named in the envelope with its
+    (quarantine.max_message_size): an object under the prefix, named in the envelope with its
     size and sha256. The module passes the location to the function as SHARDSAFE_CLAIM_CHECK_BUCKET
     (the bucket's name) and SHARDSAFE_CLAIM_CHECK_PREFIX, and lets the role write claim checks
     under the prefix and nowhere else in that bucket.
     - bucket_arn: a bucket for claim checks (arn:<partition>:s3:::<name>, of the function's
       account). Null: the failure bucket when failure_destination.kind is s3; otherwise no claim
       check, and the function gets neither variable.
-    - prefix: key prefix of the claim-check objects (default claim-checks/): ends with a slash and
-      is not under aws/, where Lambda writes its on-failure objects.
+    - prefix: key prefix of the claim-check objects (default claim-checks/): ends with a slash, is
+      not under aws/, where Lambda writes its on-failure objects, and holds no * or ?: the role may
+      write <bucket>/<prefix>*, which a wildcard in the prefix would widen.
     - kms_key_arn: the customer managed KMS key of bucket_arn's bucket, if it has one (the failure
       bucket's is failure_destination.kms_key_arn). Only with bucket_arn.
   EOT
@@ -825,8 +1213,13 @@ variable "claim_check" {
   }
 
   validation {
-    condition     = can(regex("^[A-Za-z0-9!_.*'()-][A-Za-z0-9!_.*'()/-]{0,254}/$", var.claim_check.prefix)) && !strcontains(var.claim_check.prefix, "//")
-    error_message = "claim_check.prefix must be an S3 key prefix of letters, digits and !_.*'()-/ that ends with \"/\" (claim-checks/, for example), without a leading or doubled \"/\"; got \"${var.claim_check.prefix}\"."
+    condition     = !strcontains(var.claim_check.prefix, "*") && !strcontains(var.claim_check.prefix, "?")
+    error_message = "claim_check.prefix must not contain * or ? (got \"${var.claim_check.prefix}\"): the role may write claim checks to <bucket>/<prefix>*, and a wildcard in the prefix would let it write under other prefixes too (\"*/\" includes aws/lambda/, where Lambda writes). Name the prefix exactly, such as claim-checks/."
+  }
+
+  validation {
+    condition     = strcontains(var.claim_check.prefix, "*") || strcontains(var.claim_check.prefix, "?") || (can(regex("^[A-Za-z0-9!_.'()-][A-Za-z0-9!_.'()/-]{0,254}/$", var.claim_check.prefix)) && !strcontains(var.claim_check.prefix, "//"))
+    error_message = "claim_check.prefix must be an S3 key prefix of letters, digits and !_.'()-/ that ends with \"/\" (claim-checks/, for example), without a leading or doubled \"/\"; got \"${var.claim_check.prefix}\"."
   }
 
   validation {
@@ -845,98 +1238,112 @@ variable "claim_check" {
   }
 }
 
-# --- Quarantine queue ---
+# --- Idempotency table ---
 
-variable "create_quarantine_queue" {
-  description = "Create the SQS quarantine queue, where the handler sends the records it cannot process (named <name>-failures, the name it had as failure queue). Set to false and pass quarantine_queue_arn and quarantine_queue_url to use a queue you have."
-  type        = bool
-  default     = true
-  nullable    = false
-}
-
-variable "quarantine_queue_arn" {
-  description = "ARN of an existing SQS queue to use as quarantine queue. Required when create_quarantine_queue is false, ignored otherwise."
-  type        = string
-  default     = null
+variable "idempotency_table" {
+  description = <<-EOT
+    A DynamoDB table where shardsafe's idempotency layer records the records it has acted on, so
+    that a record Lambda delivers again is acted on once. The function gets its name
+    (SHARDSAFE_IDEMPOTENCY_TABLE) and, on that table only, dynamodb:GetItem, BatchGetItem,
+    PutItem, UpdateItem, DeleteItem, BatchWriteItem and ConditionCheckItem.
+    - create: the module creates <name>-idempotency (or name): on-demand, partition key `id` (a
+      string), time to live on `expiration`: AWS Lambda Powertools' idempotency table layout, so a
+      team using Powertools can share the table and its tooling.
+    - arn: instead, an existing table (arn:<partition>:dynamodb:<region>:<account>:table/<name>)
+      of that layout.
+    - name: the created table's name (default <name>-idempotency).
+    - kms_key_arn: the customer managed key the created table is encrypted with (default:
+      DynamoDB's AWS owned key), or the existing table's; the role may decrypt with it through
+      DynamoDB only.
+    - point_in_time_recovery: continuous backups of the created table (default true).
+    - deletion_protection: refuse to delete the created table, terraform destroy included (default
+      false: the table holds only keys that expire; losing it means a record may be acted on twice
+      within their time to live).
+  EOT
+  type = object({
+    create                 = optional(bool, false)
+    arn                    = optional(string)
+    name                   = optional(string)
+    kms_key_arn            = optional(string)
+    point_in_time_recovery = optional(bool, true)
+    deletion_protection    = optional(bool, false)
+  })
+  default  = {}
+  nullable = false
 
   validation {
-    condition     = var.create_quarantine_queue || var.quarantine_queue_arn != null
-    error_message = "quarantine_queue_arn is required when create_quarantine_queue is false: pass the ARN of the queue (arn:<partition>:sqs:<region>:<account>:<name>)."
+    condition     = !(var.idempotency_table.create && var.idempotency_table.arn != null)
+    error_message = "idempotency_table takes create = true (the module's table) or arn (an existing one), not both; got arn \"${coalesce(var.idempotency_table.arn, "null")}\" with create = true."
   }
 
   validation {
-    condition     = var.quarantine_queue_arn == null || can(regex("^arn:aws[a-z-]*:sqs:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{1,80}$", var.quarantine_queue_arn))
-    error_message = "quarantine_queue_arn must be an SQS standard queue ARN (arn:<partition>:sqs:<region>:<account>:<name>); got \"${coalesce(var.quarantine_queue_arn, "null")}\"."
-  }
-}
-
-variable "quarantine_queue_url" {
-  description = "URL of the existing quarantine queue (the handler sends quarantined records to it). Required when create_quarantine_queue is false, ignored otherwise."
-  type        = string
-  default     = null
-
-  validation {
-    condition     = var.create_quarantine_queue || var.quarantine_queue_url != null
-    error_message = "quarantine_queue_url is required when create_quarantine_queue is false: pass the URL of the queue named by quarantine_queue_arn (https://sqs.<region>.amazonaws.com/<account>/<name>)."
+    condition     = var.idempotency_table.arn == null || can(regex("^arn:aws[a-z-]*:dynamodb:[a-z0-9-]+:[0-9]{12}:table/[A-Za-z0-9_.-]{3,255}$", var.idempotency_table.arn))
+    error_message = "idempotency_table.arn must be a DynamoDB table ARN (arn:<partition>:dynamodb:<region>:<account>:table/<name>), not an index or stream, without wildcards; got \"${coalesce(var.idempotency_table.arn, "null")}\"."
   }
 
-  # The role may send to the ARN's queue and the handler sends to the URL's: they must be one queue,
-  # or every quarantined record would be refused. A queue URL ends in /<account>/<name>.
   validation {
-    condition = var.quarantine_queue_url == null || var.quarantine_queue_arn == null || try(
-      regex("^https?://[^/]+/([0-9]{12})/([A-Za-z0-9_-]{1,80})$", var.quarantine_queue_url) == [split(":", var.quarantine_queue_arn)[4], split(":", var.quarantine_queue_arn)[5]],
-      false
-    )
-    error_message = "quarantine_queue_url and quarantine_queue_arn must name the same queue: the URL must end in /<account>/<name> of the ARN (${try("/${split(":", var.quarantine_queue_arn)[4]}/${split(":", var.quarantine_queue_arn)[5]}", "?")}); got url \"${coalesce(var.quarantine_queue_url, "null")}\" and arn \"${coalesce(var.quarantine_queue_arn, "null")}\"."
+    condition     = var.idempotency_table.name == null || (var.idempotency_table.create && can(regex("^[A-Za-z0-9_.-]{3,255}$", coalesce(var.idempotency_table.name, "-"))))
+    error_message = "idempotency_table.name names the table the module creates (create = true): 3 to 255 letters, digits, '_', '-' and '.'; got \"${coalesce(var.idempotency_table.name, "null")}\" with create = ${var.idempotency_table.create}."
   }
-}
-
-variable "quarantine_queue_kms_key_arn" {
-  description = "ARN of a customer managed KMS key for the quarantine queue: the key the created queue is encrypted with (default: SQS managed encryption, SSE-SQS), or the key an existing queue uses. The function may use this key only."
-  type        = string
-  default     = null
 
   validation {
-    condition     = var.quarantine_queue_kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[A-Za-z0-9-]+$", var.quarantine_queue_kms_key_arn))
-    error_message = "quarantine_queue_kms_key_arn must be a KMS key ARN (arn:<partition>:kms:<region>:<account>:key/<id>), not an alias or key id; got \"${coalesce(var.quarantine_queue_kms_key_arn, "null")}\"."
+    condition     = var.idempotency_table.kms_key_arn == null || ((var.idempotency_table.create || var.idempotency_table.arn != null) && can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[A-Za-z0-9-]+$", coalesce(var.idempotency_table.kms_key_arn, "-"))))
+    error_message = "idempotency_table.kms_key_arn must be a KMS key ARN (arn:<partition>:kms:<region>:<account>:key/<id>) and goes with a table (create = true or arn); got \"${coalesce(var.idempotency_table.kms_key_arn, "null")}\"."
   }
 }
 
-variable "quarantine_queue_message_retention_seconds" {
-  description = "Seconds the created quarantine queue keeps a message (60..1209600; default 14 days, the SQS maximum)."
-  type        = number
-  default     = 1209600
-  nullable    = false
+# --- Large-message payloads ---
+
+variable "large_message_buckets" {
+  description = <<-EOT
+    Buckets where producers using the SQS or SNS extended client keep large payloads, which the
+    handler reads when a message is a pointer to one. The role gets s3:GetObject on these buckets'
+    objects (<bucket arn>/*) and nothing wider (no ListBucket: S3 then answers a missing object
+    with 403 AccessDenied rather than 404), and kms:Decrypt through S3 on kms_key_arns; the
+    function gets their names, comma-separated (SHARDSAFE_LARGE_MESSAGE_BUCKETS), and may refuse a
+    pointer to any other bucket.
+    - bucket_arns: arn:<partition>:s3:::<name>, at most 20, no wildcards.
+    - kms_key_arns: the customer managed keys those buckets' objects are encrypted with.
+  EOT
+  type = object({
+    bucket_arns  = optional(list(string), [])
+    kms_key_arns = optional(list(string), [])
+  })
+  default  = {}
+  nullable = false
 
   validation {
-    condition     = var.quarantine_queue_message_retention_seconds >= 60 && var.quarantine_queue_message_retention_seconds <= 1209600
-    error_message = "quarantine_queue_message_retention_seconds must be from 60 to 1209600 (14 days); got ${var.quarantine_queue_message_retention_seconds}."
+    condition     = alltrue([for arn in var.large_message_buckets.bucket_arns : can(regex("^arn:aws[a-z-]*:s3:::[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", arn))])
+    error_message = "large_message_buckets.bucket_arns must be S3 bucket ARNs (arn:<partition>:s3:::<bucket>), without wildcards or object paths: the role gets <bucket arn>/*, and a * or ? in the name would widen it to other buckets; got ${jsonencode([for arn in var.large_message_buckets.bucket_arns : arn if !can(regex("^arn:aws[a-z-]*:s3:::[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", arn))])}."
+  }
+
+  validation {
+    condition     = length(var.large_message_buckets.bucket_arns) <= 20 && length(distinct(var.large_message_buckets.bucket_arns)) == length(var.large_message_buckets.bucket_arns)
+    error_message = "large_message_buckets.bucket_arns may name at most 20 buckets, each once; got ${length(var.large_message_buckets.bucket_arns)}."
+  }
+
+  validation {
+    condition     = alltrue([for arn in var.large_message_buckets.kms_key_arns : can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[A-Za-z0-9-]+$", arn))])
+    error_message = "large_message_buckets.kms_key_arns must be KMS key ARNs (arn:<partition>:kms:<region>:<account>:key/<id>), not aliases, without wildcards; got ${jsonencode([for arn in var.large_message_buckets.kms_key_arns : arn if !can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[A-Za-z0-9-]+$", arn))])}."
+  }
+
+  validation {
+    condition     = length(var.large_message_buckets.kms_key_arns) == 0 || length(var.large_message_buckets.bucket_arns) > 0
+    error_message = "large_message_buckets.kms_key_arns are the keys of bucket_arns' objects and need bucket_arns."
   }
 }
 
-variable "quarantine_queue_max_message_size" {
-  description = "Largest message in bytes the quarantine queue takes (1024..1048576): set on the created queue, and passed to the function as SHARDSAFE_QUARANTINE_MAX_MESSAGE_BYTES so that the handler sends a record whose envelope is larger as a claim check. For an existing queue, set it to that queue's MaximumMessageSize. Default 262144 (256 KiB), the most AWS provider 5.x accepts (its validation stops at 262144); SQS takes up to 1048576 (1 MiB), which AWS provider 6.8.0 and later accept."
-  type        = number
-  default     = 262144
-  nullable    = false
-
-  validation {
-    condition     = var.quarantine_queue_max_message_size >= 1024 && var.quarantine_queue_max_message_size <= 1048576 && floor(var.quarantine_queue_max_message_size) == var.quarantine_queue_max_message_size
-    error_message = "quarantine_queue_max_message_size must be a whole number of bytes from 1024 to 1048576 (1 MiB, the SQS maximum); got ${var.quarantine_queue_max_message_size}."
-  }
-}
-
-# --- Alarms and dashboard ---
+# --- Alarms ---
 
 variable "create_alarms" {
-  description = "Create CloudWatch alarms on function errors, throttles, quarantine queue depth and quarantined records; for a stream on iterator age and (with event_source_mapping.metrics EventCount) records sent to the failure destination and records dropped; for a queue on the age of its oldest message and the depth of its dead-letter queue (when the module creates it)."
+  description = "Create CloudWatch alarms on function errors, throttles and duration near the timeout, on quarantined records, the quarantine queue's depth (and its dead-letter queue's), and an SNS quarantine topic's failed deliveries; for a stream on iterator age and (with event_source_mapping.metrics EventCount) records sent to the failure destination and records dropped; for a queue on the age of its oldest message and the depth of its dead-letter queue (when the module creates it). A check warns when alarm_actions is empty: such alarms notify nobody."
   type        = bool
   default     = true
   nullable    = false
 }
 
 variable "alarm_actions" {
-  description = "ARNs (SNS topics, for example) notified when an alarm fires."
+  description = "ARNs (SNS topics, for example) notified when an alarm fires. Empty: the alarms notify nobody (a check warns at plan)."
   type        = list(string)
   default     = []
   nullable    = false
@@ -1043,8 +1450,20 @@ variable "throttles_alarm_threshold" {
   }
 }
 
+variable "duration_alarm_threshold_percent" {
+  description = "Alarm when an invocation runs longer than this share of the function's timeout (Lambda Duration, Maximum), in percent (1..100, default 80): a batch about to time out."
+  type        = number
+  default     = 80
+  nullable    = false
+
+  validation {
+    condition     = var.duration_alarm_threshold_percent >= 1 && var.duration_alarm_threshold_percent <= 100
+    error_message = "duration_alarm_threshold_percent must be from 1 to 100; got ${var.duration_alarm_threshold_percent}."
+  }
+}
+
 variable "quarantine_queue_alarm_threshold" {
-  description = "Alarm when the quarantine queue holds more than this many visible messages."
+  description = "Alarm when the quarantine queue (for kind sns, the store queue the module creates) holds more than this many visible messages."
   type        = number
   default     = 0
   nullable    = false
@@ -1091,11 +1510,29 @@ variable "quarantined_records_alarm_threshold" {
   }
 }
 
+# --- Dashboard ---
+
 variable "create_dashboard" {
-  description = "Create a CloudWatch dashboard with the stream's lag, the function's health, the handler's record counts, the quarantine queue and the records sent to the failure destination or dropped."
+  description = "Create a CloudWatch dashboard (dashboard_name) with the source's lag, the function's health and duration, the handler's record counts, the quarantine and the records sent to the failure destination or dropped."
   type        = bool
   default     = true
   nullable    = false
+}
+
+variable "dashboard_name" {
+  description = "Name of the CloudWatch dashboard. Dashboards are global to an account, so the default, <name>-<region>, keeps the same pipeline in two regions from overwriting one dashboard."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.dashboard_name == null || can(regex("^[A-Za-z0-9_-]{1,255}$", coalesce(var.dashboard_name, "-")))
+    error_message = "dashboard_name must be 1 to 255 letters, digits, '-' and '_'; got \"${coalesce(var.dashboard_name, "null")}\"."
+  }
+
+  validation {
+    condition     = var.dashboard_name == null || var.create_dashboard
+    error_message = "dashboard_name (\"${coalesce(var.dashboard_name, "null")}\") names the dashboard, and create_dashboard is false: remove it."
+  }
 }
 
 # --- Layer ---
@@ -1109,6 +1546,11 @@ variable "create_layer" {
   validation {
     condition     = !var.create_layer || var.layer_zip_path != null
     error_message = "create_layer = true needs layer_zip_path: build the layer with `make layer` or `shardsafe package --layer` and pass the zip's path."
+  }
+
+  validation {
+    condition     = var.layer_zip_path == null || var.create_layer
+    error_message = "layer_zip_path (\"${coalesce(var.layer_zip_path, "null")}\") is the zip create_layer publishes, and create_layer is false: it would be ignored. Set create_layer = true, or remove it."
   }
 }
 
@@ -1127,6 +1569,11 @@ variable "layer_name" {
   description = "Name of the layer create_layer publishes (1 to 140 letters, digits, '-' and '_'). Null: <name>-shardsafe."
   type        = string
   default     = null
+
+  validation {
+    condition     = var.layer_name == null || var.create_layer
+    error_message = "layer_name (\"${coalesce(var.layer_name, "null")}\") names the layer create_layer publishes, and create_layer is false: remove it."
+  }
 
   validation {
     condition     = var.layer_name == null || can(regex("^[A-Za-z0-9_-]{1,140}$", var.layer_name))

@@ -10,6 +10,8 @@ mock_provider "aws" {
 variables {
   name              = "orders"
   function_zip_path = "tests/fixtures/lambda-fixture.zip"
+  # Alarms that notify someone: without, a check block warns (and fails a test run).
+  alarm_actions = ["arn:aws:sns:eu-west-1:111122223333:oncall"]
 }
 
 run "bisect_is_on_by_default" {
@@ -73,7 +75,7 @@ run "failure_bucket_is_the_on_failure_destination" {
   }
 }
 
-run "quarantine_queue_is_created_and_outputs_keep_their_old_names" {
+run "quarantine_queue_is_created_and_named_as_the_failure_queue_was" {
   command = plan
 
   assert {
@@ -85,10 +87,10 @@ run "quarantine_queue_is_created_and_outputs_keep_their_old_names" {
     condition = (
       output.quarantine_queue_url == "https://sqs.eu-west-1.amazonaws.com/111122223333/orders-failures"
       && output.quarantine_queue_arn == aws_sqs_queue.quarantine[0].arn
-      && output.failure_queue_url == output.quarantine_queue_url
-      && output.failure_queue_arn == output.quarantine_queue_arn
+      && output.quarantine_kind == "sqs"
+      && output.quarantine_topic_arn == null
     )
-    error_message = "quarantine_queue_* must name the created queue, and the deprecated failure_queue_* outputs must still name it."
+    error_message = "quarantine_queue_* must name the created queue, of kind sqs, with no topic."
   }
 }
 
@@ -127,6 +129,7 @@ run "user_environment_variables_are_merged_in" {
     condition = aws_lambda_function.this.environment[0].variables == tomap({
       SHARDSAFE_OUTPUT_BUCKET                = "orders-out"
       LOG_LEVEL                              = "DEBUG"
+      SHARDSAFE_QUARANTINE_SINK              = "sqs"
       SHARDSAFE_QUARANTINE_QUEUE_URL         = "https://sqs.eu-west-1.amazonaws.com/111122223333/orders-failures"
       SHARDSAFE_QUARANTINE_MAX_MESSAGE_BYTES = "262144"
       SHARDSAFE_CLAIM_CHECK_BUCKET           = "orders-failures-20240131120000000000000001"
@@ -227,8 +230,8 @@ run "alarms_watch_lag_errors_throttles_failures_and_quarantine" {
   command = plan
 
   assert {
-    condition     = keys(aws_cloudwatch_metric_alarm.this) == ["errors", "iterator_age", "quarantine_queue_depth", "records_dropped", "records_quarantined", "records_to_failure_destination", "throttles"]
-    error_message = "Alarms must be created by default for iterator age, errors, throttles, quarantine queue depth, quarantined records, records sent to the failure destination and records dropped."
+    condition     = keys(aws_cloudwatch_metric_alarm.this) == ["duration", "errors", "iterator_age", "quarantine_queue_depth", "records_dropped", "records_quarantined", "records_to_failure_destination", "throttles"]
+    error_message = "Alarms must be created by default for iterator age, errors, throttles, duration, quarantine queue depth, quarantined records, records sent to the failure destination and records dropped."
   }
 
   assert {
@@ -283,8 +286,8 @@ run "dashboard_shows_what_the_alarms_watch" {
   command = plan
 
   assert {
-    condition     = aws_cloudwatch_dashboard.this[0].dashboard_name == "orders"
-    error_message = "The dashboard must be created by default and named after var.name."
+    condition     = aws_cloudwatch_dashboard.this[0].dashboard_name == "orders-eu-west-1"
+    error_message = "The dashboard must be created by default and named after var.name and the region."
   }
 
   assert {
@@ -304,8 +307,8 @@ run "dashboard_shows_what_the_alarms_watch" {
   }
 
   assert {
-    condition     = length(jsondecode(aws_cloudwatch_dashboard.this[0].dashboard_body).widgets[0].properties.alarms) == 7
-    error_message = "The dashboard must open with the state of the seven alarms."
+    condition     = length(jsondecode(aws_cloudwatch_dashboard.this[0].dashboard_body).widgets[0].properties.alarms) == 8
+    error_message = "The dashboard must open with the state of the eight alarms."
   }
 }
 
@@ -320,7 +323,7 @@ run "outputs_name_what_was_made" {
       && output.role_arn == "arn:aws:iam::111122223333:role/orders"
       && output.event_source_mapping_uuid == "00000000-0000-4000-8000-000000000000"
       && output.log_group_name == "/aws/lambda/orders"
-      && output.dashboard_name == "orders"
+      && output.dashboard_name == "orders-eu-west-1"
       && output.stream_consumer_arn == null
     )
     error_message = "Outputs must name the created stream, function, role, mapping, log group and dashboard (and no consumer without enhanced fan-out)."

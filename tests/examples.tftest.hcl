@@ -8,6 +8,8 @@ mock_provider "aws" {
 
 variables {
   function_zip_path = "tests/fixtures/lambda-fixture.zip"
+  # Alarms that notify someone: without, a check block warns (and fails a test run).
+  alarm_actions = ["arn:aws:sns:eu-west-1:111122223333:oncall"]
 }
 
 run "simple_example_plans_a_kinesis_pipeline" {

@@ -9,15 +9,17 @@ mock_provider "aws" {
 variables {
   name              = "orders"
   function_zip_path = "tests/fixtures/lambda-fixture.zip"
+  # Alarms that notify someone: without, a check block warns (and fails a test run).
+  alarm_actions = ["arn:aws:sns:eu-west-1:111122223333:oncall"]
 }
 
 run "no_action_is_a_wildcard" {
   command = plan
 
   variables {
-    create_stream_consumer       = true
-    stream_kms_key_arn           = "arn:aws:kms:eu-west-1:111122223333:key/11111111-2222-3333-4444-555555555555"
-    quarantine_queue_kms_key_arn = "arn:aws:kms:eu-west-1:111122223333:key/66666666-7777-8888-9999-000000000000"
+    create_stream_consumer = true
+    stream_kms_key_arn     = "arn:aws:kms:eu-west-1:111122223333:key/11111111-2222-3333-4444-555555555555"
+    quarantine             = { kms_key_arn = "arn:aws:kms:eu-west-1:111122223333:key/66666666-7777-8888-9999-000000000000" }
   }
 
   assert {
@@ -37,9 +39,9 @@ run "resources_are_scoped_to_what_the_module_made" {
   command = plan
 
   variables {
-    create_stream_consumer       = true
-    stream_kms_key_arn           = "arn:aws:kms:eu-west-1:111122223333:key/11111111-2222-3333-4444-555555555555"
-    quarantine_queue_kms_key_arn = "arn:aws:kms:eu-west-1:111122223333:key/66666666-7777-8888-9999-000000000000"
+    create_stream_consumer = true
+    stream_kms_key_arn     = "arn:aws:kms:eu-west-1:111122223333:key/11111111-2222-3333-4444-555555555555"
+    quarantine             = { kms_key_arn = "arn:aws:kms:eu-west-1:111122223333:key/66666666-7777-8888-9999-000000000000" }
   }
 
   assert {
@@ -65,9 +67,9 @@ run "each_statement_grants_only_what_the_pipeline_needs" {
   command = plan
 
   variables {
-    create_stream_consumer       = true
-    stream_kms_key_arn           = "arn:aws:kms:eu-west-1:111122223333:key/11111111-2222-3333-4444-555555555555"
-    quarantine_queue_kms_key_arn = "arn:aws:kms:eu-west-1:111122223333:key/66666666-7777-8888-9999-000000000000"
+    create_stream_consumer = true
+    stream_kms_key_arn     = "arn:aws:kms:eu-west-1:111122223333:key/11111111-2222-3333-4444-555555555555"
+    quarantine             = { kms_key_arn = "arn:aws:kms:eu-west-1:111122223333:key/66666666-7777-8888-9999-000000000000" }
   }
 
   assert {
@@ -160,8 +162,9 @@ run "extra_statements_are_added_as_given" {
   variables {
     role_policy_statements = {
       WriteOutput = {
-        actions   = ["s3:PutObject"]
-        resources = ["arn:aws:s3:::orders-out/*"]
+        actions              = ["s3:PutObject"]
+        resources            = ["arn:aws:s3:::orders-out/*"]
+        acknowledge_wildcard = true
         conditions = [{
           test     = "StringEquals"
           variable = "s3:x-amz-server-side-encryption"
@@ -281,8 +284,8 @@ run "kms_statements_hold_only_through_their_service" {
   command = plan
 
   variables {
-    stream_kms_key_arn           = "arn:aws:kms:eu-west-1:111122223333:key/11111111-2222-3333-4444-555555555555"
-    quarantine_queue_kms_key_arn = "arn:aws:kms:eu-west-1:111122223333:key/66666666-7777-8888-9999-000000000000"
+    stream_kms_key_arn = "arn:aws:kms:eu-west-1:111122223333:key/11111111-2222-3333-4444-555555555555"
+    quarantine         = { kms_key_arn = "arn:aws:kms:eu-west-1:111122223333:key/66666666-7777-8888-9999-000000000000" }
     failure_destination = {
       kms_key_arn = "arn:aws:kms:eu-central-1:111122223333:key/77777777-7777-8888-9999-000000000000"
     }
@@ -305,8 +308,8 @@ run "one_key_for_everything_gets_a_statement_per_use" {
   command = plan
 
   variables {
-    stream_kms_key_arn           = "arn:aws:kms:eu-west-1:111122223333:key/11111111-2222-3333-4444-555555555555"
-    quarantine_queue_kms_key_arn = "arn:aws:kms:eu-west-1:111122223333:key/11111111-2222-3333-4444-555555555555"
+    stream_kms_key_arn = "arn:aws:kms:eu-west-1:111122223333:key/11111111-2222-3333-4444-555555555555"
+    quarantine         = { kms_key_arn = "arn:aws:kms:eu-west-1:111122223333:key/11111111-2222-3333-4444-555555555555" }
     failure_destination = {
       kms_key_arn = "arn:aws:kms:eu-west-1:111122223333:key/11111111-2222-3333-4444-555555555555"
     }
@@ -375,5 +378,215 @@ run "sqs_source_is_consumed_with_the_documented_actions_only" {
       SourceKeyDecrypt   = [["kms:Decrypt"], ["arn:aws:kms:eu-west-1:111122223333:key/11111111-2222-3333-4444-555555555555"], { StringEquals = { "kms:ViaService" = ["sqs.eu-west-1.amazonaws.com"] } }]
     }
     error_message = "An SQS source needs sqs:ReceiveMessage, DeleteMessage and GetQueueAttributes on that queue, and kms:Decrypt on its key through SQS."
+  }
+}
+
+# --- No silent widening: a wildcard anywhere needs an acknowledgement, or is refused ---
+
+run "a_wildcard_bucket_arn_needs_an_acknowledgement" {
+  command = plan
+
+  variables {
+    role_policy_statements = {
+      ReadEverything = {
+        actions   = ["s3:GetObject"]
+        resources = ["arn:aws:s3:::*"]
+      }
+    }
+  }
+
+  expect_failures = [var.role_policy_statements]
+}
+
+run "a_wildcard_in_every_arn_field_needs_an_acknowledgement" {
+  command = plan
+
+  variables {
+    role_policy_statements = {
+      ReadAnything = {
+        actions   = ["sqs:ReceiveMessage"]
+        resources = ["arn:*:*:*:*:*"]
+      }
+    }
+  }
+
+  expect_failures = [var.role_policy_statements]
+}
+
+run "a_question_mark_in_an_action_needs_an_acknowledgement" {
+  command = plan
+
+  variables {
+    role_policy_statements = {
+      PassRoles = {
+        actions   = ["iam:PassRol?"]
+        resources = ["arn:aws:iam::111122223333:role/team"]
+      }
+    }
+  }
+
+  expect_failures = [var.role_policy_statements]
+}
+
+run "pass_role_needs_an_acknowledgement" {
+  command = plan
+
+  variables {
+    role_policy_statements = {
+      PassTeamRole = {
+        actions   = ["IAM:PassRole"]
+        resources = ["arn:aws:iam::111122223333:role/team"]
+      }
+    }
+  }
+
+  expect_failures = [var.role_policy_statements]
+}
+
+run "all_objects_of_a_bucket_need_an_acknowledgement" {
+  command = plan
+
+  variables {
+    role_policy_statements = {
+      WriteOutput = {
+        actions   = ["s3:PutObject"]
+        resources = ["arn:aws:s3:::orders-out/*"]
+      }
+    }
+  }
+
+  expect_failures = [var.role_policy_statements]
+}
+
+run "acknowledged_pass_role_and_object_wildcards_are_granted" {
+  command = plan
+
+  variables {
+    role_policy_statements = {
+      PassTeamRole = {
+        actions              = ["iam:PassRole"]
+        resources            = ["arn:aws:iam::111122223333:role/team"]
+        acknowledge_wildcard = true
+      }
+      WriteOutput = {
+        actions              = ["s3:PutObject"]
+        resources            = ["arn:aws:s3:::orders-out/*"]
+        acknowledge_wildcard = true
+      }
+    }
+  }
+
+  assert {
+    condition = {
+      for statement in jsondecode(aws_iam_role_policy.this[0].policy).Statement : statement.Sid => [flatten([statement.Action]), flatten([statement.Resource])]
+      if contains(["PassTeamRole", "WriteOutput"], statement.Sid)
+      } == {
+      PassTeamRole = [["iam:PassRole"], ["arn:aws:iam::111122223333:role/team"]]
+      WriteOutput  = [["s3:PutObject"], ["arn:aws:s3:::orders-out/*"]]
+    }
+    error_message = "Acknowledged statements must be added as given."
+  }
+}
+
+run "a_claim_check_prefix_with_a_wildcard_is_refused" {
+  command = plan
+
+  variables {
+    claim_check = { prefix = "*/" }
+  }
+
+  expect_failures = [var.claim_check]
+}
+
+run "a_claim_check_prefix_ending_in_a_wildcard_is_refused" {
+  command = plan
+
+  variables {
+    claim_check = { prefix = "a*/" }
+  }
+
+  expect_failures = [var.claim_check]
+}
+
+run "a_claim_check_prefix_with_a_question_mark_is_refused" {
+  command = plan
+
+  variables {
+    claim_check = { prefix = "claim-check?/" }
+  }
+
+  expect_failures = [var.claim_check]
+}
+
+run "a_managed_policy_arn_with_a_wildcard_is_refused" {
+  command = plan
+
+  variables {
+    role_managed_policy_arns = ["arn:aws:iam::aws:policy/*"]
+  }
+
+  expect_failures = [var.role_managed_policy_arns]
+}
+
+run "a_role_arn_with_a_wildcard_is_refused" {
+  command = plan
+
+  variables {
+    create_role = false
+    role_arn    = "arn:aws:iam::111122223333:role/*"
+  }
+
+  expect_failures = [var.role_arn]
+}
+
+run "every_statement_the_module_makes_has_a_reserved_id" {
+  command = plan
+
+  variables {
+    create_stream_consumer = true
+    stream_kms_key_arn     = "arn:aws:kms:eu-west-1:111122223333:key/11111111-2222-3333-4444-555555555555"
+    quarantine             = { kind = "sns", kms_key_arn = "arn:aws:kms:eu-west-1:111122223333:key/66666666-7777-8888-9999-000000000000" }
+    failure_destination    = { kms_key_arn = "arn:aws:kms:eu-west-1:111122223333:key/77777777-7777-8888-9999-000000000000" }
+    idempotency_table      = { create = true, kms_key_arn = "arn:aws:kms:eu-west-1:111122223333:key/88888888-7777-8888-9999-000000000000" }
+    large_message_buckets  = { bucket_arns = ["arn:aws:s3:::orders-payloads"], kms_key_arns = ["arn:aws:kms:eu-west-1:111122223333:key/99999999-7777-8888-9999-000000000000"] }
+    vpc                    = { subnet_ids = ["subnet-0123456789abcdef0"], security_group_ids = ["sg-0123456789abcdef0"] }
+  }
+
+  assert {
+    condition     = length(setsubtract([for statement in jsondecode(aws_iam_role_policy.this[0].policy).Statement : statement.Sid], local.module_statement_ids)) == 0
+    error_message = "Every statement id the module makes must be in local.module_statement_ids, which role_policy_statements may not use."
+  }
+
+  assert {
+    condition = [for statement in jsondecode(aws_iam_role_policy.this[0].policy).Statement : statement.Sid] == [
+      "ClaimCheckWrite", "FailureBucketKeyUse", "FailureBucketList", "FailureBucketWrite", "IdempotencyTableKeyUse", "IdempotencyTableReadWrite",
+      "KinesisConsumerRead", "KinesisStreamRead", "LargeMessageKeyUse", "LargeMessageRead", "LogsWrite", "QuarantineTopicKeyUse",
+      "QuarantineTopicPublish", "StreamKeyDecrypt", "VpcNetworkInterfacesDescribe", "VpcNetworkInterfacesManage", "XRayWrite",
+    ]
+    error_message = "With every option on, the role gets these 17 statements: a statement added or lost shows here."
+  }
+}
+
+run "managed_policies_are_attached_by_arn_and_the_path_is_set" {
+  command = plan
+
+  variables {
+    role_path                = "/service-roles/"
+    role_managed_policy_arns = ["arn:aws:iam::aws:policy/AmazonSSMReadOnlyAccess", "arn:aws:iam::111122223333:policy/orders-extra"]
+  }
+
+  assert {
+    condition     = aws_iam_role.this[0].path == "/service-roles/"
+    error_message = "role_path must be the created role's path."
+  }
+
+  assert {
+    condition = {
+      for arn, attachment in aws_iam_role_policy_attachment.this : arn => attachment.role
+      } == {
+      "arn:aws:iam::aws:policy/AmazonSSMReadOnlyAccess" = aws_iam_role.this[0].name
+      "arn:aws:iam::111122223333:policy/orders-extra"   = aws_iam_role.this[0].name
+    }
+    error_message = "Each managed policy must be attached to the created role, keyed by its ARN."
   }
 }

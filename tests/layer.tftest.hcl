@@ -17,6 +17,8 @@ override_resource {
 variables {
   name              = "orders"
   function_zip_path = "tests/fixtures/lambda-fixture.zip"
+  # Alarms that notify someone: without, a check block warns (and fails a test run).
+  alarm_actions = ["arn:aws:sns:eu-west-1:111122223333:oncall"]
 }
 
 run "no_layer_by_default" {

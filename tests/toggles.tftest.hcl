@@ -9,24 +9,26 @@ mock_provider "aws" {
 variables {
   name              = "orders"
   function_zip_path = "tests/fixtures/lambda-fixture.zip"
+  # Alarms that notify someone: without, a check block warns (and fails a test run).
+  alarm_actions = ["arn:aws:sns:eu-west-1:111122223333:oncall"]
 }
 
 run "existing_stream_is_consumed_without_creating_one" {
   command = plan
 
   variables {
-    create_stream = false
-    stream_arn    = "arn:aws:kinesis:eu-west-1:111122223333:stream/shared-events"
+    event_source         = { arn = "arn:aws:kinesis:eu-west-1:111122223333:stream/shared-events" }
+    event_source_mapping = { starting_position = "LATEST" }
   }
 
   assert {
     condition     = length(aws_kinesis_stream.this) == 0
-    error_message = "No stream may be created when create_stream is false."
+    error_message = "No stream may be created for an existing stream (event_source.arn)."
   }
 
   assert {
     condition     = aws_lambda_event_source_mapping.this.event_source_arn == "arn:aws:kinesis:eu-west-1:111122223333:stream/shared-events"
-    error_message = "The mapping must read the stream named by stream_arn."
+    error_message = "The mapping must read the stream named by event_source.arn."
   }
 
   assert {
@@ -46,9 +48,9 @@ run "existing_stream_key_is_granted_for_decrypt" {
   command = plan
 
   variables {
-    create_stream      = false
-    stream_arn         = "arn:aws:kinesis:eu-west-1:111122223333:stream/shared-events"
-    stream_kms_key_arn = "arn:aws:kms:eu-west-1:111122223333:key/11111111-2222-3333-4444-555555555555"
+    event_source         = { arn = "arn:aws:kinesis:eu-west-1:111122223333:stream/shared-events" }
+    event_source_mapping = { starting_position = "LATEST" }
+    stream_kms_key_arn   = "arn:aws:kms:eu-west-1:111122223333:key/11111111-2222-3333-4444-555555555555"
   }
 
   assert {
@@ -56,64 +58,6 @@ run "existing_stream_key_is_granted_for_decrypt" {
       for statement in jsondecode(aws_iam_role_policy.this[0].policy).Statement : toset(flatten([try(statement.Resource, [])])) if try(statement.Sid, "") == "StreamKeyDecrypt"
     ]) == toset(["arn:aws:kms:eu-west-1:111122223333:key/11111111-2222-3333-4444-555555555555"])
     error_message = "The role must be able to decrypt with the existing stream's customer key, and only that key."
-  }
-}
-
-run "existing_quarantine_queue_is_wired_without_creating_one" {
-  command = plan
-
-  variables {
-    create_quarantine_queue = false
-    quarantine_queue_arn    = "arn:aws:sqs:eu-west-1:111122223333:team-dlq"
-    quarantine_queue_url    = "https://sqs.eu-west-1.amazonaws.com/111122223333/team-dlq"
-  }
-
-  assert {
-    condition     = length(aws_sqs_queue.quarantine) == 0
-    error_message = "No queue may be created when create_quarantine_queue is false."
-  }
-
-  assert {
-    condition     = aws_lambda_function.this.environment[0].variables["SHARDSAFE_QUARANTINE_QUEUE_URL"] == "https://sqs.eu-west-1.amazonaws.com/111122223333/team-dlq"
-    error_message = "The handler must quarantine to the existing queue."
-  }
-
-  assert {
-    condition = one([
-      for statement in jsondecode(aws_iam_role_policy.this[0].policy).Statement : toset(flatten([try(statement.Resource, [])])) if try(statement.Sid, "") == "QuarantineQueueSend"
-    ]) == toset(["arn:aws:sqs:eu-west-1:111122223333:team-dlq"])
-    error_message = "The role may send to the existing queue, and only it."
-  }
-
-  assert {
-    condition     = aws_cloudwatch_metric_alarm.this["quarantine_queue_depth"].dimensions == tomap({ QueueName = "team-dlq" })
-    error_message = "The quarantine queue alarm must watch the existing queue (its name is the ARN's last part)."
-  }
-
-  assert {
-    condition     = output.quarantine_queue_name == "team-dlq" && output.quarantine_queue_url == "https://sqs.eu-west-1.amazonaws.com/111122223333/team-dlq"
-    error_message = "The quarantine queue outputs must name the existing queue."
-  }
-
-  assert {
-    condition     = output.failure_queue_url == output.quarantine_queue_url && output.failure_queue_arn == output.quarantine_queue_arn && output.failure_queue_name == output.quarantine_queue_name
-    error_message = "The deprecated failure_queue_* outputs must still name the quarantine queue."
-  }
-}
-
-run "existing_quarantine_queue_is_the_sqs_destination" {
-  command = plan
-
-  variables {
-    failure_destination     = { kind = "sqs" }
-    create_quarantine_queue = false
-    quarantine_queue_arn    = "arn:aws:sqs:eu-west-1:111122223333:team-dlq"
-    quarantine_queue_url    = "https://sqs.eu-west-1.amazonaws.com/111122223333/team-dlq"
-  }
-
-  assert {
-    condition     = aws_lambda_event_source_mapping.this.destination_config[0].on_failure[0].destination_arn == "arn:aws:sqs:eu-west-1:111122223333:team-dlq"
-    error_message = "With kind sqs and no arn the mapping's on-failure destination must be the existing quarantine queue."
   }
 }
 
@@ -203,10 +147,10 @@ run "customer_keys_encrypt_stream_queue_logs_and_environment" {
   command = plan
 
   variables {
-    stream_kms_key_arn           = "arn:aws:kms:eu-west-1:111122223333:key/11111111-2222-3333-4444-555555555555"
-    quarantine_queue_kms_key_arn = "arn:aws:kms:eu-west-1:111122223333:key/66666666-7777-8888-9999-000000000000"
-    log_group_kms_key_arn        = "arn:aws:kms:eu-west-1:111122223333:key/aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee"
-    function_kms_key_arn         = "arn:aws:kms:eu-west-1:111122223333:key/ffffffff-0000-1111-2222-333333333333"
+    stream_kms_key_arn    = "arn:aws:kms:eu-west-1:111122223333:key/11111111-2222-3333-4444-555555555555"
+    quarantine            = { kms_key_arn = "arn:aws:kms:eu-west-1:111122223333:key/66666666-7777-8888-9999-000000000000" }
+    log_group_kms_key_arn = "arn:aws:kms:eu-west-1:111122223333:key/aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee"
+    function_kms_key_arn  = "arn:aws:kms:eu-west-1:111122223333:key/ffffffff-0000-1111-2222-333333333333"
   }
 
   assert {
@@ -216,7 +160,7 @@ run "customer_keys_encrypt_stream_queue_logs_and_environment" {
 
   assert {
     condition     = aws_sqs_queue.quarantine[0].kms_master_key_id == "arn:aws:kms:eu-west-1:111122223333:key/66666666-7777-8888-9999-000000000000" && aws_sqs_queue.quarantine[0].sqs_managed_sse_enabled != true
-    error_message = "quarantine_queue_kms_key_arn must encrypt the created queue (SSE-KMS instead of SSE-SQS)."
+    error_message = "quarantine.kms_key_arn must encrypt the created queue (SSE-KMS instead of SSE-SQS)."
   }
 
   assert {
@@ -230,7 +174,6 @@ run "stream_encryption_can_be_turned_off" {
 
   variables {
     stream_encryption_enabled = false
-    stream_kms_key_arn        = "arn:aws:kms:eu-west-1:111122223333:key/11111111-2222-3333-4444-555555555555"
   }
 
   assert {
@@ -422,6 +365,7 @@ run "lower_limits_and_unlimited_values_are_accepted" {
       parallelization_factor        = 1
       maximum_retry_attempts        = -1
       maximum_record_age_in_seconds = -1
+      acknowledge_unbounded_retries = true
     }
   }
 

@@ -9,6 +9,8 @@ mock_provider "aws" {
 variables {
   name              = "orders"
   function_zip_path = "tests/fixtures/lambda-fixture.zip"
+  # Alarms that notify someone: without, a check block warns (and fails a test run).
+  alarm_actions = ["arn:aws:sns:eu-west-1:111122223333:oncall"]
 }
 
 run "name_must_be_a_lambda_function_name" {
@@ -19,27 +21,6 @@ run "name_must_be_a_lambda_function_name" {
   }
 
   expect_failures = [var.name]
-}
-
-run "stream_arn_is_required_without_create_stream" {
-  command = plan
-
-  variables {
-    create_stream = false
-  }
-
-  expect_failures = [var.stream_arn]
-}
-
-run "stream_arn_must_be_a_kinesis_stream_arn" {
-  command = plan
-
-  variables {
-    create_stream = false
-    stream_arn    = "arn:aws:sqs:eu-west-1:111122223333:orders"
-  }
-
-  expect_failures = [var.stream_arn]
 }
 
 run "stream_name_must_be_a_kinesis_stream_name" {
@@ -601,80 +582,6 @@ run "claim_check_kms_key_needs_its_bucket" {
   }
 
   expect_failures = [var.claim_check]
-}
-
-run "quarantine_queue_arn_is_required_without_create_quarantine_queue" {
-  command = plan
-
-  variables {
-    create_quarantine_queue = false
-    quarantine_queue_url    = "https://sqs.eu-west-1.amazonaws.com/111122223333/team-dlq"
-  }
-
-  expect_failures = [var.quarantine_queue_arn]
-}
-
-run "quarantine_queue_arn_must_be_an_sqs_arn" {
-  command = plan
-
-  variables {
-    create_quarantine_queue = false
-    quarantine_queue_arn    = "arn:aws:sns:eu-west-1:111122223333:team-dlq"
-    quarantine_queue_url    = "https://sqs.eu-west-1.amazonaws.com/111122223333/team-dlq"
-  }
-
-  expect_failures = [var.quarantine_queue_arn]
-}
-
-run "quarantine_queue_url_is_required_without_create_quarantine_queue" {
-  command = plan
-
-  variables {
-    create_quarantine_queue = false
-    quarantine_queue_arn    = "arn:aws:sqs:eu-west-1:111122223333:team-dlq"
-  }
-
-  expect_failures = [var.quarantine_queue_url]
-}
-
-run "quarantine_queue_kms_key_arn_must_be_a_key_arn" {
-  command = plan
-
-  variables {
-    quarantine_queue_kms_key_arn = "alias/aws/sqs"
-  }
-
-  expect_failures = [var.quarantine_queue_kms_key_arn]
-}
-
-run "quarantine_queue_retention_must_be_60_s_to_14_days" {
-  command = plan
-
-  variables {
-    quarantine_queue_message_retention_seconds = 1209601
-  }
-
-  expect_failures = [var.quarantine_queue_message_retention_seconds]
-}
-
-run "quarantine_queue_max_message_size_must_be_at_most_1_mib" {
-  command = plan
-
-  variables {
-    quarantine_queue_max_message_size = 1048577
-  }
-
-  expect_failures = [var.quarantine_queue_max_message_size]
-}
-
-run "quarantine_queue_max_message_size_must_be_at_least_1_kib" {
-  command = plan
-
-  variables {
-    quarantine_queue_max_message_size = 1023
-  }
-
-  expect_failures = [var.quarantine_queue_max_message_size]
 }
 
 run "alarm_actions_must_be_arns" {

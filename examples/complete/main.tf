@@ -1,7 +1,8 @@
-# Every feature of the module: a customer KMS key for all it stores, enhanced fan-out, a tuned
-# mapping, a failure destination (SQS or the module's S3 bucket, by failure_destination_kind), an S3
-# output bucket the function writes to (through the typed extra policy statements), alarms sent to
-# an SNS topic, and the dashboard.
+# The module as production teams run it: a customer KMS key for all it stores, enhanced fan-out, a
+# tuned mapping on a published version's alias, JSON logs, a failure destination (SQS or the
+# module's S3 bucket, by failure_destination_kind), a quarantine with a dead-letter queue, an
+# idempotency table, an S3 output bucket the function writes to (through the typed extra policy
+# statements), alarms sent to an SNS topic, and the dashboard.
 # `make demo` deploys this example on LocalStack; see README.md for what is gated and why.
 
 provider "aws" {
@@ -183,6 +184,7 @@ module "pipeline" {
   timeout                        = 30
   reserved_concurrent_executions = var.reserved_concurrency
   layers                         = var.layer_arns
+  ephemeral_storage_size         = 1024
   tracing_mode                   = "Active"
   function_kms_key_arn           = aws_kms_key.this.arn
   log_retention_in_days          = 14
@@ -191,12 +193,21 @@ module "pipeline" {
   environment_variables = {
     SHARDSAFE_OUTPUT_BUCKET = aws_s3_bucket.output.id
   }
+  # JSON logs at INFO keep every line of the handler, its metrics included (docs/module.md).
+  logging = { log_format = "JSON", application_log_level = "INFO" }
+  # A version per deployment; the mapping invokes the alias, which moves to it.
+  publish = true
+  alias   = { name = "live" }
+  # A function in a VPC: vpc = { subnet_ids = [...], security_group_ids = [...] }. Left out here:
+  # the embedded LocalStack runs no EC2 (see README.md).
 
   # IAM: what the function does beyond the pipeline, typed and scoped.
   role_policy_statements = {
+    # Every object of the output bucket: a wildcard, so acknowledged (the module refuses it otherwise).
     WriteOutput = {
-      actions   = ["s3:PutObject"]
-      resources = ["${aws_s3_bucket.output.arn}/*"]
+      actions              = ["s3:PutObject"]
+      resources            = ["${aws_s3_bucket.output.arn}/*"]
+      acknowledge_wildcard = true
     }
     OutputKeyUse = {
       actions   = ["kms:GenerateDataKey"]
@@ -232,9 +243,18 @@ module "pipeline" {
     force_destroy = true
   }
 
-  # Quarantine queue
-  quarantine_queue_kms_key_arn               = aws_kms_key.this.arn
-  quarantine_queue_message_retention_seconds = 1209600
+  # Quarantine queue, with a dead-letter queue for envelopes a reader keeps failing on
+  quarantine = {
+    kms_key_arn               = aws_kms_key.this.arn
+    message_retention_seconds = 1209600
+    dead_letter               = { max_receive_count = 10 }
+  }
+
+  # Idempotency table (Powertools' layout), encrypted with the example's key
+  idempotency_table = {
+    create      = true
+    kms_key_arn = aws_kms_key.this.arn
+  }
 
   # Alarms and dashboard
   alarm_actions                       = aws_sns_topic.alarms[*].arn
@@ -242,5 +262,6 @@ module "pipeline" {
   iterator_age_alarm_threshold_ms     = 30000
   quarantined_records_alarm_threshold = 0
   alarm_evaluation_periods            = 1
+  duration_alarm_threshold_percent    = 80
   create_dashboard                    = var.create_dashboard
 }

@@ -28,6 +28,16 @@ output "function_arn" {
   value       = module.pipeline.function_arn
 }
 
+output "function_qualified_arn" {
+  description = "ARN the mapping invokes: the function's alias."
+  value       = module.pipeline.function_qualified_arn
+}
+
+output "function_version" {
+  description = "Version this apply published, which the alias points at."
+  value       = module.pipeline.function_version
+}
+
 output "role_arn" {
   description = "ARN of the function's execution role."
   value       = module.pipeline.role_arn
@@ -70,12 +80,22 @@ output "quarantine_queue_url" {
 
 output "failure_queue_url" {
   description = "Deprecated alias of quarantine_queue_url, read by the demo and end-to-end harness."
-  value       = module.pipeline.failure_queue_url
+  value       = module.pipeline.quarantine_queue_url
 }
 
 output "failure_queue_arn" {
   description = "Deprecated alias of the quarantine queue's ARN, read by the end-to-end tests."
-  value       = module.pipeline.failure_queue_arn
+  value       = module.pipeline.quarantine_queue_arn
+}
+
+output "quarantine_dead_letter_queue_url" {
+  description = "URL of the quarantine queue's dead-letter queue."
+  value       = module.pipeline.quarantine_dead_letter_queue_url
+}
+
+output "idempotency_table_name" {
+  description = "Name of the idempotency table (SHARDSAFE_IDEMPOTENCY_TABLE)."
+  value       = module.pipeline.idempotency_table_name
 }
 
 output "output_bucket_name" {

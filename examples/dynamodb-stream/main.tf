@@ -37,6 +37,7 @@ module "pipeline" {
 
   name              = var.name
   function_zip_path = var.function_zip_path
+  alarm_actions     = var.alarm_actions
   handler           = var.handler
 
   event_source = {

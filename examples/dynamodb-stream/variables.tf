@@ -66,3 +66,10 @@ variable "role_policy_statements" {
   }))
   default = {}
 }
+
+variable "alarm_actions" {
+  description = "ARNs (an SNS topic, for example) the pipeline's alarms notify. Empty: they notify nobody, and the plan warns so."
+  type        = list(string)
+  default     = []
+  nullable    = false
+}

@@ -55,6 +55,7 @@ module "pipeline" {
   # Your zip: `shardsafe package src ...` (see README.md). With a layer zip, shardsafe comes from
   # the layer the module publishes, and the function's zip holds only your code (--thin).
   function_zip_path = var.function_zip_path
+  alarm_actions     = var.alarm_actions
   handler           = "ticks.handler.lambda_handler"
   create_layer      = var.layer_zip_path != null
   layer_zip_path    = var.layer_zip_path
@@ -63,9 +64,11 @@ module "pipeline" {
     TICKS_OUTPUT_BUCKET = aws_s3_bucket.output.id
   }
   role_policy_statements = {
+    # Every object of the output bucket: a wildcard, so acknowledged (the module refuses it otherwise).
     WriteOutput = {
-      actions   = ["s3:PutObject"]
-      resources = ["${aws_s3_bucket.output.arn}/*"]
+      actions              = ["s3:PutObject"]
+      resources            = ["${aws_s3_bucket.output.arn}/*"]
+      acknowledge_wildcard = true
     }
   }
 

@@ -11,4 +11,5 @@ module "pipeline" {
 
   name              = var.name
   function_zip_path = var.function_zip_path
+  alarm_actions     = var.alarm_actions
 }

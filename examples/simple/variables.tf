@@ -15,3 +15,10 @@ variable "function_zip_path" {
   type        = string
   default     = "../../build/lambda-python3.13-x86_64.zip"
 }
+
+variable "alarm_actions" {
+  description = "ARNs (an SNS topic, for example) the pipeline's alarms notify. Empty: they notify nobody, and the plan warns so."
+  type        = list(string)
+  default     = []
+  nullable    = false
+}

@@ -12,6 +12,7 @@ module "pipeline" {
 
   name              = var.name
   function_zip_path = var.function_zip_path
+  alarm_actions     = var.alarm_actions
   handler           = var.handler
   timeout           = var.timeout
 
