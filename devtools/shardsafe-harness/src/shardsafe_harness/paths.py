@@ -39,15 +39,10 @@ REPO = _find_repo(Path(__file__).resolve())
 SRC = REPO / "src"
 TEMPLATE = REPO / "templates" / "handler.py"
 EXAMPLES = REPO / "examples"
-<<<<<<< HEAD
 #: Runnable snippets the docs show; tests run each as the docs say.
 SNIPPETS = REPO / "docs" / "snippets"
-#: The Terraform module's own files, which each example calls as "../../".
-MODULE_FILES = tuple(REPO / name for name in ("versions.tf", "main.tf", "variables.tf", "outputs.tf"))
-=======
 #: The Terraform module's own files (every *.tf of the root: one per concern), which each example calls as "../../".
 MODULE_FILES = tuple(sorted(REPO.glob("*.tf")))
->>>>>>> h-module
 BUILD = REPO / "build"
 UV = REPO / ".tools" / "bin" / "uv"
 LOCALSTACK_STATE = REPO / ".localstack"
