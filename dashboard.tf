@@ -56,14 +56,15 @@ locals {
         width  = 12
         height = 6
         properties = {
-          title  = "Records: processed, retried, quarantined"
+          title  = "Records: processed, skipped, handed back, quarantined"
           region = local.dashboard_region
           view   = "timeSeries"
           stat   = "Sum"
           period = 60
           metrics = [
             [var.metrics_namespace, "RecordsProcessed", "FunctionName", local.function_name],
-            [var.metrics_namespace, "RecordsRetried", "FunctionName", local.function_name],
+            [var.metrics_namespace, "RecordsSkipped", "FunctionName", local.function_name],
+            [var.metrics_namespace, "RecordsHandedBack", "FunctionName", local.function_name],
             [var.metrics_namespace, "RecordsQuarantined", "FunctionName", local.function_name],
           ]
         }

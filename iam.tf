@@ -41,7 +41,7 @@ locals {
     "LogsWrite", "XRayWrite", "VpcNetworkInterfacesDescribe", "VpcNetworkInterfacesManage",
     "FailureBucketList", "FailureBucketWrite", "FailureQueueSend", "FailureTopicPublish", "FailureBucketKeyUse", "FailureQueueKeyUse", "FailureTopicKeyUse",
     "QuarantineQueueSend", "QuarantineQueueKeyUse", "QuarantineTopicPublish", "QuarantineTopicKeyUse", "ClaimCheckWrite", "ClaimCheckKeyUse",
-    "IdempotencyTableReadWrite", "IdempotencyTableKeyUse", "LargeMessageRead", "LargeMessageKeyUse",
+    "IdempotencyTableReadWrite", "IdempotencyTableKeyUse", "LargeMessageRead", "LargeMessageList", "LargeMessageKeyUse",
   ]
 
   # The caller's statements come first and the module's last, so that a statement id the variable's

@@ -1,7 +1,10 @@
 # --- Large-message payloads ---
 # Producers using the SQS or SNS extended client put a pointer in the message and the payload in
 # S3; the handler reads the payload from the buckets named here, and from no other (it is told
-# their names), with s3:GetObject on their objects and nothing wider.
+# their names), with s3:GetObject on their objects and s3:ListBucket on the buckets themselves:
+# without ListBucket, S3 answers a GetObject of a missing key with 403 AccessDenied instead of 404
+# NoSuchKey (GetObject API reference, "Permissions"), and the handler could not tell a pointer to a
+# payload that is gone (poison) from a permission it lacks (not the record's fault).
 
 locals {
   # Bucket ARNs are arn:<partition>:s3:::<name>.
@@ -16,6 +19,11 @@ locals {
       LargeMessageRead = {
         actions    = ["s3:GetObject"]
         resources  = [for arn in var.large_message_buckets.bucket_arns : "${arn}/*"]
+        conditions = []
+      }
+      LargeMessageList = {
+        actions    = ["s3:ListBucket"]
+        resources  = var.large_message_buckets.bucket_arns
         conditions = []
       }
     } : {},

@@ -496,7 +496,7 @@ variable "logging" {
 }
 
 variable "metrics_namespace" {
-  description = "CloudWatch namespace of the handler's metrics (RecordsProcessed, RecordsQuarantined, RecordsRetried, BatchDuration), passed to the function as SHARDSAFE_METRICS_NAMESPACE and used by the quarantine alarm and the dashboard."
+  description = "CloudWatch namespace of the handler's metrics (RecordsProcessed, RecordsSkipped, RecordsQuarantined, RecordsHandedBack, BatchDuration), passed to the function as SHARDSAFE_METRICS_NAMESPACE and used by the quarantine alarm and the dashboard."
   type        = string
   default     = "shardsafe"
   nullable    = false

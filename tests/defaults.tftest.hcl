@@ -292,7 +292,7 @@ run "dashboard_shows_what_the_alarms_watch" {
 
   assert {
     condition = alltrue([
-      for metric in ["IteratorAge", "Errors", "Throttles", "ApproximateNumberOfMessagesVisible", "RecordsProcessed", "RecordsQuarantined", "RecordsRetried", "BatchDuration", "OnFailureDestinationDeliveredEventCount", "DroppedEventCount"] :
+      for metric in ["IteratorAge", "Errors", "Throttles", "ApproximateNumberOfMessagesVisible", "RecordsProcessed", "RecordsQuarantined", "RecordsSkipped", "RecordsHandedBack", "BatchDuration", "OnFailureDestinationDeliveredEventCount", "DroppedEventCount"] :
       strcontains(aws_cloudwatch_dashboard.this[0].dashboard_body, "\"${metric}\"")
     ])
     error_message = "The dashboard must graph iterator age, errors, throttles, quarantine queue depth, the handler's record metrics, and the records sent to the failure destination or dropped."

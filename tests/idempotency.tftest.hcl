@@ -222,9 +222,10 @@ run "payload_buckets_are_readable_and_named_to_the_function" {
       if startswith(statement.Sid, "LargeMessage")
       } == {
       LargeMessageRead   = [["s3:GetObject"], ["arn:aws:s3:::orders-payloads/*", "arn:aws:s3:::partner-payloads/*"], null]
+      LargeMessageList   = [["s3:ListBucket"], ["arn:aws:s3:::orders-payloads", "arn:aws:s3:::partner-payloads"], null]
       LargeMessageKeyUse = [["kms:Decrypt"], ["arn:aws:kms:eu-west-1:111122223333:key/99999999-7777-8888-9999-000000000000"], { StringEquals = { "kms:ViaService" = ["s3.eu-west-1.amazonaws.com"] } }]
     }
-    error_message = "The role may get objects of the named buckets only (no ListBucket, no other action), and decrypt with their keys through S3 only."
+    error_message = "The role may get objects of the named buckets and list those buckets only (so a missing payload is 404, not 403), and decrypt with their keys through S3 only."
   }
 
   assert {
