@@ -58,7 +58,11 @@ def test_tests_unit_is_laid_out_like_the_package() -> None:
             strays.append(f"{test.relative_to(paths.REPO)}: no {folder.relative_to(paths.REPO)}")
             continue
         stem = test.stem.removeprefix("test_")
-        names = {path.stem for path in folder.iterdir() if path.suffix == ".py" or path.is_dir()} | {folder.name}
+        names = {path.stem for path in folder.iterdir() if path.suffix == ".py" or path.is_dir()} | {
+            folder.name
+        }
         if not any(stem == name or stem.startswith(name + "_") for name in names):
-            strays.append(f"{test.relative_to(paths.REPO)}: names nothing in {folder.relative_to(paths.REPO)}")
+            strays.append(
+                f"{test.relative_to(paths.REPO)}: names nothing in {folder.relative_to(paths.REPO)}"
+            )
     assert strays == []
