@@ -49,7 +49,9 @@ def test_namespace_defaults_to_shardsafe(
     assert document["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "shardsafe"
 
 
-def test_emf_document_counts_kpl_aggregates_and_user_records_apart(capsys: pytest.CaptureFixture[str]) -> None:
+def test_emf_document_counts_kpl_aggregates_and_user_records_apart(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     EmfMetrics().record_batch(
         processed=12,
         skipped=0,
