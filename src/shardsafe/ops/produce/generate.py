@@ -43,6 +43,8 @@ class ProducerRecord:
     data: bytes
     partition_key: str
     kind: str = GOOD
+    #: Put on its own even when the others are packed into KPL aggregates (``produce(aggregate=...)``).
+    alone: bool = False
 
 
 def generate_records(

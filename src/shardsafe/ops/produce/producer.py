@@ -234,7 +234,7 @@ _Unit = tuple[PutEntry, tuple[ProducerRecord, ...], bool]
 def _units(records: Iterable[ProducerRecord], aggregator: Aggregator, share: float) -> Iterator[_Unit]:
     """``share`` of the records (spread evenly, as poison is) packed into aggregates, the others on their own."""
     for index, record in enumerate(records):
-        if int((index + 1) * share) > int(index * share):
+        if int((index + 1) * share) > int(index * share) and not record.alone:
             for done in aggregator.add(record):
                 yield _aggregate_unit(done)
         else:
