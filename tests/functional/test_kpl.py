@@ -297,3 +297,31 @@ def test_a_batch_without_aggregates_loads_nothing_for_them() -> None:
         check=True,
     )
     assert json.loads(done.stdout.splitlines()[-1]) == [False, True]
+
+
+def test_the_template_writes_each_user_record_with_its_sub_sequence_number(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from tests.functional.test_template import FakeS3, template
+
+    module = template.__wrapped__(monkeypatch)  # type: ignore[attr-defined]
+    monkeypatch.setenv("SHARDSAFE_OUTPUT_BUCKET", "out")
+    s3 = FakeS3()
+    monkeypatch.setattr(module, "_client", s3)
+    users = [("k1", None, tick_bytes("A")), ("k2", None, b"poison"), ("k3", None, tick_bytes("C"))]
+    event = {
+        "Records": [
+            factories.kinesis_record(factories.tick("P"), sequence=0),
+            kpl.aggregated_record(users, sequence=1),
+        ]
+    }
+    assert module.lambda_handler(event, factories.FakeContext()) == {"batchItemFailures": []}
+    [(_, body)] = s3.objects.items()
+    lines = [json.loads(line) for line in body.decode().splitlines()]
+    assert [
+        (line["sequenceNumber"], line.get("subSequenceNumber"), line["partitionKey"]) for line in lines
+    ] == [
+        (sequence(0), None, "AMZN"),
+        (sequence(1), 0, "k1"),
+        (sequence(1), 2, "k3"),
+    ]

@@ -319,10 +319,13 @@ def reconcile(
                 for envelope in envelopes
             ):
                 result.payload_mismatches.append(record)
-        elif any(batch.covers(coordinates) for batch in observed.failure_batches):
+        elif covering := [batch for batch in observed.failure_batches if batch.covers(coordinates)]:
             result.in_failure_batches.append(record)
             data = carried.get(key)
-            if data is not None and hashlib.sha256(data).hexdigest() != record.sha256:
+            if data is None:  # an S3 on-failure object that should hold it (in its aggregate) does not
+                if any(batch.records is not None for batch in covering):
+                    result.payload_mismatches.append(record)
+            elif hashlib.sha256(data).hexdigest() != record.sha256:
                 result.payload_mismatches.append(record)  # an S3 on-failure object with other bytes
         else:
             result.unaccounted.append(record)
