@@ -325,3 +325,16 @@ def test_the_template_writes_each_user_record_with_its_sub_sequence_number(
         (sequence(1), 0, "k1"),
         (sequence(1), 2, "k3"),
     ]
+
+
+def test_the_retryable_line_names_the_sub_sequence_number(
+    quarantine: MemoryQuarantine, log_lines: Callable[[], list[dict[str, Any]]]
+) -> None:
+    event = {
+        "Records": [kpl.aggregated_record([("k", None, tick_bytes("A")), ("k", None, tick_bytes("SLOW"))])]
+    }
+    StreamProcessor(Seen({"SLOW": RetryableError("later")}), metrics=False, quarantine=quarantine)(
+        event, factories.FakeContext()
+    )
+    [line] = [line for line in log_lines() if line["event"] == "shardsafe.retryable"]
+    assert (line["sequence_number"], line["sub_sequence_number"]) == (sequence(0), 1)

@@ -372,9 +372,10 @@ class KplBrokenSource(KinesisSource):
             deaggregate(payload)
         except AggregateError as error:
             raise Rejection(error.reason, error.message) from None
+        # Never reached: expand gives this source only what deaggregate rejects, and it is deterministic.
         raise Rejection(
-            reasons.INTERNAL_ERROR, "an aggregate read as broken reads well now"
-        )  # never: deterministic
+            reasons.INTERNAL_ERROR, "shardsafe bug: an aggregate expand found broken reads well here"
+        )
 
 
 KplUserRecord.source = KPL_USER = KplUserSource()
