@@ -338,3 +338,32 @@ def test_the_retryable_line_names_the_sub_sequence_number(
     )
     [line] = [line for line in log_lines() if line["event"] == "shardsafe.retryable"]
     assert (line["sequence_number"], line["sub_sequence_number"]) == (sequence(0), 1)
+
+
+def test_a_bug_in_the_expand_stage_loses_nothing(
+    monkeypatch: pytest.MonkeyPatch,
+    quarantine: MemoryQuarantine,
+    log_lines: Callable[[], list[dict[str, Any]]],
+) -> None:
+    from shardsafe.core.sources import kpl as kpl_module
+
+    def broken(batch: object) -> object:
+        raise RuntimeError("a bug in the expand stage")
+
+    monkeypatch.setattr(kpl_module, "expand", broken)
+    event = {
+        "Records": [
+            factories.kinesis_record(factories.tick("A"), sequence=0),
+            kpl.aggregated_record([("k", None, tick_bytes("B"))], sequence=1),
+        ]
+    }
+    result = StreamProcessor(Seen(), metrics=False, quarantine=quarantine).process(
+        event, factories.FakeContext()
+    )
+    assert result.accounting_ok and result.counts().processed == 1
+    [envelope] = quarantine.envelopes  # the aggregate, whole, as the plain Kinesis source reads it
+    assert envelope.payload_bytes() == base64.b64decode(event["Records"][1]["kinesis"]["data"])
+    assert any(
+        line["event"] == "shardsafe.internal_error" and "de-aggregation" in line["message"]
+        for line in log_lines()
+    )

@@ -115,7 +115,9 @@ UNREADABLE = {
     ),
     "data running past its record": _valid_md5(_field(1, b"k") + _field(3, b"\x08\x00\x1a\x09x")),
     "a varint longer than ten bytes": _valid_md5(b"\x08" + b"\xff" * 11),
-    "a group wire type": _valid_md5(_field(1, b"k") + bytes([7 << 3 | 3])),
+    "a group wire type": _valid_md5(
+        _field(1, b"k") + bytes([7 << 3 | 3, 1]) + _field(3, b"\x08\x00" + _field(3, b"x"))
+    ),
     "field number 0": _valid_md5(bytes([0 << 3 | 2, 0])),
 }
 

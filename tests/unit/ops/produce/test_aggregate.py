@@ -90,3 +90,16 @@ def test_a_partition_key_s_records_keep_their_order_across_aggregates():
 def test_aggregate_must_be_at_least_one():
     with pytest.raises(InputError, match="1 or more"):
         Aggregator(0, ShardMap.single())
+
+
+def test_a_record_asked_to_be_alone_is_put_on_its_own_among_aggregates(fake_kinesis):
+    kinesis = fake_kinesis(shards=1)
+    records = list(generate_records(30, seed=2))
+    records.insert(15, ProducerRecord(b'{"alone": true}', "crash", kind="crash", alone=True))
+
+    result = produce(kinesis, "ticks", records, aggregate=10)
+
+    [crash] = [record for record in result.records if record.kind == "crash"]
+    assert crash.sub_sequence_number is None
+    assert (b'{"alone": true}') in [data for _, data in kinesis.data()]
+    assert result.user_records == 30
