@@ -17,7 +17,7 @@ into its user records: base64, the magic, the MD5, the protobuf, each user recor
 it adds per record is one ``startswith`` on each record's base64 text.
 
 Wall time with ``time.perf_counter_ns``, the garbage collector on; contenders interleaved, the order
-rotating each repetition; the median of the repetitions.
+rotating each repetition; the median of the repetitions, and of the per-repetition ratios.
 """
 
 from __future__ import annotations
@@ -166,6 +166,13 @@ def measure(
         "repetitions": repetitions,
         "us_per_user_record": {name: statistics.median(values) for name, values in samples.items()},
         "samples_us_per_user_record": samples,
+        # the median of the per-repetition ratios: a slow second slows every run of a repetition alike
+        "ratios": {
+            f"shardsafe/{other}": statistics.median(
+                ours / theirs for ours, theirs in zip(samples["shardsafe"], samples[other], strict=True)
+            )
+            for other in ("floor", "aws_kinesis_agg")
+        },
         "clean_batch_ns_per_record": statistics.median(check),
     }
     if progress is not None:
@@ -189,7 +196,11 @@ def table(result: dict[str, Any]) -> str:
     ]
     for name in CONTENDERS:
         rows.append(f"| {name} | {us[name]:.2f} | {us[name] / us['floor']:.2f}x |")
+    ratios = result.get("ratios", {})
     rows += [
+        "",
+        "shardsafe against aws_kinesis_agg, the median of the per-repetition ratios: "
+        f"{ratios.get('shardsafe/aws_kinesis_agg', float('nan')):.2f}x.",
         "",
         f"The expand stage on a batch without aggregates: {result['clean_batch_ns_per_record']:.0f} ns per record "
         "(one `startswith` on each record's base64).",

@@ -15,6 +15,7 @@ def test_the_contenders_agree_and_the_table_names_each() -> None:
     assert set(result["us_per_user_record"]) == set(deaggregation.CONTENDERS)
     assert all(value > 0 for value in result["us_per_user_record"].values())
     assert result["clean_batch_ns_per_record"] > 0
+    assert set(result["ratios"]) == {"shardsafe/floor", "shardsafe/aws_kinesis_agg"}
     table = deaggregation.table(result)
     assert all(f"| {name} |" in table for name in deaggregation.CONTENDERS)
     meta = dict.fromkeys(("date", "commit", "python", "powertools", "cpus", "load_average"), "-")
