@@ -2,6 +2,7 @@
 
     python -m bench                       # everything
     python -m bench --only handler --quick
+    python -m bench --only deagg --quick  # KPL de-aggregation against aws-kinesis-agg
     python -m bench --only latency --only headline --quick
     python -m bench --update-docs         # also put the tables in docs/benchmarks.md (headline: README too)
 
@@ -25,9 +26,18 @@ from typing import Any
 
 from shardsafe_harness import paths
 
-from bench import cold_start, e2e_localstack, handler_cost, headline, memory, report, stack_speed
+from bench import (
+    cold_start,
+    deaggregation,
+    e2e_localstack,
+    handler_cost,
+    headline,
+    memory,
+    report,
+    stack_speed,
+)
 
-PARTS = ("handler", "cold", "memory", "e2e", "latency", "headline")
+PARTS = ("handler", "deagg", "cold", "memory", "e2e", "latency", "headline")
 ON_LOCALSTACK = ("e2e", "latency", "headline")
 
 
@@ -107,6 +117,13 @@ def main(argv: list[str] | None = None) -> int:
             )
         else:
             results["handler_cost"] = handler_cost.measure(repetitions=args.repetitions or 7, progress=say)
+    if "deagg" in parts:
+        say("== KPL de-aggregation (µs/user record: floor, shardsafe, aws_kinesis_agg)")
+        results["deaggregation"] = deaggregation.measure(
+            repetitions=args.repetitions or (3 if args.quick else 7),
+            min_user_records=5_000 if args.quick else 20_000,
+            progress=say,
+        )
     if "cold" in parts:
         say("== cold start and first poison record (fresh interpreters)")
         samples = args.cold_samples or (5 if args.quick else 21)

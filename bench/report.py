@@ -12,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench import cold_start, headline, stack_speed
+from bench import cold_start, deaggregation, headline, stack_speed
 
 DOCS_PAGE = Path("docs") / "benchmarks.md"
 """Where ``--update-docs`` writes the tables, relative to the repository."""
@@ -135,6 +135,8 @@ def markdown(results: dict[str, Any]) -> str:
         parts.append(_handler_table(results["handler_cost"]))
     if results.get("cold_start"):
         parts.append(_cold_table(results["cold_start"]))
+    if results.get("deaggregation"):
+        parts.append(deaggregation.table(results["deaggregation"]))
     if results.get("memory"):
         parts.append(_memory_table(results["memory"]))
     if results.get("e2e"):

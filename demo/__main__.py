@@ -2,9 +2,10 @@
 
 Starts the embedded LocalStack if none runs, builds the Lambda zip (or takes ``--lambda-zip``),
 applies the example, produces a few thousand stock ticks across the shards with a poison mix and
-one record that crashes the function, waits until every record is accounted for (with a deadline),
-prints a report that counts records by producer kind, destroys the stack and stops what it
-started. Exits 1 if any record is unaccounted for.
+one record that crashes the function, a share of them packed into KPL aggregates (poison user
+records inside), waits until every record is accounted for (with a deadline), prints a report that
+counts records, and the aggregates' user records, by producer kind, destroys the stack and stops
+what it started. Exits 1 if any record is unaccounted for.
 """
 
 from __future__ import annotations
@@ -26,7 +27,15 @@ from demo.report import recovery_complete, recovery_report, report
 
 
 def run_demo(
-    endpoint: str, lambda_zip: Path, count: int, poison: float, shards: int, deadline_s: float, out: Path
+    endpoint: str,
+    lambda_zip: Path,
+    count: int,
+    poison: float,
+    shards: int,
+    deadline_s: float,
+    out: Path,
+    aggregate: int = 0,
+    aggregate_share: float = 0.0,
 ) -> bool:
     from shardsafe.ops.produce import generate_records, produce
 
@@ -41,7 +50,14 @@ def run_demo(
             records = list(generate_records(count, poison=poison, keys=max(16, shards * 8), seed=7))
             records.insert(len(records) // 2, function.crash_record())
             with (out / "manifest.jsonl").open("w") as manifest:
-                result = produce(stack.client("kinesis"), stack.stream_name, records, manifest=manifest)
+                result = produce(
+                    stack.client("kinesis"),
+                    stack.stream_name,
+                    records,
+                    manifest=manifest,
+                    aggregate=aggregate,
+                    aggregate_share=aggregate_share if aggregate else 1.0,
+                )
             print(f"  {result.summary()}", flush=True)
             produced = manifest_records(result.records)
             reconciliation, waited = wait_until_accounted(stack, produced, deadline_s)
@@ -63,6 +79,18 @@ def main(argv: list[str] | None = None) -> int:
         "--poison", type=float, default=0.05, help="fraction of poison records (default 0.05)"
     )
     parser.add_argument("--shards", type=int, default=4, help="shards of the stream (default 4)")
+    parser.add_argument(
+        "--aggregate",
+        type=int,
+        default=10,
+        help="user records per KPL aggregate (default 10; 0 puts every record on its own)",
+    )
+    parser.add_argument(
+        "--aggregate-share",
+        type=float,
+        default=0.3,
+        help="fraction of the records packed into KPL aggregates (default 0.3)",
+    )
     parser.add_argument(
         "--deadline", type=float, default=300, help="seconds to wait for the pipeline (default 300)"
     )
@@ -93,6 +121,8 @@ def main(argv: list[str] | None = None) -> int:
                 args.shards,
                 args.deadline,
                 args.out,
+                args.aggregate,
+                args.aggregate_share,
             )
     except ctl.LocalStackError as error:
         print(f"error: {error}", file=sys.stderr)

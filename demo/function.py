@@ -26,4 +26,7 @@ def crash_record(partition_key: str = "crash") -> Any:
     """A producer record the demo handler dies on (see demo_handler)."""
     from shardsafe.ops.produce import ProducerRecord
 
-    return ProducerRecord(data=demo_handler.CRASH_PAYLOAD, partition_key=partition_key, kind=CRASH_KIND)
+    # alone: inside a KPL aggregate the demo handler would not see it (it reads each Kinesis record's data)
+    return ProducerRecord(
+        data=demo_handler.CRASH_PAYLOAD, partition_key=partition_key, kind=CRASH_KIND, alone=True
+    )

@@ -6,7 +6,7 @@ import hashlib
 from pathlib import Path
 from typing import Any
 
-from shardsafe_harness.accounting import Reconciliation
+from shardsafe_harness.accounting import Reconciliation, keyed_payloads
 from shardsafe_harness.stack import Stack, recover_failure_batches
 
 from demo.function import CRASH_KIND
@@ -34,8 +34,10 @@ def report(
         f"bisect on error ({bisect_note()}), "
         f"{settings['maximum_retry_attempts']} retries, max record age {settings['maximum_record_age_in_seconds']} s",
         f"produced      {len(result.produced):>6}  ({good} good, {poison} poison, {crash} crash)"
-        + (f"; {not_put} could not be put" if not_put else ""),
-        f"processed     {len(result.processed):>6}  (JSON Lines in s3://{stack.outputs['output_bucket_name']}/processed/)",
+        + (f"; {not_put} could not be put" if not_put else "")
+        + _in_aggregates(result.produced),
+        f"processed     {len(result.processed):>6}  (JSON Lines in s3://{stack.outputs['output_bucket_name']}/processed/)"
+        + _in_aggregates(result.processed),
         f"quarantined   {len(result.quarantined):>6}  {reasons}",
         f"              payloads byte-identical to what was put: {intact}/{len(result.quarantined)}",
         f"on-failure    {len(batches):>6}  {'batch' if len(batches) == 1 else 'batches'} holding "
@@ -51,6 +53,7 @@ def report(
             f"              {batch.shard_id} {batch.start}..{batch.end}: {'? records' if batch.size is None else plural(batch.size, 'record')}, "
             f"{batch.condition} after {batch.attempts} attempts"
         )
+    lines += kpl_lines(result)
     if recovery:
         lines.append(recovery)
     throughput = len(result.produced) / elapsed_s if elapsed_s > 0 else 0.0
@@ -60,6 +63,8 @@ def report(
         "-" * RULE,
         *kind_table(result),
     ]
+    if any(record.aggregated for record in result.produced):
+        lines += ["", *kind_table(result, aggregated=True)]
     problems = []
     if result.unaccounted:
         sample = ", ".join(f"{r.shard_id}/{r.sequence_number} ({r.kind})" for r in result.unaccounted[:5])
@@ -72,6 +77,8 @@ def report(
         problems.append(f"{len(result.good_quarantined)} good records were quarantined")
     if not recovery_complete(recovery):
         problems.append("a record could not be recovered byte-identical (see the redrive lines)")
+    if (problem := kpl_problem(result)) is not None:
+        problems.append(problem)
     if wrong := misnamed_kinds(result):
         problems.append("quarantined for another reason than the catalogue gives: " + ", ".join(wrong))
     verdict = (
@@ -82,6 +89,11 @@ def report(
     )
     lines += ["-" * RULE, f"verdict       {verdict}", ""]
     return "\n".join(lines)
+
+
+def _in_aggregates(records: list[Any]) -> str:
+    users = sum(1 for record in records if record.aggregated)
+    return f"; {users} of them user records in KPL aggregates" if users else ""
 
 
 def plural(count: int, singular: str, plural_form: str | None = None) -> str:
@@ -107,13 +119,47 @@ def misnamed_kinds(result: Reconciliation) -> list[str]:
     ]
 
 
-def kind_table(result: Reconciliation) -> list[str]:
-    """One line per producer kind: where its records went, and the reasons the quarantined ones were given
-    (the catalogue's reason for each poison kind, shardsafe.ops.produce.kinds, is what they should be)."""
-    lines = [
-        f"{'by kind':<18}{'produced':>9}{'processed':>10}{'quarantined':>12}{'on-failure':>11}{'lost':>6}  reasons"
+def kpl_lines(result: Reconciliation) -> list[str]:
+    """The KPL aggregates: how many Kinesis records, the user records they held, and where those went."""
+    users = [record for record in result.produced if record.aggregated]
+    if not users:
+        return []
+    aggregates = len({record.coordinates for record in users})
+    quarantined = [record for record in result.quarantined if record.aggregated]
+    mismatched = {record.key for record in result.payload_mismatches}
+    intact = sum(1 for record in quarantined if record.key not in mismatched)
+    places = {
+        "processed": sum(1 for record in result.processed if record.aggregated),
+        "quarantined": len(quarantined),
+        "on-failure": sum(1 for record in result.in_failure_batches if record.aggregated),
+        "unaccounted": sum(1 for record in result.unaccounted if record.aggregated),
+    }
+    return [
+        f"KPL           {aggregates:>6}  aggregated Kinesis records holding {len(users)} user records: "
+        + ", ".join(f"{place} {count}" for place, count in places.items()),
+        f"              user records quarantined with their own bytes, key and sub-sequence number: "
+        f"{intact}/{len(quarantined)} byte-identical",
     ]
-    for kind, tally in result.by_kind().items():
+
+
+def kpl_problem(result: Reconciliation) -> str | None:
+    """With aggregates in the load, a poison user record must have been quarantined from inside one."""
+    if not any(record.aggregated for record in result.produced):
+        return None
+    if any(record.aggregated and record.kind in KINDS for record in result.quarantined):
+        return None
+    return "no poison user record inside a KPL aggregate was quarantined"
+
+
+def kind_table(result: Reconciliation, *, aggregated: bool | None = None) -> list[str]:
+    """One line per producer kind: where its records went, and the reasons the quarantined ones were given
+    (the catalogue's reason for each poison kind, shardsafe.ops.produce.kinds, is what they should be).
+    ``aggregated=True``: the user records of KPL aggregates only."""
+    title = "KPL user records" if aggregated else "by kind"
+    lines = [
+        f"{title:<18}{'produced':>9}{'processed':>10}{'quarantined':>12}{'on-failure':>11}{'lost':>6}  reasons"
+    ]
+    for kind, tally in result.by_kind(aggregated=aggregated).items():
         reasons = ", ".join(f"{reason} {n}" for reason, n in sorted(tally.reasons.items()))
         counts = [tally.places[place] for place in ("processed", "quarantined", "on-failure", "unaccounted")]
         lines.append(
@@ -136,7 +182,7 @@ def recovery_report(stack: Stack, result: Reconciliation, out: Path) -> str:
     if not stack.failure_bucket:
         path = out / "recovered.jsonl"
         recovered = recover_failure_batches(stack, result.failure_batches, path)
-        expected = {r.coordinates: r.sha256 for r in result.in_failure_batches}
+        expected = {r.key: r.sha256 for r in result.in_failure_batches}
         identical = _identical(recovered, expected)
         return (
             f"redrive       {len(recovered):>6}  records of the on-failure batches re-read from the stream, "
@@ -151,12 +197,10 @@ def recovery_report(stack: Stack, result: Reconciliation, out: Path) -> str:
     from_queue = redrive(
         sqs, kinesis, stack.outputs["failure_queue_url"], FileTarget(quarantine_path), s3=s3, wait_time_s=0
     )
-    crashed = {r.coordinates: r.sha256 for r in result.in_failure_batches}
-    quarantined = {r.coordinates: r.sha256 for r in result.quarantined}
+    crashed = {r.key: r.sha256 for r in result.in_failure_batches}
+    quarantined = {r.key: r.sha256 for r in result.quarantined}
     big = {
-        r.coordinates: r.sha256
-        for r in result.quarantined
-        if r.kind in KINDS and not KINDS[r.kind].payload_inline
+        r.key: r.sha256 for r in result.quarantined if r.kind in KINDS and not KINDS[r.kind].payload_inline
     }
     batch_records, quarantine_records = _read(batches_path), _read(quarantine_path)
     return "\n".join(
@@ -202,7 +246,9 @@ def delete_stream(kinesis: Any, name: str, deadline_s: float = 60) -> None:
 
 
 def _read(path: Path) -> list[Any]:
-    """(coordinates, bytes) of each record in a JSON Lines file redrive wrote."""
+    """(key, bytes) of each record in a JSON Lines file redrive wrote: a KPL user record quarantined on its
+    own keyed by its sub-sequence number, and an aggregate (of an on-failure batch) by itself and by each
+    of its user records."""
     import base64
     import json
 
@@ -211,23 +257,27 @@ def _read(path: Path) -> list[Any]:
     records = []
     for line in path.read_text().splitlines():
         document = json.loads(line)
-        records.append(
-            (
-                (document["shardId"], int(document["sequenceNumber"])),
-                base64.b64decode(document["data"]),
-            )
+        records += keyed_payloads(
+            document["shardId"],
+            int(document["sequenceNumber"]),
+            base64.b64decode(document["data"]),
+            document.get("subSequenceNumber"),
         )
     return records
 
 
 def _identical(recovered: list[Any], expected: dict[Any, str]) -> int:
-    """How many of ``expected`` (coordinates -> sha256) are among ``recovered`` with those bytes."""
+    """How many of ``expected`` (record key -> sha256) are among ``recovered`` with those bytes."""
     found = set()
     for record in recovered:
-        if isinstance(record, tuple):
-            coordinates, data = record
-        else:
-            coordinates, data = (record.shard_id, int(record.sequence_number)), record.data
-        if expected.get(coordinates) == hashlib.sha256(data).hexdigest():
-            found.add(coordinates)
+        pairs = (
+            [record]
+            if isinstance(record, tuple)
+            else keyed_payloads(
+                record.shard_id, int(record.sequence_number), record.data, record.sub_sequence_number
+            )
+        )
+        for key, data in pairs:
+            if expected.get(key) == hashlib.sha256(data).hexdigest():
+                found.add(key)
     return len(found)

@@ -1,6 +1,6 @@
 # --- Benchmarks (issues 7, 15, 16): bench/, results in build/bench/ ---
 # `make bench BENCH_ARGS="--only handler --quick"` runs a part, small; `--update-docs` refreshes the tables in docs/benchmarks.md
-# (and the headline table in README.md). Parts: handler, cold, memory, e2e, latency, headline.
+# (and the headline table in README.md). Parts: handler, deagg (KPL de-aggregation), cold, memory, e2e, latency, headline.
 
 BENCH_ARGS ?=
 

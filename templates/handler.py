@@ -9,7 +9,8 @@ handler ``handler.lambda_handler``. What it does for each batch:
 2. runs ``process`` on each valid tick;
 3. if ``SHARDSAFE_OUTPUT_BUCKET`` is set, writes the batch's processed records as one JSON Lines
    object per shard: ``s3://<bucket>/processed/<shardId>/<firstSeq>-<lastSeq>.jsonl``. A retried
-   batch has the same sequence numbers, so it overwrites its object instead of duplicating it.
+   batch has the same sequence numbers, so it overwrites its object instead of duplicating it. The
+   user records of a KPL aggregate share its sequence number; each line gives its ``subSequenceNumber``.
 """
 
 from __future__ import annotations
@@ -56,7 +57,12 @@ def write_batch(records: list[Record]) -> None:
         lines = (
             # allow_nan=False: strict readers reject NaN; a record whose handler made one fails here, alone
             json.dumps(
-                {"sequenceNumber": r["sequenceNumber"], "partitionKey": r["partitionKey"], "data": r["data"]},
+                {
+                    "sequenceNumber": r["sequenceNumber"],
+                    **_sub_sequence(r),
+                    "partitionKey": r["partitionKey"],
+                    "data": r["data"],
+                },
                 allow_nan=False,
             )
             for r in shard_records
@@ -66,6 +72,12 @@ def write_batch(records: list[Record]) -> None:
             _s3().put_object(Bucket=bucket, Key=key, Body=body, ContentType="application/x-ndjson")
         except Exception as error:
             raise OutputUnavailable(f"cannot write s3://{bucket}/{key}: {error}") from error
+
+
+def _sub_sequence(where: dict[str, object]) -> dict[str, object]:
+    """A KPL user record's place in its aggregate (whose sequence number it shares); nothing for others."""
+    sub = where.get("subSequenceNumber")
+    return {} if sub is None else {"subSequenceNumber": sub}
 
 
 _client = None

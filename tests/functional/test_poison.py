@@ -27,6 +27,7 @@ POISON_LOG_KEYS = {
     "stream_arn",
     "shard_id",
     "sequence_number",
+    "sub_sequence_number",
     "partition_key",
     "message_id",
     "arrival_time",

@@ -107,6 +107,7 @@ class BatchResult:
     """
 
     __slots__ = (
+        "aggregated_records",
         "duration_ms",
         "event_source",
         "incomplete",
@@ -115,6 +116,7 @@ class BatchResult:
         "response_extras",
         "sources",
         "undelivered",
+        "user_records",
     )
 
     def __init__(self) -> None:
@@ -132,6 +134,11 @@ class BatchResult:
         #: Lambda handler raises so that Lambda retries the batch (see StreamProcessor).
         self.incomplete = False
         self.duration_ms = 0.0
+        #: KPL aggregates in the event that were read as their user records, and how many user records
+        #: they held. Each user record has its own outcome, so the event held
+        #: ``received - user_records + aggregated_records`` Kinesis records.
+        self.aggregated_records = 0
+        self.user_records = 0
 
     @property
     def received(self) -> int:

@@ -41,7 +41,7 @@ from shardsafe.core.outcomes import BatchResult, QuarantinedRecord
 from shardsafe.core.pipeline import build_attempt
 from shardsafe.core.policy import Deadline, Policy
 from shardsafe.core.run import Invocation
-from shardsafe.core.sources import SOURCES, Source, by_name, read_event
+from shardsafe.core.sources import SOURCES, Source, by_name, kpl, read_event
 from shardsafe.core.sources.sqs import FIFO_SCOPES
 from shardsafe.core.stages.decode import make_decoder, passing_retryable
 from shardsafe.core.stages.handle import EventLoop, is_async_callable, is_generator_callable
@@ -100,6 +100,9 @@ class StreamProcessor:
     :param quarantine: where poison goes, any :class:`~shardsafe.QuarantineSink`; default the sink
         ``SHARDSAFE_QUARANTINE_SINK`` names (``sqs``: :class:`~shardsafe.SqsQuarantine` on
         ``SHARDSAFE_QUARANTINE_QUEUE_URL``; ``sns``: :class:`~shardsafe.SnsQuarantine`).
+    :param deaggregate: read a KPL aggregated Kinesis record as its user records, each processed,
+        quarantined or handed back on its own (:mod:`shardsafe.core.sources.kpl`); default True. False
+        hands the aggregate to the pipeline as one record (its bytes, as they came).
     :param sources: the sources read; default :data:`shardsafe.core.sources.SOURCES` (Kinesis,
         DynamoDB Streams, SQS). Add one of your own with ``sources=(*SOURCES, MySource())``.
     :param metrics: default :class:`~shardsafe.EmfMetrics`; ``False`` for none.
@@ -128,6 +131,7 @@ class StreamProcessor:
         metrics: MetricsSink | bool | None = None,
         tracing: bool | None = None,
         payload_preview: bool | None = None,
+        deaggregate: bool = True,
         sources: Iterable[Source] = SOURCES,
     ) -> None:
         for name, handler in (("record_handler", record_handler), ("batch_handler", batch_handler)):
@@ -173,6 +177,7 @@ class StreamProcessor:
         self._decode = make_decoder(decode, strict_json=strict_json, limits=decode_limits)
         self.tracing = tracing
         self.payload_preview = payload_preview
+        self.deaggregate = deaggregate
         self._attempts: dict[Source, Callable[[Any], Record]] = {}
         self._quarantine = quarantine
         self._metrics: MetricsSink | None
@@ -220,6 +225,8 @@ class StreamProcessor:
                 observer.malformed_event(event, batch)
                 result = BatchResult()
             else:
+                if self.deaggregate:
+                    batch = _expanded(batch)
                 run = Invocation(
                     self.policy,
                     observer,
@@ -229,6 +236,7 @@ class StreamProcessor:
                     collect=self._batch_handle is not None,
                 )
                 result = run.result
+                result.aggregated_records, result.user_records = batch.aggregated_records, batch.user_records
                 self._process(run, batch)
         except Exception as error:  # a bug in shardsafe: log it, and lose nothing
             result = self._internal_error(run, error)
@@ -284,6 +292,23 @@ class StreamProcessor:
 
             self._quarantine = sink_from_environment()
         return self._quarantine
+
+
+def _expanded(batch: Batch) -> Batch:
+    """The expand stage: each KPL aggregate of the batch replaced by its user records."""
+    try:
+        return kpl.expand(batch)
+    except Exception as error:  # a bug in shardsafe: the records go on as they came, none is lost
+        logs.emit(
+            logs.ERROR,
+            logs.INTERNAL_ERROR,
+            {
+                "message": "KPL de-aggregation failed: the batch is read without it",
+                "error_type": type(error).__name__,
+                "error_message": repr(error),
+            },
+        )
+        return batch
 
 
 def _report_batch_item_failures_from_env() -> bool:

@@ -26,6 +26,12 @@ HANDLER_ERROR = "handler_error"
 """The user's function raised an exception not marked retryable."""
 RETRIES_EXHAUSTED = "retries_exhausted"
 """A retryable failure that in-process retries did not clear (without ReportBatchItemFailures)."""
+KPL_BAD_CHECKSUM = "kpl_bad_checksum"
+"""A Kinesis record with the KPL aggregate magic (F3 89 9A C2) whose MD5 does not match its protobuf:
+corrupt, quarantined whole (:mod:`shardsafe.core.sources.kpl`)."""
+KPL_UNREADABLE = "kpl_unreadable"
+"""A Kinesis record with the KPL aggregate magic whose protobuf is not an ``AggregatedRecord`` (truncated,
+a required field missing, an index outside its key table, no user record): quarantined whole."""
 INTERNAL_ERROR = "internal_error"
 """A bug in shardsafe itself; the record is logged in full rather than lost."""
 
@@ -43,6 +49,8 @@ ALL = frozenset(
         MALFORMED_RECORD,
         HANDLER_ERROR,
         RETRIES_EXHAUSTED,
+        KPL_BAD_CHECKSUM,
+        KPL_UNREADABLE,
         INTERNAL_ERROR,
     }
 )

@@ -56,7 +56,11 @@ class LambdaContext(Protocol):
 
 
 class MetricsSink(Protocol):
-    """Where batch metrics go (EMF on stdout by default)."""
+    """Where batch metrics go (EMF on stdout by default).
+
+    A sink with ``counts_user_records = True`` is also given ``aggregated_records`` and ``user_records``
+    (ints): the KPL aggregates of the batch that were read as their user records, and how many those held.
+    """
 
     def record_batch(
         self,

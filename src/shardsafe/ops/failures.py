@@ -157,6 +157,10 @@ class QuarantineMessage:
     partition_key: str | None
     arrival: datetime | None
     failed_at: datetime | None
+    #: A KPL user record's place in its aggregate (``sequence_number`` is the aggregate's), and the
+    #: explicit hash key it was put with; None for a record that was not aggregated.
+    sub_sequence_number: int | None = None
+    explicit_hash_key: str | None = None
 
     kind: ClassVar[str] = "quarantine"
 
@@ -190,6 +194,7 @@ class QuarantineMessage:
 
     @property
     def coordinates(self) -> Coordinates | None:
+        """The Kinesis record's (shard, sequence number): for a KPL user record, its aggregate's."""
         if self.shard_id is None or self.sequence_number is None:
             return None
         return (self.shard_id, self.sequence_number)
@@ -201,7 +206,10 @@ class QuarantineMessage:
             PayloadAt.S3: f"in s3://{check.bucket}/{check.key}" if check is not None else "in S3",
             PayloadAt.STREAM: "re-read from the stream",
         }[self.payload_at]
-        return f"quarantined record ({self.reason}) {self.shard_id} {self.sequence_number}, payload {where}"
+        sub = "" if self.sub_sequence_number is None else f" user record {self.sub_sequence_number}"
+        return (
+            f"quarantined record ({self.reason}) {self.shard_id} {self.sequence_number}{sub}, payload {where}"
+        )
 
 
 @dataclass(frozen=True)
@@ -420,6 +428,9 @@ def _quarantine_message(message_id: str, body: Mapping[str, Any]) -> FailureMess
                     raise KeyError(field)
         sequence = record.get("sequenceNumber")
         arn, shard, key = record.get("eventSourceArn"), record.get("shardId"), record.get("partitionKey")
+        sub, hash_key = record.get("subSequenceNumber"), record.get("explicitHashKey")
+        if sub is not None and (type(sub) is not int or sub < 0):
+            raise ValueError(f"subSequenceNumber {sub!r} is not a whole number")
         return QuarantineMessage(
             message_id=message_id,
             envelope=envelope,
@@ -430,6 +441,8 @@ def _quarantine_message(message_id: str, body: Mapping[str, Any]) -> FailureMess
             partition_key=str(key) if key is not None else None,
             arrival=parse_time(record.get("approximateArrivalTimestamp")),
             failed_at=parse_time(envelope.quarantined_at),
+            sub_sequence_number=sub,
+            explicit_hash_key=str(hash_key) if hash_key is not None else None,
         )
     except (KeyError, TypeError, ValueError) as exc:
         return UnreadableMessage(

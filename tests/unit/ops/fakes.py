@@ -61,6 +61,7 @@ class FakeKinesis:
         self.expire_calls: set[int] = set()  # GetRecords calls (1-based) that raise ExpiredIterator
         self.fail_entries: list[set[int]] = []  # per PutRecords call: entry indexes that get an ErrorCode
         self.put_calls: list[list[dict[str, Any]]] = []
+        self.explicit_hash_keys: dict[str, str | None] = {}  # by sequence number: what each was put with
         self.get_records_calls = 0
         self.iterator_requests: list[dict[str, Any]] = []
         self._empty_served = 0
@@ -85,6 +86,23 @@ class FakeKinesis:
         return [(r["PartitionKey"], r["Data"]) for r in self.shards[shard].records]
 
     # --- API ---
+    def list_shards(self, **_: Any) -> dict[str, Any]:
+        """The shards, each an even share of the 128-bit hash key space, as CreateStream splits it."""
+        count = len(self.shards)
+        return {
+            "Shards": [
+                {
+                    "ShardId": shard,
+                    "HashKeyRange": {
+                        "StartingHashKey": str((index << 128) // count),
+                        "EndingHashKey": str(((index + 1) << 128) // count - 1),
+                    },
+                    "SequenceNumberRange": {"StartingSequenceNumber": str(FIRST_SEQUENCE)},
+                }
+                for index, shard in enumerate(sorted(self.shards))
+            ]
+        }
+
     def describe_stream_summary(self, **_: Any) -> dict[str, Any]:
         return {
             "StreamDescriptionSummary": {
@@ -103,9 +121,12 @@ class FakeKinesis:
                     {"ErrorCode": "ProvisionedThroughputExceededException", "ErrorMessage": "slow down"}
                 )
                 continue
-            spot = int(hashlib.md5(entry["PartitionKey"].encode()).hexdigest(), 16) % len(self.shards)
-            shard = sorted(self.shards)[spot]
+            hashed = entry.get("ExplicitHashKey") or int(
+                hashlib.md5(entry["PartitionKey"].encode()).hexdigest(), 16
+            )
+            shard = sorted(self.shards)[int(hashed) * len(self.shards) >> 128]  # even hash key ranges
             sequence = self.add(bytes(entry["Data"]), entry["PartitionKey"], shard)
+            self.explicit_hash_keys[sequence] = entry.get("ExplicitHashKey")
             results.append({"SequenceNumber": sequence, "ShardId": shard})
         return {"FailedRecordCount": sum(1 for r in results if "ErrorCode" in r), "Records": results}
 

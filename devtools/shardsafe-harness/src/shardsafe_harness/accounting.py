@@ -26,6 +26,33 @@ PROCESSED_PREFIX = "processed/"
 GOOD_KINDS = frozenset({"good"})
 
 Coordinates = tuple[str, int]  # (shard id, sequence number)
+#: What names one record: its coordinates, and for a KPL user record its sub-sequence number too.
+RecordKey = tuple[str, int] | tuple[str, int, int]
+
+
+def record_key(shard_id: str, sequence_number: int, sub_sequence_number: int | None) -> RecordKey:
+    if sub_sequence_number is None:
+        return (shard_id, sequence_number)
+    return (shard_id, sequence_number, sub_sequence_number)
+
+
+def keyed_payloads(
+    shard_id: str, sequence_number: int, data: bytes, sub_sequence_number: int | None = None
+) -> list[tuple[RecordKey, bytes]]:
+    """A stream record's key and bytes and, when it is a KPL aggregate, each user record's too: what a
+    record read back (from the stream, an on-failure object, a redrive file) accounts for."""
+    from shardsafe.core.sources.kpl import AggregateError, deaggregate, is_aggregate
+
+    found: list[tuple[RecordKey, bytes]] = [
+        (record_key(shard_id, sequence_number, sub_sequence_number), data)
+    ]
+    if sub_sequence_number is None and is_aggregate(data):
+        try:
+            users = deaggregate(data)
+        except AggregateError:
+            return found
+        found += [((shard_id, sequence_number, sub), user) for sub, (_, _, user) in enumerate(users)]
+    return found
 
 
 @dataclass(frozen=True)
@@ -37,20 +64,34 @@ class ManifestRecord:
     sequence_number: int
     sha256: str
     partition_key: str
+    #: A user record of a KPL aggregate (``sequence_number`` is the aggregate's): its place in it.
+    sub_sequence_number: int | None = None
 
     @classmethod
     def from_manifest(cls, line: Mapping[str, Any]) -> ManifestRecord:
+        sub = line.get("subSequenceNumber")
         return cls(
             kind=str(line["kind"]),
             shard_id=str(line["shardId"]),
             sequence_number=int(line["sequenceNumber"]),
             sha256=str(line["sha256"]),
             partition_key=str(line["partitionKey"]),
+            sub_sequence_number=None if sub is None else int(sub),
         )
 
     @property
     def coordinates(self) -> Coordinates:
+        """The Kinesis record's (shard, sequence number): a user record's aggregate's."""
         return (self.shard_id, self.sequence_number)
+
+    @property
+    def key(self) -> RecordKey:
+        """The coordinates, with the sub-sequence number of a KPL user record."""
+        return record_key(self.shard_id, self.sequence_number, self.sub_sequence_number)
+
+    @property
+    def aggregated(self) -> bool:
+        return self.sub_sequence_number is not None
 
 
 def manifest_records(produced: Iterable[Any]) -> list[ManifestRecord]:
@@ -64,9 +105,9 @@ def manifest_records(produced: Iterable[Any]) -> list[ManifestRecord]:
 class Observed:
     """What the pipeline produced so far; grows as Collector.poll() reads more."""
 
-    processed: dict[Coordinates, list[dict[str, Any]]] = field(default_factory=dict)
+    processed: dict[RecordKey, list[dict[str, Any]]] = field(default_factory=dict)
     processed_batches: list[tuple[str, list[int]]] = field(default_factory=list)
-    quarantined: dict[Coordinates, list[Envelope]] = field(default_factory=dict)
+    quarantined: dict[RecordKey, list[Envelope]] = field(default_factory=dict)
     failure_batches: list[FailedBatch] = field(default_factory=list)
     other_messages: list[str] = field(default_factory=list)
     claim_checked: dict[str, bytes] = field(default_factory=dict)  # "bucket/key" -> the object's bytes
@@ -147,7 +188,8 @@ class Collector:
                     document = json.loads(line)
                     sequence_number = int(document["sequenceNumber"])
                     sequence_numbers.append(sequence_number)
-                    self.observed.processed.setdefault((shard_id, sequence_number), []).append(document)
+                    where = record_key(shard_id, sequence_number, document.get("subSequenceNumber"))
+                    self.observed.processed.setdefault(where, []).append(document)
                 self.observed.processed_batches.append((shard_id, sequence_numbers))
 
     def _read_queue(self) -> None:
@@ -172,7 +214,8 @@ class Collector:
     def _classify(self, message_id: str, body: str) -> None:
         message = classify(body, message_id)
         if isinstance(message, QuarantineMessage) and message.coordinates is not None:
-            self.observed.quarantined.setdefault(message.coordinates, []).append(message.envelope)
+            key = record_key(*message.coordinates, message.sub_sequence_number)
+            self.observed.quarantined.setdefault(key, []).append(message.envelope)
         elif isinstance(message, FailedBatch) and message.source == "kinesis":
             self.observed.failure_batches.append(message)
         else:
@@ -216,11 +259,17 @@ class Reconciliation:
             self.payload_mismatches or self.poison_processed or self.good_quarantined
         )
 
-    def by_kind(self) -> dict[str, KindTally]:
-        """A tally per producer kind (the manifest's ``kind``), kinds in the order first produced."""
+    def by_kind(self, *, aggregated: bool | None = None) -> dict[str, KindTally]:
+        """A tally per producer kind (the manifest's ``kind``), kinds in the order first produced;
+        ``aggregated`` True counts only KPL user records, False only records put on their own."""
         tallies: dict[str, KindTally] = {}
+
+        def counted(record: ManifestRecord) -> bool:
+            return aggregated is None or record.aggregated == aggregated
+
         for record in self.produced:
-            tallies.setdefault(record.kind, KindTally()).produced += 1
+            if counted(record):
+                tallies.setdefault(record.kind, KindTally()).produced += 1
         placed = {
             "processed": self.processed,
             "quarantined": self.quarantined,
@@ -229,9 +278,11 @@ class Reconciliation:
         }
         for place, records in placed.items():
             for record in records:
-                tallies[record.kind].places[place] += 1
+                if counted(record):
+                    tallies[record.kind].places[place] += 1
         for record in self.quarantined:
-            tallies[record.kind].reasons[self.observed.quarantined[record.coordinates][0].reason] += 1
+            if counted(record):
+                tallies[record.kind].reasons[self.observed.quarantined[record.key][0].reason] += 1
         return tallies
 
 
@@ -246,14 +297,15 @@ def reconcile(
         failure_batches=sorted(distinct.values(), key=lambda b: b.position),
     )
     carried = {
-        (batch.shard_id, int(record.sequence_number)): record.data
+        key: data
         for batch in result.failure_batches
         for record in batch.records or ()
+        for key, data in keyed_payloads(batch.shard_id, int(record.sequence_number), record.data)
     }
     for record in result.produced:
-        coordinates = record.coordinates
-        envelopes = observed.quarantined.get(coordinates)
-        if coordinates in observed.processed:
+        key, coordinates = record.key, record.coordinates
+        envelopes = observed.quarantined.get(key)
+        if key in observed.processed:
             result.processed.append(record)
             if record.kind not in good_kinds:
                 result.poison_processed.append(record)
@@ -267,10 +319,13 @@ def reconcile(
                 for envelope in envelopes
             ):
                 result.payload_mismatches.append(record)
-        elif any(batch.covers(coordinates) for batch in observed.failure_batches):
+        elif covering := [batch for batch in observed.failure_batches if batch.covers(coordinates)]:
             result.in_failure_batches.append(record)
-            data = carried.get(coordinates)
-            if data is not None and hashlib.sha256(data).hexdigest() != record.sha256:
+            data = carried.get(key)
+            if data is None:  # an S3 on-failure object that should hold it (in its aggregate) does not
+                if any(batch.records is not None for batch in covering):
+                    result.payload_mismatches.append(record)
+            elif hashlib.sha256(data).hexdigest() != record.sha256:
                 result.payload_mismatches.append(record)  # an S3 on-failure object with other bytes
         else:
             result.unaccounted.append(record)

@@ -293,6 +293,7 @@ def log_poison(
                 f'"stream_arn":{value(get("eventSourceArn"), fallback)},'
                 f'"shard_id":{value(get("shardId"), fallback)},'
                 f'"sequence_number":{value(get("sequenceNumber"), fallback)},'
+                f'"sub_sequence_number":{value(get("subSequenceNumber"), fallback)},'
                 f'"partition_key":{value(get("partitionKey"), fallback)},'
                 f'"message_id":{value(get("messageId"), fallback)},'
                 f'"arrival_time":{value(_iso(get("approximateArrivalTimestamp")))},'

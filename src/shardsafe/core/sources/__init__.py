@@ -62,7 +62,7 @@ def by_name(sources: Iterable[Source]) -> dict[str, Source]:
 class Batch:
     """The records of one event, in the order Lambda sent them, and the source of each."""
 
-    __slots__ = ("records", "source", "sources")
+    __slots__ = ("aggregated_records", "records", "source", "sources", "user_records")
 
     def __init__(self, records: list[Any], sources: list[Source], source: Source | None) -> None:
         self.records = records
@@ -70,6 +70,10 @@ class Batch:
         self.sources = sources
         #: The one source every record has (the usual batch), or None when they differ.
         self.source = source
+        #: KPL aggregates replaced by their user records (:func:`shardsafe.core.sources.kpl.expand`), and
+        #: how many user records took their place.
+        self.aggregated_records = 0
+        self.user_records = 0
 
 
 def read_event(event: object, registry: dict[str, Source]) -> Batch | str:

@@ -1,4 +1,7 @@
-"""Kinesis Data Streams: ``kinesis.data`` is the payload in base64; the sequence number reports a failure."""
+"""Kinesis Data Streams: ``kinesis.data`` is the payload in base64; the sequence number reports a failure.
+
+A KPL aggregate is expanded into its user records before the run loop (:mod:`shardsafe.core.sources.kpl`).
+"""
 
 from __future__ import annotations
 
@@ -40,6 +43,17 @@ class KinesisRecord(Record):
     def approximate_arrival_timestamp(self) -> float | None:
         """Seconds since the epoch when the record reached the stream."""
         return float_or_none(section(self.raw, "kinesis").get("approximateArrivalTimestamp"))
+
+    @property
+    def sub_sequence_number(self) -> int | None:
+        """A KPL user record's place in its aggregate (from 0); None for a record that was not aggregated."""
+        sub = section(self.raw, "kinesis").get("subSequenceNumber")
+        return sub if type(sub) is int else None
+
+    @property
+    def explicit_hash_key(self) -> str | None:
+        """The explicit hash key a KPL user record was given, if any (None otherwise)."""
+        return str_or_none(section(self.raw, "kinesis").get("explicitHashKey"))
 
 
 def shard_of(raw: object) -> str | None:

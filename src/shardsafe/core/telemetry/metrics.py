@@ -2,8 +2,9 @@
 
 Namespace ``SHARDSAFE_METRICS_NAMESPACE`` (default ``shardsafe``), dimension ``FunctionName``;
 metrics ``RecordsProcessed``, ``RecordsSkipped`` (done already: idempotency), ``RecordsQuarantined``,
-``RecordsHandedBack`` (returned to Lambda to retry) (Count) and ``BatchDuration`` (Milliseconds). The
-Terraform module's alarms and dashboard read exactly these.
+``RecordsHandedBack`` (returned to Lambda to retry), ``AggregatedRecords`` (KPL aggregates read as their
+user records) and ``UserRecords`` (the user records those held; each also counts in the four above)
+(Count) and ``BatchDuration`` (Milliseconds). The Terraform module's alarms and dashboard read these.
 
 A sink of your own has the one method of :class:`MetricsSink`.
 """
@@ -22,12 +23,16 @@ _METRICS = (
     ("RecordsSkipped", "Count"),
     ("RecordsQuarantined", "Count"),
     ("RecordsHandedBack", "Count"),
+    ("AggregatedRecords", "Count"),
+    ("UserRecords", "Count"),
     ("BatchDuration", "Milliseconds"),
 )
 
 
 class EmfMetrics:
     """Writes each batch's metrics as an EMF document on stdout, where Lambda ships it to CloudWatch."""
+
+    counts_user_records = True  # told how many KPL user records the batch's aggregates held
 
     def __init__(self, namespace: str | None = None) -> None:
         self.namespace = namespace
@@ -41,6 +46,8 @@ class EmfMetrics:
         handed_back: int,
         duration_ms: float,
         function_name: str | None,
+        aggregated_records: int = 0,
+        user_records: int = 0,
     ) -> None:
         namespace = self.namespace or os.environ.get(NAMESPACE_ENV) or DEFAULT_NAMESPACE
         logs.emit_document(
@@ -60,6 +67,8 @@ class EmfMetrics:
                 "RecordsSkipped": skipped,
                 "RecordsQuarantined": quarantined,
                 "RecordsHandedBack": handed_back,
+                "AggregatedRecords": aggregated_records,
+                "UserRecords": user_records,
                 "BatchDuration": round(duration_ms, 3),
             }
         )
@@ -67,6 +76,8 @@ class EmfMetrics:
 
 class MemoryMetrics:
     """Keeps every batch's metrics in ``batches``: for tests and benchmarks."""
+
+    counts_user_records = True
 
     def __init__(self) -> None:
         self.batches: list[dict[str, object]] = []
@@ -80,6 +91,8 @@ class MemoryMetrics:
         handed_back: int,
         duration_ms: float,
         function_name: str | None,
+        aggregated_records: int = 0,
+        user_records: int = 0,
     ) -> None:
         self.batches.append(
             {
@@ -87,6 +100,8 @@ class MemoryMetrics:
                 "RecordsSkipped": skipped,
                 "RecordsQuarantined": quarantined,
                 "RecordsHandedBack": handed_back,
+                "AggregatedRecords": aggregated_records,
+                "UserRecords": user_records,
                 "BatchDuration": duration_ms,
                 "FunctionName": function_name,
             }

@@ -53,6 +53,7 @@ class Observer:
                 "stream_arn": coordinates.get("eventSourceArn"),
                 "shard_id": coordinates.get("shardId"),
                 "sequence_number": coordinates.get("sequenceNumber"),
+                "sub_sequence_number": coordinates.get("subSequenceNumber"),
                 "message_id": coordinates.get("messageId"),
                 "records": len(raws),
                 "function_name": self.function_name,
@@ -118,6 +119,8 @@ class Observer:
                 "skipped": counts.skipped,
                 "quarantined": counts.quarantined,
                 "handed_back": counts.handed_back,
+                "aggregated_records": result.aggregated_records,
+                "user_records": result.user_records,
                 "quarantine_fallback": result.undelivered,
                 "accounting_ok": ok,
                 "duration_ms": round(result.duration_ms, 3),
@@ -127,6 +130,12 @@ class Observer:
         )
         if metrics is not None:
             try:
+                # A sink that says it counts user records is told how many the batch's KPL aggregates held.
+                kpl: dict[str, Any] = (
+                    {"aggregated_records": result.aggregated_records, "user_records": result.user_records}
+                    if getattr(metrics, "counts_user_records", False)
+                    else {}
+                )
                 metrics.record_batch(
                     processed=counts.processed,
                     skipped=counts.skipped,
@@ -134,6 +143,7 @@ class Observer:
                     handed_back=counts.handed_back,
                     duration_ms=result.duration_ms,
                     function_name=self.function_name,
+                    **kpl,
                 )
             except Exception as error:
                 logs.emit(logs.WARNING, logs.WARNED, {"message": "metrics sink failed", "error": repr(error)})

@@ -12,7 +12,7 @@ from shardsafe.ops.cli._common import aws_errors, bounded_int, client_factory, p
 from shardsafe.ops.cli.progress import Progress
 from shardsafe.ops.errors import InputError
 from shardsafe.ops.produce import KINDS, POISON_KINDS, generate_records, mix_poison, produce, read_jsonl
-from shardsafe.ops.produce.generate import SHAPES, parse_poison_fraction, parse_poison_kinds
+from shardsafe.ops.produce.generate import SHAPES, parse_poison_fraction, parse_poison_kinds, parse_share
 
 __all__ = ["add_parser", "run"]
 
@@ -23,6 +23,7 @@ examples:
   shardsafe produce --stream ticks --count 10000 --poison 5% --seed 1 --manifest put.jsonl
   shardsafe produce --stream sensors --generate temperature --rate 200
   shardsafe produce --stream ticks --input events.jsonl --key-field TICKER
+  shardsafe produce --stream ticks --count 1000 --poison 5% --aggregate 10 --aggregate-share 30%
   jq -c '.[]' events.json | shardsafe produce --stream ticks --input -
 
 Endpoint and region come from AWS_ENDPOINT_URL and AWS_REGION unless given here.
@@ -89,6 +90,23 @@ def add_parser(commands: Any) -> argparse.ArgumentParser:
         + "; ".join(f"{kind.name}: {kind.description}" for kind in KINDS.values()).replace("%", "%%"),
     )
 
+    kpl = parser.add_argument_group("KPL aggregation")
+    kpl.add_argument(
+        "--aggregate",
+        metavar="N",
+        type=bounded_int("--aggregate", 1, "how many user records to pack in each KPL aggregate, 1 or more"),
+        help="pack records into KPL aggregated records of up to N user records each, as the Kinesis "
+        "Producer Library does (records of one shard together); poison goes inside the aggregates. "
+        "The manifest gives each user record's subSequenceNumber",
+    )
+    kpl.add_argument(
+        "--aggregate-share",
+        metavar="SHARE",
+        default="100%",
+        help="with --aggregate: the share of records aggregated, spread evenly, as 30%% or 0.3; "
+        "the others are put on their own (default: 100%%)",
+    )
+
     delivery = parser.add_argument_group("delivery and output")
     delivery.add_argument(
         "--rate", type=float, metavar="N", help="at most N records a second on average (default: no limit)"
@@ -119,6 +137,9 @@ def run(args: argparse.Namespace) -> int:
     kinds = parse_poison_kinds(args.poison_kinds)
     if args.rate is not None and not args.rate > 0:
         raise InputError(f"--rate {args.rate} must be above 0 records per second; leave it out for no limit")
+    aggregate_share = parse_share("--aggregate-share", args.aggregate_share)
+    if args.aggregate is None and args.aggregate_share != "100%":
+        raise InputError("--aggregate-share says how many records go into aggregates: give --aggregate N too")
     if args.key_field and not args.input:
         raise InputError("--key-field reads a field of --input lines: give --input FILE as well")
 
@@ -156,6 +177,8 @@ def run(args: argparse.Namespace) -> int:
                     manifest=manifest,
                     on_progress=progress.advance if progress is not None else None,
                     max_attempts=args.max_attempts,
+                    aggregate=args.aggregate or 0,
+                    aggregate_share=aggregate_share,
                 )
             finally:
                 if progress is not None:

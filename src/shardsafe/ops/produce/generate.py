@@ -26,6 +26,7 @@ __all__ = [
     "mix_poison",
     "parse_poison_fraction",
     "parse_poison_kinds",
+    "parse_share",
 ]
 
 Shape = Literal["stock", "temperature"]
@@ -42,6 +43,8 @@ class ProducerRecord:
     data: bytes
     partition_key: str
     kind: str = GOOD
+    #: Put on its own even when the others are packed into KPL aggregates (``produce(aggregate=...)``).
+    alone: bool = False
 
 
 def generate_records(
@@ -97,20 +100,26 @@ def mix_poison(
 
 def parse_poison_fraction(text: str) -> float:
     """``"5%"`` or ``"0.05"`` as a fraction of the records; anything else is an `InputError`."""
+    return parse_share("--poison", text)
+
+
+def parse_share(option: str, text: str) -> float:
+    """``"5%"`` or ``"0.05"`` given to ``option`` as a fraction of the records; anything else is an
+    `InputError` naming the option."""
     value = text.strip()
     try:
         fraction = float(value[:-1]) / 100 if value.endswith("%") else float(value)
     except ValueError:
         raise InputError(
-            f"--poison {text!r} is not a share: write a percentage like 5% or a fraction like 0.05"
+            f"{option} {text!r} is not a share: write a percentage like 5% or a fraction like 0.05"
         ) from None
     if not value.endswith("%") and fraction > 1:
         raise InputError(
-            f"--poison {text!r} is more than 1: write {value}% for a percentage, or a fraction 0..1"
+            f"{option} {text!r} is more than 1: write {value}% for a percentage, or a fraction 0..1"
         )
     if not 0.0 <= fraction <= 1.0:
         raise InputError(
-            f"--poison {text!r} is outside 0%..100%: give a share of the records between 0% and 100%"
+            f"{option} {text!r} is outside 0%..100%: give a share of the records between 0% and 100%"
         )
     return fraction
 

@@ -12,11 +12,12 @@ import itertools
 import json
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
 from shardsafe.ops.errors import InputError
+from shardsafe.ops.produce.aggregate import Aggregate, Aggregator, ShardMap
 from shardsafe.ops.produce.generate import ProducerRecord
 from shardsafe.ops.produce.kinds import GOOD
 from shardsafe.ops.produce.putter import MAX_RECORDS_PER_REQUEST, PutEntry, put_entries
@@ -36,23 +37,27 @@ class ProducedRecord:
     shard_id: str | None
     sequence_number: str | None
     error: str | None = None
+    #: A user record of a KPL aggregate: its place in it (the Kinesis record's sequence number is the
+    #: aggregate's); None for a record put on its own.
+    sub_sequence_number: int | None = None
 
     @property
     def ok(self) -> bool:
         return self.sequence_number is not None
 
     def manifest_line(self) -> str:
-        return json.dumps(
-            {
-                "index": self.index,
-                "kind": self.kind,
-                "partitionKey": self.partition_key,
-                "shardId": self.shard_id,
-                "sequenceNumber": self.sequence_number,
-                "sha256": self.sha256,
-                "size": self.size,
-            }
-        )
+        line: dict[str, Any] = {
+            "index": self.index,
+            "kind": self.kind,
+            "partitionKey": self.partition_key,
+            "shardId": self.shard_id,
+            "sequenceNumber": self.sequence_number,
+            "sha256": self.sha256,
+            "size": self.size,
+        }
+        if self.sub_sequence_number is not None:
+            line["subSequenceNumber"] = self.sub_sequence_number
+        return json.dumps(line)
 
     def failure_line(self) -> str:
         """What the command prints for a record that could not be put."""
@@ -67,6 +72,8 @@ class ProduceResult:
     records: list[ProducedRecord] = field(default_factory=list)
     retries: int = 0
     elapsed_s: float = 0.0
+    #: Kinesis records put that were KPL aggregates, and how many user records those held (in ``records``).
+    aggregates: int = 0
 
     @property
     def put(self) -> int:
@@ -75,6 +82,16 @@ class ProduceResult:
     @property
     def failed(self) -> int:
         return len(self.records) - self.put
+
+    @property
+    def user_records(self) -> int:
+        """Records put inside KPL aggregates."""
+        return sum(1 for record in self.records if record.ok and record.sub_sequence_number is not None)
+
+    @property
+    def kinesis_records(self) -> int:
+        """Kinesis records put: the records put on their own, and the aggregates."""
+        return self.put - self.user_records + self.aggregates
 
     @property
     def kinds(self) -> Counter[str]:
@@ -86,8 +103,14 @@ class ProduceResult:
         good = kinds.pop(GOOD, 0)
         poison = ", ".join(f"{count} {kind}" for kind, count in sorted(kinds.items()))
         mix = f"{good} good, {sum(kinds.values())} poison" + (f": {poison}" if poison else "")
+        packed = (
+            f" as {self.kinesis_records} Kinesis records ({self.user_records} user records in "
+            f"{self.aggregates} KPL aggregates)"
+            if self.aggregates
+            else ""
+        )
         return (
-            f"put {self.put} of {len(self.records)} records on {self.stream} in {self.elapsed_s:.1f} s "
+            f"put {self.put} of {len(self.records)} records on {self.stream}{packed} in {self.elapsed_s:.1f} s "
             f"({mix}); {self.retries} retried, {self.failed} failed"
         )
 
@@ -98,6 +121,9 @@ class ProduceResult:
             "stream": self.stream,
             "offered": len(self.records),
             "put": self.put,
+            "kinesisRecords": self.kinesis_records,
+            "aggregates": self.aggregates,
+            "userRecords": self.user_records,
             "failed": self.failed,
             "retries": self.retries,
             "elapsedSeconds": round(self.elapsed_s, 3),
@@ -145,46 +171,78 @@ def produce(
     manifest: TextIO | None = None,
     on_progress: Callable[[int], None] | None = None,
     max_attempts: int = 8,
+    aggregate: int = 0,
+    aggregate_share: float = 1.0,
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
 ) -> ProduceResult:
     """Put ``records`` on ``stream`` (a name or an ARN) with PutRecords, retrying failed entries.
 
-    ``rate`` caps records per second; ``manifest`` receives one JSON line per record put;
-    ``on_progress(count)`` is called as each PutRecords batch of ``count`` records is settled.
+    ``rate`` caps Kinesis records per second; ``manifest`` receives one JSON line per record put (a user
+    record of an aggregate with its ``subSequenceNumber``); ``on_progress(count)`` is called as each
+    PutRecords batch is settled, with the records it held. ``aggregate``: pack ``aggregate_share`` of the
+    records (spread evenly) into KPL aggregates of up to that many user records
+    (`shardsafe.ops.produce.aggregate`); 0 puts every record on its own.
     """
+    if not 0.0 <= aggregate_share <= 1.0:
+        raise InputError(f"aggregate share {aggregate_share} is outside 0..1")
     started = clock()
     limiter = RateLimiter(rate, clock=clock, sleep=sleep) if rate is not None else None
     chunk_size = MAX_RECORDS_PER_REQUEST if rate is None else max(1, min(MAX_RECORDS_PER_REQUEST, int(rate)))
     result = ProduceResult(stream)
-    for chunk in itertools.batched(records, chunk_size):
+    units: Iterable[_Unit] = (
+        _units(records, Aggregator(aggregate, ShardMap.of(client, stream)), aggregate_share)
+        if aggregate
+        else ((PutEntry(record.data, record.partition_key), (record,), False) for record in records)
+    )
+    for chunk in itertools.batched(units, chunk_size):
         if limiter is not None:
             limiter.acquire(len(chunk))
         receipts = put_entries(
-            client,
-            stream,
-            [PutEntry(record.data, record.partition_key) for record in chunk],
-            max_attempts=max_attempts,
-            sleep=sleep,
+            client, stream, [entry for entry, _, _ in chunk], max_attempts=max_attempts, sleep=sleep
         )
-        for record, receipt in zip(chunk, receipts, strict=True):
-            produced = ProducedRecord(
-                index=len(result.records),
-                kind=record.kind,
-                partition_key=record.partition_key,
-                size=len(record.data),
-                sha256=hashlib.sha256(record.data).hexdigest(),
-                shard_id=receipt.shard_id,
-                sequence_number=receipt.sequence_number,
-                error=None if receipt.ok else f"{receipt.error_code}: {receipt.error_message}",
-            )
-            result.records.append(produced)
+        for (_, members, aggregated), receipt in zip(chunk, receipts, strict=True):
             result.retries += max(receipt.attempts - 1, 0)
-            if manifest is not None and produced.ok:
-                manifest.write(produced.manifest_line() + "\n")
+            result.aggregates += 1 if aggregated and receipt.ok else 0
+            for sub, record in enumerate(members):
+                produced = ProducedRecord(
+                    index=len(result.records),
+                    kind=record.kind,
+                    partition_key=record.partition_key,
+                    size=len(record.data),
+                    sha256=hashlib.sha256(record.data).hexdigest(),
+                    shard_id=receipt.shard_id,
+                    sequence_number=receipt.sequence_number,
+                    error=None if receipt.ok else f"{receipt.error_code}: {receipt.error_message}",
+                    sub_sequence_number=sub if aggregated else None,
+                )
+                result.records.append(produced)
+                if manifest is not None and produced.ok:
+                    manifest.write(produced.manifest_line() + "\n")
         if manifest is not None:
             manifest.flush()
         if on_progress is not None:
-            on_progress(len(chunk))
+            on_progress(sum(len(members) for _, members, _ in chunk))
     result.elapsed_s = clock() - started
     return result
+
+
+# One Kinesis record to put: the entry, the producer records it holds, and whether it is an aggregate.
+_Unit = tuple[PutEntry, tuple[ProducerRecord, ...], bool]
+
+
+def _units(records: Iterable[ProducerRecord], aggregator: Aggregator, share: float) -> Iterator[_Unit]:
+    """``share`` of the records (spread evenly, as poison is) packed into aggregates, the others on their own."""
+    for index, record in enumerate(records):
+        if int((index + 1) * share) > int(index * share) and not record.alone:
+            for done in aggregator.add(record):
+                yield _aggregate_unit(done)
+        else:
+            yield PutEntry(record.data, record.partition_key), (record,), False
+    for done in aggregator.flush():
+        yield _aggregate_unit(done)
+
+
+def _aggregate_unit(aggregate: Aggregate) -> _Unit:
+    entry = PutEntry(aggregate.data, aggregate.partition_key, aggregate.explicit_hash_key)
+    return entry, aggregate.members, True

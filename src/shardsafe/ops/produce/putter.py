@@ -35,10 +35,12 @@ MAX_PARTITION_KEY_CHARS = 256
 
 @dataclass(frozen=True)
 class PutEntry:
-    """One record to put: its bytes and its partition key."""
+    """One record to put: its bytes, its partition key and, if it has one, its explicit hash key (a decimal
+    128-bit number that picks the shard instead of the partition key's hash)."""
 
     data: bytes
     partition_key: str
+    explicit_hash_key: str | None = None
 
     @property
     def size(self) -> int:
@@ -119,7 +121,7 @@ def put_entries(
         request, held_back = _next_request(entries, pending, keep_key_order)
         response = client.put_records(
             **stream_ref(stream),
-            Records=[{"Data": entries[i].data, "PartitionKey": entries[i].partition_key} for i in request],
+            Records=[_request_entry(entries[i]) for i in request],
         )
         retry: list[int] = []
         exhausted_keys: set[str] = set()
@@ -156,6 +158,13 @@ def put_entries(
         else:
             failed_rounds = 0
     return [receipt if receipt is not None else PutReceipt() for receipt in receipts]
+
+
+def _request_entry(entry: PutEntry) -> dict[str, Any]:
+    request: dict[str, Any] = {"Data": entry.data, "PartitionKey": entry.partition_key}
+    if entry.explicit_hash_key is not None:
+        request["ExplicitHashKey"] = entry.explicit_hash_key
+    return request
 
 
 def _next_request(

@@ -23,6 +23,7 @@ from datetime import UTC, datetime
 from typing import Any, Final
 
 from shardsafe.core import sources
+from shardsafe.core.sources.kpl import AggregateError, deaggregate
 from shardsafe.ops.aws import error_code, stream_ref
 from shardsafe.ops.failures import (
     DeadLetter,
@@ -79,8 +80,17 @@ class RecoveredRecord:
     reason: str
     event_source: str = sources.KINESIS  # aws:kinesis, aws:dynamodb (data: the record's JSON), aws:sqs
     dead_letter: DeadLetter | None = None  # a dead-letter queue's message: what is sent back with it
+    #: A KPL user record (quarantined on its own): its place in the aggregate whose ``sequence_number``
+    #: it has, and the explicit hash key it was put with. It is re-put on its own, not re-aggregated.
+    sub_sequence_number: int | None = None
+    explicit_hash_key: str | None = None
 
     def to_json(self) -> dict[str, Any]:
+        kpl = (
+            {}
+            if self.sub_sequence_number is None
+            else {"subSequenceNumber": self.sub_sequence_number, "explicitHashKey": self.explicit_hash_key}
+        )
         return {
             "messageId": self.message_id,
             "kind": self.kind,
@@ -89,6 +99,7 @@ class RecoveredRecord:
             "streamArn": self.stream_arn,
             "shardId": self.shard_id,
             "sequenceNumber": self.sequence_number,
+            **kpl,
             "partitionKey": self.partition_key,
             "approximateArrivalTimestamp": self.arrival.astimezone(UTC).isoformat() if self.arrival else None,
             "size": len(self.data),
@@ -411,6 +422,15 @@ def _reread_quarantined(kinesis: Any, message: QuarantineMessage, recovery: Reco
             unrecoverable("not_found", "the stream returned no record at this sequence number")
         return
     data = read.records[0].data
+    if message.sub_sequence_number is not None:  # a KPL user record: the stream has its aggregate
+        try:
+            data = deaggregate(data)[message.sub_sequence_number][2]
+        except (AggregateError, IndexError) as error:
+            unrecoverable(
+                "sha256_mismatch",
+                f"the record read from the stream has no user record {message.sub_sequence_number}: {error}",
+            )
+            return
     if hashlib.sha256(data).hexdigest() != message.sha256:
         unrecoverable(
             "sha256_mismatch", "the record read from the stream does not match the envelope's sha256"
@@ -433,6 +453,8 @@ def _from_quarantine(message: QuarantineMessage, data: bytes) -> RecoveredRecord
         kind=message.kind,
         reason=message.reason,
         event_source=message.event_source,
+        sub_sequence_number=message.sub_sequence_number,
+        explicit_hash_key=message.explicit_hash_key,
     )
 
 

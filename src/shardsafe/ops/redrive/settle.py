@@ -68,6 +68,7 @@ def settle[Taken](
     for (item, recovery), plan in zip(taken, plans, strict=True):
         recovered = len(recovery.records)
         result.records_recovered += recovered
+        result.count_kpl(recovery.records)
         result.records_unrecoverable += recovery.lost
         for unrecoverable in recovery.unrecoverable:
             result.unrecoverable.append(unrecoverable)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
+from shardsafe.core.sources import KINESIS
+from shardsafe.core.sources.kpl import AggregateError, deaggregate, is_aggregate
 from shardsafe.ops.redrive.recovery import RecoveredRecord, Unrecoverable
 
 __all__ = ["MessageOutcome", "RecordOutcome", "RedriveResult"]
@@ -20,16 +23,26 @@ class RecordOutcome:
     size: int
     sha256: str
     written: bool  # in a dry run: would be
+    sub_sequence_number: int | None = None  # a KPL user record's place in its aggregate
 
     @classmethod
     def of(cls, record: RecoveredRecord, written: bool) -> RecordOutcome:
         digest = hashlib.sha256(record.data).hexdigest()
-        return cls(record.shard_id, record.sequence_number, len(record.data), digest, written)
+        return cls(
+            record.shard_id,
+            record.sequence_number,
+            len(record.data),
+            digest,
+            written,
+            record.sub_sequence_number,
+        )
 
     def to_json(self) -> dict[str, Any]:
+        kpl = {} if self.sub_sequence_number is None else {"subSequenceNumber": self.sub_sequence_number}
         return {
             "shardId": self.shard_id,
             "sequenceNumber": self.sequence_number,
+            **kpl,
             "size": self.size,
             "sha256": self.sha256,
             "written": self.written,
@@ -91,6 +104,11 @@ class RedriveResult:
     records_reput: int = 0
     records_written: int = 0
     records_unrecoverable: int = 0
+    #: Of the records recovered: KPL user records quarantined on their own (re-put on their own), and
+    #: KPL aggregates of on-failure batches (re-put whole) with the user records they hold.
+    user_records: int = 0
+    aggregates: int = 0
+    aggregated_user_records: int = 0
     outcomes: list[MessageOutcome] = field(default_factory=list)
     unrecoverable: list[Unrecoverable] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
@@ -99,6 +117,16 @@ class RedriveResult:
     def clean(self) -> bool:
         """Every matched message was redriven and deleted (or would be, in a dry run)."""
         return self.messages_kept == 0 and not self.unrecoverable
+
+    def count_kpl(self, records: list[RecoveredRecord]) -> None:
+        """Count the KPL user records and aggregates among records recovered."""
+        for record in records:
+            if record.sub_sequence_number is not None:
+                self.user_records += 1
+            elif record.event_source == KINESIS and is_aggregate(record.data):
+                self.aggregates += 1
+                with contextlib.suppress(AggregateError):  # a broken one goes back whole all the same
+                    self.aggregated_user_records += len(deaggregate(record.data))
 
     def summary(self) -> str:
         if self.dry_run:
@@ -122,10 +150,18 @@ class RedriveResult:
             if self.payload_objects
             else ""
         )
+        kpl = []
+        if self.user_records:
+            kpl.append(f"{self.user_records} KPL user records on their own")
+        if self.aggregates:
+            kpl.append(
+                f"{self.aggregates} KPL aggregates holding {self.aggregated_user_records} user records"
+            )
+        recovered = f"{self.records_recovered}" + (f" ({', '.join(kpl)})" if kpl else "")
         return (
             f"{prefix}: {self.unit} read {self.messages_read}, skipped by filters {self.messages_skipped}, "
             f"{deleted} {self.messages_deleted}, {kept} {self.messages_kept}; "
-            f"records recovered {self.records_recovered}, {reput} {self.records_reput}, "
+            f"records recovered {recovered}, {reput} {self.records_reput}, "
             f"{written} {self.records_written}, unrecoverable {self.records_unrecoverable}{payloads}"
         )
 
@@ -150,6 +186,9 @@ class RedriveResult:
                 "reput": self.records_reput,
                 "written": self.records_written,
                 "unrecoverable": self.records_unrecoverable,
+                "userRecords": self.user_records,
+                "aggregates": self.aggregates,
+                "aggregatedUserRecords": self.aggregated_user_records,
             },
             "outcomes": [outcome.to_json() for outcome in self.outcomes],
             "unrecoverable": [u.to_json() for u in self.unrecoverable],

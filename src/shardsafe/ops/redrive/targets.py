@@ -63,7 +63,10 @@ class FileTarget:
 class StreamTarget:
     """Re-puts Kinesis records with their original partition keys, in order per key.
 
-    Records go back to the stream they came from, or to ``stream`` when given.
+    Records go back to the stream they came from, or to ``stream`` when given. A KPL aggregate from an
+    on-failure batch goes back whole, as it was put; a KPL user record that was quarantined on its own
+    goes back on its own (not re-aggregated), with its partition key and explicit hash key, which route
+    it to the shard the KPL put its aggregate on (the KPL packs only records of one shard together).
     """
 
     def __init__(self, client: Any, stream: str | None = None, *, max_attempts: int = 8) -> None:
@@ -91,7 +94,10 @@ class StreamTarget:
             receipts = put_entries(
                 self.client,
                 stream,
-                [PutEntry(records[i].data, records[i].partition_key) for i in indexes],
+                [
+                    PutEntry(records[i].data, records[i].partition_key, records[i].explicit_hash_key)
+                    for i in indexes
+                ],
                 keep_key_order=True,
                 max_attempts=self.max_attempts,
             )

@@ -24,6 +24,8 @@ def test_emf_document_names_the_contract_metrics(
         {"Name": "RecordsSkipped", "Unit": "Count"},
         {"Name": "RecordsQuarantined", "Unit": "Count"},
         {"Name": "RecordsHandedBack", "Unit": "Count"},
+        {"Name": "AggregatedRecords", "Unit": "Count"},
+        {"Name": "UserRecords", "Unit": "Count"},
         {"Name": "BatchDuration", "Unit": "Milliseconds"},
     ]
     assert isinstance(document["_aws"]["Timestamp"], int)
@@ -45,3 +47,20 @@ def test_namespace_defaults_to_shardsafe(
     )
     [document] = factories.json_lines(capsys.readouterr().out)
     assert document["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "shardsafe"
+
+
+def test_emf_document_counts_kpl_aggregates_and_user_records_apart(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    EmfMetrics().record_batch(
+        processed=12,
+        skipped=0,
+        quarantined=1,
+        handed_back=0,
+        duration_ms=1.0,
+        function_name="fn",
+        aggregated_records=2,
+        user_records=10,
+    )
+    [document] = factories.json_lines(capsys.readouterr().out)
+    assert (document["AggregatedRecords"], document["UserRecords"]) == (2, 10)

@@ -100,7 +100,15 @@ def test_redrive_output_json_prints_the_summary_with_every_outcome(tmp_path, cap
     assert status == 0
     summary = json.loads(capsys.readouterr().out)
     assert (summary["command"], summary["clean"]) == ("redrive", True)
-    assert summary["records"] == {"recovered": 2, "reput": 0, "written": 2, "unrecoverable": 0}
+    assert summary["records"] == {
+        "recovered": 2,
+        "reput": 0,
+        "written": 2,
+        "unrecoverable": 0,
+        "userRecords": 0,
+        "aggregates": 0,
+        "aggregatedUserRecords": 0,
+    }
     assert [o["action"] for o in summary["outcomes"]] == ["deleted"]
 
 
@@ -394,3 +402,48 @@ def test_aws_region_variable_is_honoured(monkeypatch, tmp_path):
     monkeypatch.setenv("AWS_REGION", "eu-west-3")
 
     assert make_client("kinesis").meta.region_name == "eu-west-3"
+
+
+def test_produce_aggregate_puts_kpl_aggregates_and_the_manifest_names_each_user_record(
+    tmp_path, capsys, fake_aws
+):
+    from shardsafe.core.sources.kpl import deaggregate
+
+    manifest = tmp_path / "put.jsonl"
+    argv = ["produce", "--stream", "ticks", "--count", "30", "--poison", "20%", "--seed", "5"]
+    status = main([*argv, "--aggregate", "10", "--manifest", str(manifest)])
+
+    assert status == 0
+    assert "put 30 of 30 records on ticks as 3 Kinesis records (30 user records in 3 KPL aggregates)" in (
+        capsys.readouterr().out
+    )
+    stored = dict(
+        (r["SequenceNumber"], r["Data"])
+        for shard in fake_aws["kinesis"].shards.values()
+        for r in shard.records
+    )
+    lines = [json.loads(line) for line in manifest.read_text().splitlines()]
+    assert [line["subSequenceNumber"] for line in lines] == [n % 10 for n in range(30)]
+    assert sum(line["kind"] != "good" for line in lines) == 6
+    for line in lines:
+        key, _, data = deaggregate(stored[line["sequenceNumber"]])[line["subSequenceNumber"]]
+        assert key == line["partitionKey"] and len(data) == line["size"]
+
+
+@pytest.mark.parametrize(
+    ("argv", "says"),
+    [
+        (["--aggregate-share", "30%"], "give --aggregate N too"),
+        (["--aggregate", "5", "--aggregate-share", "3"], "--aggregate-share '3' is more than 1"),
+    ],
+)
+def test_produce_refuses_a_share_of_aggregates_it_cannot_make(argv, says, capsys, fake_aws):
+    assert main(["produce", "--stream", "ticks", *argv]) == 2
+    assert says in capsys.readouterr().err
+    assert fake_aws["kinesis"].put_calls == []
+
+
+def test_produce_aggregate_must_be_a_positive_count(capsys):
+    with pytest.raises(SystemExit):
+        main(["produce", "--stream", "ticks", "--aggregate", "0"])
+    assert "argument --aggregate: 0 is below 1" in capsys.readouterr().err
