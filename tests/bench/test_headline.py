@@ -10,6 +10,7 @@ import re
 from typing import Any
 
 import pytest
+from shardsafe_harness import paths
 from shardsafe_harness.accounting import Observed
 from shardsafe_harness.paths import REPO
 
@@ -157,8 +158,9 @@ def test_the_headline_mapping_has_the_modules_defaults() -> None:
         name: json.loads(value)
         for name, value in re.findall(r"^\s+(\w+)\s+= optional\(\w+, (\S+)\)$", mapping_block, re.MULTILINE)
     }
-    # The stream defaults of arguments a queue does not take live in main.tf (null for a queue).
-    main_tf = (REPO / "main.tf").read_text()
+    # The stream defaults of arguments a queue does not take live in the module's locals (null for a
+    # queue), in whichever of its files holds them (mapping.tf today).
+    main_tf = "\n".join(path.read_text() for path in paths.MODULE_FILES)
     for name, value in re.findall(
         r"^\s+(\w+)\s+= coalesce\(local\.mapping\.\w+, ([^)]+)\)$", main_tf, re.MULTILINE
     ):
