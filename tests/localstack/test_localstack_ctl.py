@@ -165,7 +165,7 @@ def test_a_session_stops_only_the_localstack_it_started(
     monkeypatch.setattr(ctl, "up", lambda paths, port: f"http://127.0.0.1:{port}")
     monkeypatch.setattr(ctl, "down", lambda paths: downs.append(paths) or True)
     with pytest.raises(RuntimeError, match="the work failed"), ctl.session(paths, 4599) as localstack:
-        assert localstack == ctl.Session("http://127.0.0.1:4599", started_here=stopped)
+        assert (localstack.endpoint, localstack.started_here) == ("http://127.0.0.1:4599", stopped)
         assert downs == []
         raise RuntimeError("the work failed")  # stopped all the same
     assert downs == ([paths] if stopped else [])
