@@ -32,7 +32,9 @@ _RUN_DIR_INPUT = "shardsafe_run_dir"
 
 def pytest_configure(config: pytest.Config) -> None:
     given = getattr(config, "workerinput", {}).get(_RUN_DIR_INPUT)
-    config.stash[shared_run.RUN_DIR] = Path(given) if given else Path(tempfile.mkdtemp(prefix="shardsafe-run-"))
+    config.stash[shared_run.RUN_DIR] = (
+        Path(given) if given else Path(tempfile.mkdtemp(prefix="shardsafe-run-"))
+    )
 
 
 @pytest.hookimpl(optionalhook=True)
