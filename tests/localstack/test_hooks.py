@@ -16,7 +16,6 @@ from typing import Any
 import pytest
 from localstack import config
 from localstack.runtime.hooks import HOOKS_ON_INFRA_START, HookManager
-
 from shardsafe_localstack import (
     bisect_on_error,
     dynamodb,

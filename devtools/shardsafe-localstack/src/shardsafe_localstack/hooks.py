@@ -15,7 +15,11 @@ bisect on error (a batch is cut first, then each run is bisected), so bisect is 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from localstack.runtime import hooks
+
+Hook = Callable[[], None]
 
 
 def embedded() -> bool:
@@ -25,7 +29,13 @@ def embedded() -> bool:
     return config.LAMBDA_RUNTIME_EXECUTOR == "process"
 
 
-@hooks.on_infra_start(priority=-10, should_load=embedded)
+def on_infra_start(priority: int) -> Callable[[Hook], Hook]:
+    """LocalStack's ``@hooks.on_infra_start(...)`` for the embedded LocalStack alone (typed: LocalStack's is not)."""
+    register: Callable[[Hook], Hook] = hooks.on_infra_start(priority=priority, should_load=embedded)
+    return register
+
+
+@on_infra_start(priority=-10)
 def shardsafe_bisect_on_error() -> None:
     """Bisect on function error (SHARDSAFE_LOCALSTACK_BISECT, read per batch)."""
     from shardsafe_localstack import bisect_on_error
@@ -33,7 +43,7 @@ def shardsafe_bisect_on_error() -> None:
     bisect_on_error.apply()
 
 
-@hooks.on_infra_start(priority=-20, should_load=embedded)
+@on_infra_start(priority=-20)
 def shardsafe_payload_limit() -> None:
     """The 6 MB batch payload limit (SHARDSAFE_LOCALSTACK_PAYLOAD_LIMIT, read per batch)."""
     from shardsafe_localstack import payload_limit
@@ -41,7 +51,7 @@ def shardsafe_payload_limit() -> None:
     payload_limit.apply()
 
 
-@hooks.on_infra_start(priority=-30, should_load=embedded)
+@on_infra_start(priority=-30)
 def shardsafe_speedups() -> None:
     """Batched logs and metrics, polling again after a full batch (one switch each)."""
     from shardsafe_localstack import speedups
@@ -49,7 +59,7 @@ def shardsafe_speedups() -> None:
     speedups.apply()
 
 
-@hooks.on_infra_start(priority=-40, should_load=embedded)
+@on_infra_start(priority=-40)
 def shardsafe_sqs_scaling() -> None:
     """Concurrent SQS batches up to the mapping's MaximumConcurrency (SHARDSAFE_LOCALSTACK_SQS_SCALING)."""
     from shardsafe_localstack import sqs_scaling
@@ -57,7 +67,7 @@ def shardsafe_sqs_scaling() -> None:
     sqs_scaling.apply()
 
 
-@hooks.on_infra_start(priority=-50, should_load=embedded)
+@on_infra_start(priority=-50)
 def shardsafe_sqs_body() -> None:
     """SQS bodies delivered as sent (SHARDSAFE_LOCALSTACK_SQS_BODY)."""
     from shardsafe_localstack import sqs_body
@@ -65,7 +75,7 @@ def shardsafe_sqs_body() -> None:
     sqs_body.apply()
 
 
-@hooks.on_infra_start(priority=-60, should_load=embedded)
+@on_infra_start(priority=-60)
 def shardsafe_trace() -> None:
     """The per-hop invocation trace, when SHARDSAFE_LOCALSTACK_TRACE names a file."""
     from shardsafe_localstack import trace
@@ -73,7 +83,7 @@ def shardsafe_trace() -> None:
     trace.apply()
 
 
-@hooks.on_infra_start(priority=-70, should_load=embedded)
+@on_infra_start(priority=-70)
 def shardsafe_dynamodb() -> None:
     """The DynamoDB stream poller's record age and timestamps (SHARDSAFE_LOCALSTACK_DYNAMODB)."""
     from shardsafe_localstack import dynamodb
