@@ -130,6 +130,15 @@ def test_the_environment_keeps_localstack_on_loopback_with_the_process_executor(
     }
 
 
+def test_kinesis_mock_keeps_its_state_in_memory_unless_asked_to_persist_it(
+    paths: ctl.Paths, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("KINESIS_PERSISTENCE", raising=False)
+    assert ctl._environment(paths, 4599)["KINESIS_PERSISTENCE"] == "0"
+    monkeypatch.setenv("KINESIS_PERSISTENCE", "1")
+    assert ctl._environment(paths, 4599)["KINESIS_PERSISTENCE"] == "1"
+
+
 def test_the_executor_is_registered_as_a_localstack_plugin() -> None:
     from importlib.metadata import entry_points
 
