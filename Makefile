@@ -85,12 +85,13 @@ check: lint $(CHECK_TARGETS) ## static checks: lint plus Terraform validate/test
 
 # --- make test: every stage side by side, each timed against its budget (build/test-report/) ---
 # The end-to-end stage comes first and runs at normal priority: it is the longest, and mostly waits on
-# LocalStack and Terraform. The CPU-bound stages run beside it under $(NICE), so they take the cores it
-# leaves idle without slowing it; TEST_JOBS stages at a time. Each stage's output is printed whole when
-# it ends; the last lines are the budget report (shardsafe_harness.timing, budgets in pyproject.toml).
-TEST_STAGES := test-e2e ruff mypy $(CHECK_TARGETS) test-unit
+# LocalStack and Terraform. The other stages run beside it under $(NICE), so they take the cores it
+# leaves idle without slowing it, TEST_JOBS stages at a time, the unit tests first (they wait on uv
+# for a minute). Each stage's output is printed whole when it ends; the last lines are the budget
+# report (shardsafe_harness.timing, budgets in pyproject.toml).
+TEST_STAGES := test-e2e test-unit ruff mypy $(CHECK_TARGETS)
 TEST_REPORT := build/test-report
-TEST_JOBS ?= 3
+TEST_JOBS ?= 6
 NICE ?= nice -n 10
 TIMING := PYTHONPATH=devtools/shardsafe-harness/src $(PYTHON) -m shardsafe_harness.timing
 
