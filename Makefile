@@ -93,7 +93,8 @@ TEST_STAGES := test-e2e test-unit ruff mypy $(CHECK_TARGETS)
 TEST_REPORT := build/test-report
 TEST_JOBS ?= 6
 NICE ?= nice -n 10
-TIMING := PYTHONPATH=devtools/shardsafe-harness/src $(PYTHON) -m shardsafe_harness.timing
+# Run as a script (-P: without its own folder on sys.path), so that no PYTHONPATH reaches the stages.
+TIMING := $(PYTHON) -P devtools/shardsafe-harness/src/shardsafe_harness/timing.py
 
 test: ## everything, side by side: static checks, unit tests, end-to-end tests on LocalStack; timed (build/test-report/)
 	@rm -rf $(TEST_REPORT) && $(TIMING) start $(TEST_REPORT)
