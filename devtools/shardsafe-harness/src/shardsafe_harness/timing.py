@@ -1,7 +1,7 @@
 """Where `make test`'s time goes: each stage timed, then checked against its budget.
 
-``python -m shardsafe_harness.timing start DIR`` (or ``python -P .../timing.py``, as the Makefile runs it) opens a report (the time and the load average);
-``run DIR STAGE -- COMMAND ...`` runs one stage and writes ``DIR/stages/STAGE.json`` (its wall and
+``python -m shardsafe_harness.timing start DIR`` (the Makefile runs the file, ``python -P timing.py``)
+opens a report (the time and the load average); ``run DIR STAGE -- COMMAND ...`` runs one stage and writes ``DIR/stages/STAGE.json`` (its wall and
 CPU seconds, its exit status); ``report DIR`` prints each stage's wall time against its budget
 (``[tool.shardsafe.test-budget]`` in pyproject.toml), the slowest tests (from the JUnit files the
 pytest stages write to DIR) and the load, and writes ``DIR/summary.json``.
