@@ -1,8 +1,9 @@
 """What every end-to-end test stands on: LocalStack, shardsafe's zip, and one deployed examples/complete.
 
 - LocalStack is started one way, here (``localstack_endpoint``): LOCALSTACK_ENDPOINT's if set, else
-  the embedded one, started if it is not running and stopped after the session.
-- The deployed pipeline is one per session (``stack``), fed once with good, poison and crashing
+  the embedded one, started if it is not running (by the first worker that asks) and stopped after
+  the run (tests/e2e/shared_run.py).
+- The deployed pipeline is one per run (``stack``, on the one worker of its group), fed once with good, poison and crashing
   records (``fed_pipeline``): deploying takes a minute or two on LocalStack (Terraform waits for the
   SQS queue and the stream to settle), so every test of the pipeline shares this stack and this load.
   With SHARDSAFE_KEEP_STACK=1 the stack and LocalStack are left running, and the next run reuses
