@@ -16,6 +16,10 @@ LOCALSTACK_ENDPOINT ?=
 LAMBDA_RUNTIME ?= python3.13
 LAMBDA_ARCH ?= x86_64
 PYTEST_ARGS ?=
+# pytest-xdist workers: the unit tests are CPU-bound (one per core); the end-to-end tests mostly wait
+# on LocalStack and Terraform, so more of them than cores overlap those waits.
+UNIT_WORKERS ?= 2
+E2E_WORKERS ?= 6
 
 VENV := .venv
 SCAN_VENV := .venv-scan
@@ -40,7 +44,7 @@ $(foreach setting,$(TERRAFORM_ENV),$(eval export $(setting)))
 CHECK_TARGETS :=
 include $(sort $(wildcard mk/*.mk))
 
-.PHONY: help venv fmt lint check test test-unit test-e2e demo package bench \
+.PHONY: help venv fmt lint ruff mypy imports check test test-unit test-e2e demo package bench \
         localstack-up localstack-down clean
 
 help: ## list the targets
@@ -67,28 +71,53 @@ fmt: $(BIN)/.synced ## format Python and Terraform
 	$(BIN)/ruff check --fix .
 	terraform fmt -recursive
 
-lint: $(BIN)/.synced ## ruff, mypy, the import contract (lint-imports, scripts/cold_imports.py) and terraform fmt -check
+lint: ruff mypy imports ## ruff, mypy, the import contract and terraform fmt -check
+	terraform fmt -check -recursive
+
+ruff: $(BIN)/.synced ## ruff format --check and ruff check
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
+
+mypy: $(BIN)/.synced ## mypy, strict
 	$(BIN)/mypy
+
+imports: $(BIN)/.synced ## the import contract: the Lambda side imports nothing of the operator side (lint-imports), nothing heavy at import time (scripts/cold_imports.py)
 	$(BIN)/lint-imports
 	$(BIN)/python scripts/cold_imports.py
-	terraform fmt -check -recursive
 
 check: lint $(CHECK_TARGETS) ## static checks: lint plus Terraform validate/test and security scans
 
-test: $(BIN)/.synced ## everything: static checks, unit tests, end-to-end tests on LocalStack
-	$(MAKE) --no-print-directory check
-	$(MAKE) --no-print-directory test-unit
-	$(MAKE) --no-print-directory test-e2e
+# --- make test: every stage side by side, each timed against its budget (build/test-report/) ---
+# The end-to-end stage comes first and runs at normal priority: it is the longest, and mostly waits on
+# LocalStack and Terraform. The other stages run beside it under $(NICE), so they take the cores it
+# leaves idle without slowing it, TEST_JOBS stages at a time, the unit tests first (they wait on uv
+# for a minute). Each stage's output is printed whole when it ends; the last lines are the budget
+# report (shardsafe_harness.timing, budgets in pyproject.toml).
+TEST_STAGES := test-e2e test-unit ruff mypy imports $(CHECK_TARGETS)
+TEST_REPORT := build/test-report
+TEST_JOBS ?= 6
+NICE ?= nice -n 10
+# Run as a script (-P: without its own folder on sys.path), so that no PYTHONPATH reaches the stages.
+TIMING := $(PYTHON) -P devtools/shardsafe-harness/src/shardsafe_harness/timing.py
 
-test-unit: $(BIN)/.synced ## unit and functional tests (no LocalStack)
-	$(BIN)/pytest -m "not e2e" $(PYTEST_ARGS)
+test: ## everything, side by side: static checks, unit tests, end-to-end tests on LocalStack; timed (build/test-report/)
+	@rm -rf $(TEST_REPORT) && $(TIMING) start $(TEST_REPORT)
+	@$(TIMING) run $(TEST_REPORT) setup -- $(MAKE) --no-print-directory -j2 $(BIN)/.synced $(SCAN_VENV)/.synced
+	@status=0; $(MAKE) --no-print-directory -k -j$(TEST_JOBS) --output-sync=target $(addprefix stage/,$(TEST_STAGES)) \
+		|| status=$$?; $(TIMING) report $(TEST_REPORT) || status=$$?; exit $$status
 
-# The tests start the embedded LocalStack themselves (tests/e2e/conftest.py), and stop it after unless
-# SHARDSAFE_KEEP_STACK=1 keeps it and the deployed stack for the next run.
-test-e2e: $(BIN)/.synced ## end-to-end tests (tests/e2e) on the embedded LocalStack; SHARDSAFE_KEEP_STACK=1 keeps the stack
-	$(BIN)/pytest tests/e2e $(PYTEST_ARGS)
+stage/%: $(BIN)/.synced
+	@$(TIMING) run $(TEST_REPORT) $* -- $(if $(filter test-e2e,$*),,$(NICE)) $(MAKE) --no-print-directory $*
+
+test-unit: $(BIN)/.synced ## unit and functional tests (no LocalStack), on UNIT_WORKERS processes
+	$(BIN)/pytest -m "not e2e" -n $(UNIT_WORKERS) --durations=10 --junitxml=$(TEST_REPORT)/junit-unit.xml $(PYTEST_ARGS)
+
+# The tests start the embedded LocalStack themselves (tests/e2e/shared_run.py), and stop it after unless
+# SHARDSAFE_KEEP_STACK=1 keeps it and the deployed stack for the next run. --dist loadgroup keeps the
+# tests of one deployed stack on one worker (tests/e2e/conftest.py groups them and puts Terraform first).
+test-e2e: $(BIN)/.synced ## end-to-end tests (tests/e2e) on the embedded LocalStack, E2E_WORKERS at a time; SHARDSAFE_KEEP_STACK=1 keeps the stack
+	$(BIN)/pytest tests/e2e -n $(E2E_WORKERS) --dist loadgroup --no-loadscope-reorder --durations=10 \
+		--junitxml=$(TEST_REPORT)/junit-e2e.xml $(PYTEST_ARGS)
 
 DEMO_ARGS ?=
 demo: $(BIN)/.synced $(LAMBDA_ZIP) ## deploy the module on LocalStack, send good and poison records, report (python -m demo)

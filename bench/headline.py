@@ -46,7 +46,15 @@ from shardsafe_harness.accounting import Collector
 from shardsafe_harness.resources import Resources
 
 from bench import e2e_localstack, events
-from bench.outcomes import Invocation, place_records, poison_bytes_kept, settled, summarise, summarise_run
+from bench.outcomes import (
+    Invocation,
+    invocations_logged,
+    place_records,
+    poison_bytes_kept,
+    settled,
+    summarise,
+    summarise_run,
+)
 from shardsafe.ops.packaging import ZipContent
 
 CONTENDERS = ("shardsafe", "powertools")
@@ -159,16 +167,17 @@ def run_one(
     poison, after = by_key[f"load-{poison_index}"], by_key[f"load-{poison_index + 1}"]
 
     collector = Collector(resources.client("s3"), resources.client("sqs"), failures, quarantine, failures)
+    coordinates = (put_at[poison].shard, int(poison))
     give_up = time.monotonic() + deadline_s
     while True:
         invocations = [Invocation.from_line(line) for line in e2e_localstack.done_lines(logs, function)]
         observed = collector.poll()
         outcomes = place_records(put_at, invocations, observed)
-        if settled(outcomes, poison) or time.monotonic() > give_up:
+        done = settled(outcomes, poison) and invocations_logged(outcomes[poison], coordinates, observed)
+        if done or time.monotonic() > give_up:
             break
         time.sleep(0.5)
     run = summarise_run(put_at, outcomes, invocations, poison, after)
-    coordinates = (put_at[poison].shard, int(poison))
     run.update(
         contender=contender,
         settled=settled(outcomes, poison),

@@ -93,6 +93,17 @@ def settled(outcomes: Mapping[str, Outcome], poison: str) -> bool:
     )
 
 
+def invocations_logged(outcome: Outcome, coordinates: tuple[str, int], observed: Observed) -> bool:
+    """Whether the log lines read so far show every invocation Lambda counted for the on-failure batch
+    holding the record (its ``approximateInvokeCount``). Lambda writes that batch as the last invocation
+    fails, and that invocation's own log line can reach CloudWatch Logs after it: counted then, the
+    record's invocations would come out one short."""
+    counted = [
+        batch.attempts for batch in observed.failure_batches if batch.covers(coordinates) and batch.attempts
+    ]
+    return outcome.invocations >= max(counted, default=0)
+
+
 def poison_bytes_kept(place: str, coordinates: tuple[str, int], data: bytes, observed: Observed) -> bool:
     """Whether the poison's own bytes are where it ended: in its envelope, or in Lambda's S3 object."""
     if place == QUARANTINED:

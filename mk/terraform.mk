@@ -11,7 +11,11 @@ TRIVY_CACHE_DIR ?= $(CURDIR)/.terraform-cache/trivy
 # Folders that hold no module code: environments, tools, state, build output, the smoke test's config.
 SCAN_SKIP_DIRS := .venv .venv-scan .tools .localstack .terraform-cache build tests
 
-CHECK_TARGETS += tf-check scan
+# Each check is a stage of its own in `make test` (timed, run side by side).
+CHECK_TARGETS += tf-fmt-check tf-validate tf-test tf-docs-check scan-trivy scan-checkov
+# terraform test runs its files one after another: tf-test runs TF_TEST_JOBS of them at a time, the
+# ones with the most runs first, all attached to one AWS provider process (shardsafe_harness.terraform).
+TF_TEST_JOBS ?= 2
 
 .PHONY: tf-check tf-fmt-check tf-validate tf-test tf-docs tf-docs-check scan scan-trivy scan-checkov
 
@@ -26,9 +30,10 @@ tf-validate: ## terraform validate the module and each example
 		(cd $$dir && $(TF_INIT) && terraform validate -no-color) || exit 1; \
 	done
 
-tf-test: ## terraform test: plan-level runs on a mocked AWS provider (tests/*.tftest.hcl)
+tf-test: ## terraform test: plan-level runs on a mocked AWS provider (tests/*.tftest.hcl), TF_TEST_JOBS files at a time
 	$(TF_INIT)
-	terraform test -no-color
+	PYTHONPATH=devtools/shardsafe-harness/src $(PYTHON) -m shardsafe_harness.terraform test $(TF_TEST_JOBS) \
+		$$(grep -c '^run "' tests/*.tftest.hcl | sort -t: -k2 -rn | cut -d: -f1)
 
 tf-docs: $(BIN)/.synced ## regenerate the module reference in docs/module.md from the .tf files
 	$(BIN)/python scripts/tfdocs.py

@@ -1,4 +1,5 @@
-"""The suite's own rules: e2e tests are marked by their folder, and only the harness computes repository paths."""
+"""The suite's own rules: e2e tests are marked by their folder, the ones that apply Terraform start first and
+the shared stack's destroy runs last, and only the harness computes repository paths."""
 
 from __future__ import annotations
 
@@ -31,6 +32,26 @@ def test_every_test_under_tests_e2e_is_marked_e2e_by_its_folder() -> None:
 
     assert e2e and all(line.startswith("tests/e2e/") for line in e2e)
     assert not_e2e and not [line for line in not_e2e if line.startswith("tests/e2e/")]
+
+
+APPLIES_TERRAFORM = re.compile(r"\b(deployed_example|deployed_stack|Terraform|Deployment)\(")
+
+
+def test_every_e2e_module_that_applies_terraform_is_scheduled_first_and_the_destroy_last() -> None:
+    applying = {
+        f"tests/e2e/{module.name}"
+        for module in (paths.TESTS / "e2e").glob("test_*.py")
+        if APPLIES_TERRAFORM.search(module.read_text())
+    }
+    everything = collected("tests/e2e")
+    marked = collected("tests/e2e", "-m", "terraform")
+    marked_modules = {line.split("::")[0] for line in marked}
+
+    assert applying and applying <= marked_modules, "mark them: pytestmark = pytest.mark.terraform"
+    assert {"tests/e2e/test_pipeline.py", "tests/e2e/test_module_complete.py"} <= marked_modules
+    first = everything[: len(marked) - 1]  # the shared stack's destroy is marked too, and last
+    assert set(first) <= set(marked), "the tests that apply Terraform come first"
+    assert everything[-1] == "tests/e2e/test_pipeline.py::test_destroy_leaves_nothing_behind"
 
 
 def test_only_the_harness_paths_module_computes_repository_paths() -> None:

@@ -329,3 +329,22 @@ def test_a_throughput_row_takes_the_intake_from_the_prefilled_run_and_the_tail_f
         "intake_while_read_per_s": 600.0,
         "tail_s": 2.5,
     }
+
+
+def test_a_poison_given_up_on_is_counted_only_once_every_invocation_lambda_counted_is_logged() -> None:
+    """Lambda's on-failure record counts 3 invocations (approximateInvokeCount): with the third one's log
+    line not read yet, counting the poison's invocations would come out one short."""
+    put_at = puts(3)
+    observed = Observed()
+    on_failure(observed, 101, 101)
+    logged = [invocation(1.5, 100), invocation(2.0, 101, raised="Boom"), invocation(3.0, 101, raised="Boom")]
+
+    before = outcomes.place_records(put_at, logged, observed)
+    after = outcomes.place_records(put_at, [*logged, invocation(4.0, 101, raised="Boom")], observed)
+
+    assert before["101"].place == "on-failure" and before["101"].invocations == 2
+    assert not outcomes.invocations_logged(before["101"], (SHARD, 101), observed)
+    assert outcomes.invocations_logged(after["101"], (SHARD, 101), observed)
+    assert outcomes.invocations_logged(before["100"], (SHARD, 100), observed), (
+        "no on-failure batch: nothing to wait for"
+    )

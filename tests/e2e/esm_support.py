@@ -153,6 +153,9 @@ class Pipeline:
         self.mapping_uuid = mapping["UUID"]
         self.cleanups.append(lambda: lambda_client.delete_event_source_mapping(UUID=self.mapping_uuid))
 
+    def mapping_state(self) -> str:
+        return str(self.client("lambda").get_event_source_mapping(UUID=self.mapping_uuid)["State"])
+
     def batches(self) -> list[list[str]]:
         """The batches the function completed, in the order it logged them."""
         messages = log_messages(self.client("logs"), f"/aws/lambda/{self.name}")

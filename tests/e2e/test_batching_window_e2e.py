@@ -38,13 +38,17 @@ def test_a_batching_window_gathers_records_put_one_at_a_time_into_fewer_larger_b
         pipeline.create_stream()
         pipeline.create_function()
         pipeline.map(BatchSize=10, MaximumBatchingWindowInSeconds=window)
-    # Let both mappings reach their first (empty) poll before the first record.
-    time.sleep(2)
+    # Both mappings polling before the first record: LocalStack marks a mapping Enabled as its poll
+    # loop starts, right before the first (empty) poll.
+    for pipeline in (windowed, immediate):
+        wait_until(
+            lambda p=pipeline: p.mapping_state() == "Enabled", 60, f"mapping of {pipeline.name} enabled"
+        )
     started = time.monotonic()
     for n in range(RECORDS):
         for pipeline in (windowed, immediate):
             pipeline.put_one(f'{{"n": {n}}}'.encode())
-        time.sleep(PACE_S)
+        time.sleep(PACE_S)  # the pace of the load, not a wait: records arrive one at a time
     putting_s = time.monotonic() - started
 
     for pipeline in (windowed, immediate):

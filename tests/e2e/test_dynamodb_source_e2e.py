@@ -25,6 +25,8 @@ from shardsafe_harness.stack import deployed_example
 from shardsafe import parse_envelope
 from tests.e2e import source_handler
 
+pytestmark = pytest.mark.terraform  # its stacks are applied with Terraform: scheduled first
+
 GOOD = 40
 POISON = 10
 DEADLINE_S = 240.0

@@ -20,6 +20,8 @@ from shardsafe_harness.terraform import Terraform
 from shardsafe.ops.cli import main as shardsafe
 from shardsafe.ops.produce import generate_records, produce
 
+pytestmark = pytest.mark.terraform  # its stacks are applied with Terraform: scheduled first
+
 EXAMPLE = paths.EXAMPLES / "own-project"
 RECORDS = 200
 POISON_FRACTION = 0.2  # 40 poison records: every kind several times

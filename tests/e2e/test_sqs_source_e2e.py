@@ -27,6 +27,8 @@ from shardsafe_harness.stack import deployed_example
 from shardsafe import parse_envelope
 from tests.e2e import source_handler
 
+pytestmark = pytest.mark.terraform  # its stacks are applied with Terraform: scheduled first
+
 GOOD = 60
 POISON_NOT_JSON = 10
 POISON_REFUSED = 10

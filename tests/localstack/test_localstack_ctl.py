@@ -130,6 +130,15 @@ def test_the_environment_keeps_localstack_on_loopback_with_the_process_executor(
     }
 
 
+def test_kinesis_mock_keeps_its_state_in_memory_unless_asked_to_persist_it(
+    paths: ctl.Paths, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("KINESIS_PERSISTENCE", raising=False)
+    assert ctl._environment(paths, 4599)["KINESIS_PERSISTENCE"] == "0"
+    monkeypatch.setenv("KINESIS_PERSISTENCE", "1")
+    assert ctl._environment(paths, 4599)["KINESIS_PERSISTENCE"] == "1"
+
+
 def test_the_executor_is_registered_as_a_localstack_plugin() -> None:
     from importlib.metadata import entry_points
 
@@ -165,7 +174,7 @@ def test_a_session_stops_only_the_localstack_it_started(
     monkeypatch.setattr(ctl, "up", lambda paths, port: f"http://127.0.0.1:{port}")
     monkeypatch.setattr(ctl, "down", lambda paths: downs.append(paths) or True)
     with pytest.raises(RuntimeError, match="the work failed"), ctl.session(paths, 4599) as localstack:
-        assert localstack == ctl.Session("http://127.0.0.1:4599", started_here=stopped)
+        assert (localstack.endpoint, localstack.started_here) == ("http://127.0.0.1:4599", stopped)
         assert downs == []
         raise RuntimeError("the work failed")  # stopped all the same
     assert downs == ([paths] if stopped else [])

@@ -7,15 +7,24 @@ so the configuration itself stays what a user would apply to AWS.
 :func:`terraform_env` is the one definition of the environment Terraform runs in (provider mirror,
 plugin cache, automation mode): the Makefile reads it from ``python -m shardsafe_harness.terraform env``
 (this module imports nothing outside the standard library at load, so the bootstrap Python can run it).
+
+:func:`run_tests` is how `make tf-test` runs ``terraform test``: one process per test file, several at
+a time, all attached to one AWS provider process (below).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import re
+import signal
 import subprocess
 import sys
-from collections.abc import Mapping
+import tempfile
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any
 
@@ -127,14 +136,98 @@ class Terraform:
         (self.workdir / OVERRIDE_FILE).unlink(missing_ok=True)
 
 
+#: Where ``terraform init`` puts the AWS provider's binary (a link into the plugin cache).
+AWS_PROVIDER_GLOB = ".terraform/providers/registry.terraform.io/hashicorp/aws/*/*/terraform-provider-aws_*"
+PROVIDER_START_DEADLINE_S = 120.0
+_REATTACH_LINE = re.compile(r"TF_REATTACH_PROVIDERS='(?P<value>[^']+)'")
+
+
+@contextlib.contextmanager
+def shared_provider(workdir: Path) -> Iterator[dict[str, str]]:
+    """The AWS provider of ``workdir`` (after ``terraform init``) started once, in debug mode; yields the
+    environment (TF_REATTACH_PROVIDERS) that attaches terraform commands to it, and stops it after.
+
+    Terraform otherwise starts the provider, a 700 MB binary, about twice per ``run`` block of a
+    test file: on this project's suite that is two thirds of ``terraform test``'s CPU time. The runs
+    use ``mock_provider "aws"``, so the real provider only answers for its schema and validation,
+    which hold no state between commands. Without exactly one AWS provider binary, nothing is shared
+    (an empty environment).
+    """
+    binaries = sorted(workdir.glob(AWS_PROVIDER_GLOB))
+    if len(binaries) != 1:
+        yield {}
+        return
+    with tempfile.TemporaryFile(mode="w+") as output:
+        process = subprocess.Popen(
+            [str(binaries[0]), "-debug"],
+            cwd=workdir,
+            stdin=subprocess.DEVNULL,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        try:
+            give_up = time.monotonic() + PROVIDER_START_DEADLINE_S
+            while not (found := _REATTACH_LINE.search(_read(output))):
+                if process.poll() is not None or time.monotonic() > give_up:
+                    raise TerraformError(
+                        f"the AWS provider {binaries[0]} did not start in debug mode "
+                        f"(exit status {process.poll()}):\n{_read(output)[-2000:]}"
+                    )
+                time.sleep(0.1)
+            yield {"TF_REATTACH_PROVIDERS": found.group("value")}
+        finally:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGTERM)
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+
+
+def _read(output: Any) -> str:
+    output.seek(0)
+    return str(output.read())
+
+
+def run_tests(files: Sequence[str], jobs: int, workdir: Path | None = None) -> int:
+    """``terraform test -filter=FILE`` for each file, ``jobs`` at a time, sharing one provider process
+    (:func:`shared_provider`); each file's output printed whole as it ends. The worst exit status."""
+    workdir = workdir or Path.cwd()
+    worst = 0
+    with shared_provider(workdir) as attach:
+        env = {**terraform_env(), **attach}
+
+        def test(file: str) -> subprocess.CompletedProcess[str]:
+            return subprocess.run(
+                ["terraform", "test", "-no-color", f"-filter={file}"],
+                cwd=workdir,
+                env=env,
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+
+        with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+            for done in as_completed([pool.submit(test, file) for file in files]):
+                result = done.result()
+                print(result.stdout + result.stderr, end="", flush=True)
+                worst = max(worst, result.returncode)
+    return worst
+
+
 def main(argv: list[str] | None = None) -> int:
-    """``env``: print the Terraform settings as KEY=VALUE words, for the Makefile to export."""
+    """``env``: print the Terraform settings as KEY=VALUE words, for the Makefile to export.
+    ``test JOBS FILE...``: run those test files, JOBS at a time (:func:`run_tests`)."""
     argv = sys.argv[1:] if argv is None else argv
-    if argv != ["env"]:
-        print("usage: python -m shardsafe_harness.terraform env", file=sys.stderr)
-        return 2
-    print(" ".join(f"{key}={value}" for key, value in terraform_settings().items()))
-    return 0
+    if argv == ["env"]:
+        print(" ".join(f"{key}={value}" for key, value in terraform_settings().items()))
+        return 0
+    if len(argv) >= 3 and argv[0] == "test" and argv[1].isdigit():
+        return run_tests(argv[2:], int(argv[1]))
+    print("usage: python -m shardsafe_harness.terraform env | test JOBS FILE...", file=sys.stderr)
+    return 2
 
 
 if __name__ == "__main__":

@@ -173,6 +173,10 @@ def _environment(paths: Paths, port: int) -> dict[str, str]:
                 "LAMBDA_EVENT_SOURCE_MAPPING_POLL_INTERVAL_SEC", "0.1"
             ),
             "LAMBDA_EVENT_SOURCE_MAPPING_MAX_BACKOFF_ON_EMPTY_POLL_SEC": "1",
+            # kinesis-mock otherwise writes its whole state (every record of every stream) to one JSON
+            # file every 5 s, though nothing reads it back (LocalStack's own PERSISTENCE is off): a
+            # quarter of a core, and growing, by the end of an end-to-end run.
+            "KINESIS_PERSISTENCE": os.environ.get("KINESIS_PERSISTENCE", "0"),
         }
     )
     env.pop("LOCALSTACK_ENDPOINT", None)
@@ -318,6 +322,29 @@ def _group_alive(pgid: int) -> bool:
 class Session:
     endpoint: str
     started_here: bool  # the embedded LocalStack was started for this session, and is stopped after it
+    state_dir: Path | None = None  # the embedded LocalStack's state folder (None for LOCALSTACK_ENDPOINT's)
+
+    def end(self, *, keep: bool = False) -> None:
+        """Stop the embedded LocalStack if this session started it, unless ``keep``."""
+        if self.started_here and not keep and self.state_dir is not None:
+            down(Paths(self.state_dir))
+
+
+def default_port() -> int:
+    """LOCALSTACK_PORT, else 4566."""
+    return int(os.environ.get("LOCALSTACK_PORT") or DEFAULT_PORT)
+
+
+def start(paths: Paths | None = None, port: int | None = None) -> Session:
+    """LOCALSTACK_ENDPOINT's LocalStack, or the embedded one, started unless it runs already.
+
+    For a session that outlives one process (the xdist workers of one test run share one LocalStack):
+    the Session says whether it was started here, and :meth:`Session.end` stops it only then.
+    """
+    paths = paths or Paths(default_state_dir())
+    started_here = external_endpoint() is None and not running(paths)
+    endpoint = up(paths, default_port() if port is None else port)  # a start that fails stops what it started
+    return Session(endpoint, started_here, None if external_endpoint() else paths.root)
 
 
 @contextlib.contextmanager
@@ -327,16 +354,11 @@ def session(paths: Paths | None = None, port: int | None = None, *, keep: bool =
     The embedded one is started if it is not running, and then stopped afterwards unless ``keep``;
     one that was already running is left running. ``port`` defaults to LOCALSTACK_PORT, then 4566.
     """
-    paths = paths or Paths(default_state_dir())
-    if port is None:
-        port = int(os.environ.get("LOCALSTACK_PORT") or DEFAULT_PORT)
-    started_here = external_endpoint() is None and not running(paths)
-    endpoint = up(paths, port)  # a start that fails stops what it started
+    started = start(paths, port)
     try:
-        yield Session(endpoint, started_here)
+        yield started
     finally:
-        if started_here and not keep:
-            down(paths)
+        started.end(keep=keep)
 
 
 def run(paths: Paths, port: int, command: list[str]) -> int:
@@ -352,7 +374,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="shardsafe-localstack", description=__doc__)
     parser.add_argument("command", choices=["up", "down", "status", "run"])
     parser.add_argument("--dir", type=Path, default=None, help="state and log folder (default ./.localstack)")
-    parser.add_argument("--port", type=int, default=int(os.environ.get("LOCALSTACK_PORT", DEFAULT_PORT)))
+    parser.add_argument("--port", type=int, default=default_port())
     parser.epilog = "run: shardsafe-localstack run [--port N] -- COMMAND [ARG ...]"
     argv = sys.argv[1:] if argv is None else argv
     # Everything after "--" is the command for `run`, options and all.

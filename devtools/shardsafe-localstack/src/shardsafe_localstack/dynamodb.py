@@ -222,3 +222,9 @@ def apply() -> None:
     ):
         patch.apply()
         _applied.append(patch)
+
+
+def undo() -> None:
+    """Take the patches out again (for tests)."""
+    while _applied:
+        _applied.pop().undo()

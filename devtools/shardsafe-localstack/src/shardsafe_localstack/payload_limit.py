@@ -82,3 +82,9 @@ def apply() -> None:
     patch = Patch.function(StreamPoller.forward_events_to_target, forward_events_to_target)
     patch.apply()
     _applied.append(patch)
+
+
+def undo() -> None:
+    """Take the patches out again (for tests)."""
+    while _applied:
+        _applied.pop().undo()

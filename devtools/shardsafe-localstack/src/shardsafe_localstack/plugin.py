@@ -1,14 +1,10 @@
-"""LocalStack plugin registration for the process runtime executor (``LAMBDA_RUNTIME_EXECUTOR=process``).
+"""LocalStack plugin registration: the process runtime executor (``LAMBDA_RUNTIME_EXECUTOR=process``)
+and the DynamoDB and DynamoDB Streams providers (``dynamodb``: moto, no DynamoDB Local download),
+service plugins chosen by PROVIDER_OVERRIDE_DYNAMODB/_DYNAMODBSTREAMS=shardsafe.
 
-Loading the executor is also where the embedded LocalStack's additions are applied (in memory,
-never to LocalStack's files): bisect on function error (bisect_on_error), the 6 MB payload limit on
-a batch (payload_limit), the speed patches (speedups: batched logs and metrics, polling again after a
-full batch), concurrent SQS batches up to the mapping's MaximumConcurrency (sqs_scaling), SQS bodies as sent
-(sqs_body) and, when SHARDSAFE_LOCALSTACK_TRACE names a file, the per-hop trace (trace). LocalStack
-loads this plugin when its Lambda service starts, before any event source mapping polls.
-
-The DynamoDB stream poller's record age (dynamodb) is fixed there too. The DynamoDB and DynamoDB Streams providers (``dynamodb``: moto, no DynamoDB Local download) are
-service plugins of their own, chosen by PROVIDER_OVERRIDE_DYNAMODB/_DYNAMODBSTREAMS=shardsafe.
+The embedded LocalStack's additions to stock LocalStack (bisect on error, the payload limit, the
+speed-ups, SQS scaling and bodies, the trace, the DynamoDB stream poller's fixes) are not applied
+here: each is a LocalStack runtime hook of its own (hooks.py).
 """
 
 from __future__ import annotations
@@ -25,25 +21,8 @@ class ProcessRuntimeExecutorPlugin(RuntimeExecutorPlugin):
     name = "process"
 
     def load(self, *args: Any, **kwargs: Any) -> type:
-        from shardsafe_localstack import (
-            bisect_on_error,
-            dynamodb,
-            payload_limit,
-            speedups,
-            sqs_body,
-            sqs_scaling,
-            trace,
-        )
         from shardsafe_localstack.executor import ProcessRuntimeExecutor
 
-        # Order matters: the payload limit cuts a batch first, then each run is bisected on error.
-        bisect_on_error.apply()
-        payload_limit.apply()
-        speedups.apply()
-        sqs_scaling.apply()
-        sqs_body.apply()
-        trace.apply()
-        dynamodb.apply()
         return ProcessRuntimeExecutor
 
 

@@ -135,3 +135,9 @@ def apply() -> None:
     for patch in patches:
         patch.apply()
     _applied.extend(patches)
+
+
+def undo() -> None:
+    """Take the patches out again (for tests)."""
+    while _applied:
+        _applied.pop().undo()
