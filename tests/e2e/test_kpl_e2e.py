@@ -29,6 +29,8 @@ from shardsafe.ops.cli import main
 from shardsafe.ops.produce import KINDS
 from shardsafe.ops.produce.aggregate import encode_aggregate
 
+pytestmark = pytest.mark.terraform  # its stack is applied with Terraform: scheduled first
+
 DEADLINE_S = 240
 RECORDS = 200
 
