@@ -75,6 +75,8 @@ variable "role_policy_statements" {
   type = map(object({
     actions   = list(string)
     resources = list(string)
+    # a wildcard (bucket/*: every object of your output bucket) must be acknowledged, as the module asks
+    acknowledge_wildcard = optional(bool, false)
   }))
   default = {}
 }

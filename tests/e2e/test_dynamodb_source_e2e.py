@@ -83,7 +83,11 @@ def table_load(
         "tracing_mode": "PassThrough",
         "environment_variables": {"E2E_OUTPUT_BUCKET": bucket},
         "role_policy_statements": {
-            "WriteOutput": {"actions": ["s3:PutObject"], "resources": [f"arn:aws:s3:::{bucket}/*"]}
+            "WriteOutput": {
+                "actions": ["s3:PutObject"],
+                "resources": [f"arn:aws:s3:::{bucket}/*"],
+                "acknowledge_wildcard": True,  # every object of the output bucket
+            }
         },
     }
     try:

@@ -25,6 +25,7 @@ from typing import Any
 import pytest
 from shardsafe_harness.resources import Resources
 
+from shardsafe.core.quarantine.batching import string_attributes
 from shardsafe.core.quarantine.envelope import build_envelope
 from shardsafe.ops.produce import ProducedRecord, generate_records, produce
 from shardsafe.ops.redrive import FileTarget, StreamTarget, redrive
@@ -133,7 +134,7 @@ def quarantine_message(stream_arn: str, record: ProducedRecord, data: bytes) -> 
         function_name="ticks",
         request_id=str(uuid.uuid4()),
     )
-    return envelope.to_body(), envelope.message_attributes()
+    return envelope.to_body(), string_attributes(envelope)
 
 
 @pytest.fixture

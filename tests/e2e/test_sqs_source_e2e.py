@@ -120,7 +120,11 @@ def queue_load(
         "tracing_mode": "PassThrough",
         "environment_variables": {"E2E_OUTPUT_BUCKET": bucket, "E2E_HOLD_SECONDS": str(HOLD_SECONDS)},
         "role_policy_statements": {
-            "WriteOutput": {"actions": ["s3:PutObject"], "resources": [f"arn:aws:s3:::{bucket}/*"]}
+            "WriteOutput": {
+                "actions": ["s3:PutObject"],
+                "resources": [f"arn:aws:s3:::{bucket}/*"],
+                "acknowledge_wildcard": True,  # every object of the output bucket
+            }
         },
     }
     try:
