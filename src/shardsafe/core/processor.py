@@ -37,6 +37,7 @@ import os
 import time
 
 from shardsafe.core.errors import BatchIncompleteError, ConfigurationError
+from shardsafe.core.generic import Generic
 from shardsafe.core.outcomes import BatchResult, QuarantinedRecord
 from shardsafe.core.pipeline import build_attempt
 from shardsafe.core.policy import Deadline, Policy
@@ -45,7 +46,7 @@ from shardsafe.core.sources import SOURCES, Source, by_name, read_event
 from shardsafe.core.sources.sqs import FIFO_SCOPES
 from shardsafe.core.stages.decode import make_decoder, passing_retryable
 from shardsafe.core.stages.handle import EventLoop, is_async_callable, is_generator_callable
-from shardsafe.core.stages.validate import as_validator, validate_stage
+from shardsafe.core.stages.validate import as_converter, as_validator, validate_stage
 from shardsafe.core.telemetry import logs
 from shardsafe.core.telemetry.observer import Observer
 
@@ -54,12 +55,19 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping, Sequence
     from typing import Any
 
+    from typing_extensions import TypeVar
+
     from shardsafe.core.quarantine.sink import QuarantineSink
     from shardsafe.core.records import Record
     from shardsafe.core.sources import Batch
     from shardsafe.core.stages.decode import DecodeLimits
-    from shardsafe.core.stages.validate import FieldType, Validator
+    from shardsafe.core.stages.validate import Converter, FieldType, Validator
     from shardsafe.core.types import BatchResponse, MetricsSink
+
+    #: The record class the handlers take: ``def handle(record: DynamoDBRecord)``, ``KinesisRecord[Tick]``.
+    RecordT = TypeVar("RecordT", bound=Record[Any], default=Record[Any])
+else:
+    RecordT = None
 
 __all__ = ["BatchResult", "QuarantinedRecord", "StreamProcessor"]
 
@@ -68,7 +76,7 @@ REPORT_BATCH_ITEM_FAILURES_ENV = "SHARDSAFE_REPORT_BATCH_ITEM_FAILURES"
 _TRUE, _FALSE = frozenset({"true", "1", "yes", "on"}), frozenset({"false", "0", "no", "off"})
 
 
-class StreamProcessor:
+class StreamProcessor(Generic[RecordT]):
     """Process Kinesis, DynamoDB Streams and SQS batches record by record, quarantining poison.
 
     :param record_handler: called with each :class:`~shardsafe.Record` that decoded and
@@ -79,12 +87,19 @@ class StreamProcessor:
         batch is bisected to find and quarantine the records it fails on.
     :param decode: ``"json"`` (an object; default), ``"text"``, ``"bytes"`` or a callable
         ``bytes -> value``. gzip and zlib payloads are inflated first, within ``decode_limits``.
-        DynamoDB records are not decoded: ``data`` is the stream record's ``dynamodb`` section.
+        DynamoDB records are not decoded: ``data`` is the item, as Python values (see
+        :class:`~shardsafe.DynamoDBRecord`).
     :param strict_json: reject what RFC 8259 forbids (NaN, Infinity, lone surrogates); default True.
     :param decode_limits: bounds on a record's inflated size and decoded structure; default from the
         function's memory (``AWS_LAMBDA_FUNCTION_MEMORY_SIZE``).
-    :param validate: a callable (fails by raising or returning False) or a mapping of field
-        names to types (see :class:`~shardsafe.FieldSchema`).
+    :param validate: a check of the decoded data: a callable (fails by raising or returning False;
+        what else it returns is ignored) or a mapping of field names to types (see
+        :class:`~shardsafe.FieldSchema`).
+    :param model: a pydantic model class: ``record.data`` is the validated instance; a record the model
+        refuses is poison (``validation_error``, with pydantic's messages). pydantic is imported only then.
+    :param convert: a callable ``data -> value``: ``record.data`` is what it returns; raising is poison
+        (``validation_error``). Runs after ``validate``; not with ``model`` (see
+        :mod:`shardsafe.core.stages.validate` for why converting is asked for by name).
     :param retryable: more exception types that mean "try again later".
     :param poison: exception types that are always poison, even if they look transient.
     :param transient: treat connection errors, timeouts, AWS throttling and 5xx as retryable
@@ -110,13 +125,15 @@ class StreamProcessor:
 
     def __init__(
         self,
-        record_handler: Callable[[Record], object] | None = None,
+        record_handler: Callable[[RecordT], object] | None = None,
         *,
-        batch_handler: Callable[[list[Record]], object] | None = None,
+        batch_handler: Callable[[list[RecordT]], object] | None = None,
         decode: str | Callable[[bytes], object] = "json",
         strict_json: bool = True,
         decode_limits: DecodeLimits | None = None,
         validate: Validator | Mapping[str, FieldType] | None = None,
+        model: type | None = None,
+        convert: Converter | None = None,
         retryable: Sequence[type[BaseException]] = (),
         poison: Sequence[type[BaseException]] = (),
         transient: bool = True,
@@ -167,7 +184,7 @@ class StreamProcessor:
             fifo_scope=fifo_scope,
         )
         is_retryable = self.policy.is_retryable
-        self._validate = validate_stage(as_validator(validate), is_retryable)
+        self._validate = validate_stage(as_validator(validate), is_retryable, as_converter(convert, model))
         if callable(decode):  # a decoder that calls out (a schema registry) may time out: not poison
             decode = passing_retryable(decode, is_retryable)
         self._decode = make_decoder(decode, strict_json=strict_json, limits=decode_limits)

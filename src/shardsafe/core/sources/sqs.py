@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from shardsafe.core import reasons
 from shardsafe.core.errors import Rejection
-from shardsafe.core.records import Record, json_bytes
+from shardsafe.core.records import DataT, Record, json_bytes
 from shardsafe.core.sources.base import Source, float_or_none, get, section, str_or_none
 
 TYPE_CHECKING = False
@@ -27,7 +27,7 @@ SQS = "aws:sqs"
 FIFO_SCOPES = ("batch", "group")
 
 
-class SqsRecord(Record):
+class SqsRecord(Record[DataT]):
     """An SQS message: ``data`` is its decoded body."""
 
     __slots__ = ()
