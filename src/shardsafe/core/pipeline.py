@@ -1,6 +1,6 @@
 """The record pipeline: the stages one record goes through, built once per processor and source.
 
-    raw record → extract (the source) → decode → validate → handle → Record
+    raw record → extract (the source) → [resolve a large-message pointer] → decode → validate → handle → Record
 
 :func:`build_attempt` composes the configured stages into one function, ``attempt(raw)``, that
 returns the handled :class:`~shardsafe.Record` or raises: a :class:`~shardsafe.core.errors.Rejection`
@@ -34,22 +34,27 @@ def build_attempt(
     decode: Callable[[bytes], Any] | None,
     validate: Callable[[Any], Any] | None,
     handle: Callable[[Record], Any] | None,
+    resolve: Callable[[bytes, Any, Source], bytes] | None = None,
 ) -> Callable[[Any], Record]:
     """``attempt(raw) -> Record``: every configured stage, in order, for one raw record.
 
-    ``validate`` returns the data the handler gets (the same object, or a converted one).
+    ``validate`` returns the data the handler gets (the same object, or a converted one). ``resolve``
+    reads what a large-message pointer names, for a source whose bodies may be one
+    (:mod:`shardsafe.core.stages.pointers`); the record's payload stays the body as delivered.
     """
     extract = source.extract
     make = source.record_class
     if not source.decodes:
         decode = None
+    if decode is None or not source.carries_pointers:
+        resolve = None
     plain = PLAIN_RESULTS
 
     def attempt(raw: Any) -> Record:
         payload = extract(raw)
         if decode is not None:
             try:
-                data = decode(payload)
+                data = decode(payload if resolve is None else resolve(payload, raw, source))
             except Rejection as rejection:
                 rejection.payload = payload  # the bytes as read: quarantined as they are, not read again
                 raise

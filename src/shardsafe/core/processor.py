@@ -44,7 +44,7 @@ from shardsafe.core.policy import Deadline, Policy
 from shardsafe.core.run import Invocation
 from shardsafe.core.sources import SOURCES, Source, by_name, read_event
 from shardsafe.core.sources.sqs import FIFO_SCOPES
-from shardsafe.core.stages.decode import make_decoder, passing_retryable
+from shardsafe.core.stages.decode import default_limits, make_decoder, passing_retryable
 from shardsafe.core.stages.handle import EventLoop, is_async_callable, is_generator_callable
 from shardsafe.core.stages.validate import as_converter, as_validator, validate_stage
 from shardsafe.core.telemetry import logs
@@ -121,6 +121,8 @@ class StreamProcessor(Generic[RecordT]):
     :param tracing: None (default) traces sampled invocations in Lambda; False never.
     :param payload_preview: put a base64 preview of poison payloads in the log; default
         ``SHARDSAFE_PAYLOAD_PREVIEW`` (true unless "false").
+    :param large_messages: read an SQS body that is an extended client's pointer from S3 before decoding
+        it (default True; see :mod:`shardsafe.core.stages.pointers`); False hands the handler the pointer.
     """
 
     def __init__(
@@ -145,6 +147,7 @@ class StreamProcessor(Generic[RecordT]):
         metrics: MetricsSink | bool | None = None,
         tracing: bool | None = None,
         payload_preview: bool | None = None,
+        large_messages: bool = True,
         sources: Iterable[Source] = SOURCES,
     ) -> None:
         for name, handler in (("record_handler", record_handler), ("batch_handler", batch_handler)):
@@ -188,6 +191,12 @@ class StreamProcessor(Generic[RecordT]):
         if callable(decode):  # a decoder that calls out (a schema registry) may time out: not poison
             decode = passing_retryable(decode, is_retryable)
         self._decode = make_decoder(decode, strict_json=strict_json, limits=decode_limits)
+        self._resolve = None
+        if large_messages:
+            from shardsafe.core.stages.pointers import allowed_buckets, pointer_stage
+
+            limits = decode_limits or default_limits()
+            self._resolve = pointer_stage(limits, is_retryable, allowed_buckets())
         self.tracing = tracing
         self.payload_preview = payload_preview
         self._attempts: dict[Source, Callable[[Any], Record]] = {}
@@ -285,7 +294,7 @@ class StreamProcessor(Generic[RecordT]):
         attempt = self._attempts.get(source)
         if attempt is None:
             attempt = self._attempts[source] = build_attempt(
-                source, self._decode, self._validate, self._handle
+                source, self._decode, self._validate, self._handle, self._resolve
             )
         return attempt
 

@@ -73,6 +73,7 @@ class SqsSource(Source):
     __slots__ = ()
     name = SQS
     record_class = SqsRecord
+    carries_pointers = True
 
     def extract(self, raw: Any) -> bytes:
         try:
@@ -106,6 +107,10 @@ class SqsSource(Source):
     def raw_payload(self, raw: Any) -> bytes:
         body = get(raw, "body")
         return body.encode("utf-8", "surrogatepass") if isinstance(body, str) else json_bytes(raw)
+
+    def message_attribute(self, raw: Any, name: str) -> str | None:
+        attribute = section(raw, "messageAttributes").get(name)
+        return str_or_none(attribute.get("stringValue")) if isinstance(attribute, dict) else None
 
     def hand_back(self, records: Sequence[Any], index: int, *, fifo_scope: str) -> Sequence[int]:
         if not is_fifo(records[index]):
