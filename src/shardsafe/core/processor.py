@@ -49,6 +49,7 @@ from shardsafe.core.stages.handle import EventLoop, is_async_callable, is_genera
 from shardsafe.core.stages.validate import as_converter, as_validator, validate_stage
 from shardsafe.core.telemetry import logs
 from shardsafe.core.telemetry.observer import Observer
+from shardsafe.core.window import read_window, run_window
 
 TYPE_CHECKING = False  # typing is not imported at run time: it would cost the cold start
 if TYPE_CHECKING:
@@ -63,6 +64,7 @@ if TYPE_CHECKING:
     from shardsafe.core.stages.decode import DecodeLimits
     from shardsafe.core.stages.validate import Converter, FieldType, Validator
     from shardsafe.core.types import BatchResponse, MetricsSink
+    from shardsafe.core.window import TumblingWindow
 
     #: The record class the handlers take: ``def handle(record: DynamoDBRecord)``, ``KinesisRecord[Tick]``.
     RecordT = TypeVar("RecordT", bound=Record[Any], default=Record[Any])
@@ -74,6 +76,10 @@ __all__ = ["BatchResult", "QuarantinedRecord", "StreamProcessor"]
 #: Set by the Terraform module from the mapping's ``FunctionResponseTypes``: "true" or "false".
 REPORT_BATCH_ITEM_FAILURES_ENV = "SHARDSAFE_REPORT_BATCH_ITEM_FAILURES"
 _TRUE, _FALSE = frozenset({"true", "1", "yes", "on"}), frozenset({"false", "0", "no", "off"})
+WINDOW_WITHOUT_HANDLER = (
+    "the event source mapping has a tumbling window, but the processor has no window_handler: "
+    "the state is returned as it came, so nothing aggregates; pass StreamProcessor(window_handler=...)"
+)
 
 
 class StreamProcessor(Generic[RecordT]):
@@ -85,6 +91,10 @@ class StreamProcessor(Generic[RecordT]):
         (all valid records if there is no record handler): per-batch mode, or an
         on-batch-complete hook (write the batch's output in one go). If it raises poison, the
         batch is bisected to find and quarantine the records it fails on.
+    :param window_handler: for a mapping with a tumbling window, ``(window, records) -> new state``:
+        called with the window (its ``state``, ``start``, ``end``, ``is_final``) and the batch's processed
+        records, also when there are none; the response carries what it returns as ``state``. On the
+        window's final invocation it emits the result. See :mod:`shardsafe.core.window`.
     :param decode: ``"json"`` (an object; default), ``"text"``, ``"bytes"`` or a callable
         ``bytes -> value``. gzip and zlib payloads are inflated first, within ``decode_limits``.
         DynamoDB records are not decoded: ``data`` is the item, as Python values (see
@@ -130,6 +140,7 @@ class StreamProcessor(Generic[RecordT]):
         record_handler: Callable[[RecordT], object] | None = None,
         *,
         batch_handler: Callable[[list[RecordT]], object] | None = None,
+        window_handler: Callable[[TumblingWindow, list[RecordT]], object] | None = None,
         decode: str | Callable[[bytes], object] = "json",
         strict_json: bool = True,
         decode_limits: DecodeLimits | None = None,
@@ -150,7 +161,11 @@ class StreamProcessor(Generic[RecordT]):
         large_messages: bool = True,
         sources: Iterable[Source] = SOURCES,
     ) -> None:
-        for name, handler in (("record_handler", record_handler), ("batch_handler", batch_handler)):
+        for name, handler in (
+            ("record_handler", record_handler),
+            ("batch_handler", batch_handler),
+            ("window_handler", window_handler),
+        ):
             if handler is not None and not callable(handler):
                 raise ConfigurationError(f"{name} must be callable, got {type(handler).__name__}")
             if handler is not None and is_generator_callable(handler):
@@ -177,6 +192,16 @@ class StreamProcessor(Generic[RecordT]):
         self.batch_handler = batch_handler
         self._handle = self._plain(record_handler)
         self._batch_handle = self._plain(batch_handler)
+        self.window_handler = window_handler
+        self._window_handle: Callable[[TumblingWindow, list[Any]], object] | None = window_handler
+        if window_handler is not None and is_async_callable(window_handler):
+            run_async = self._loop.run
+
+            def window_handle(window: TumblingWindow, records: list[Any]) -> object:
+                return run_async(window_handler(window, records))
+
+            self._window_handle = window_handle
+        self._window_warned = False
         self.policy = Policy(
             retryable=tuple(retryable),
             poison=tuple(poison),
@@ -242,20 +267,24 @@ class StreamProcessor(Generic[RecordT]):
         run: Invocation | None = None
         try:
             batch = read_event(event, self._sources)
+            window = read_window(event) if type(event) is dict and "window" in event else None
             if isinstance(batch, str):
                 observer.malformed_event(event, batch)
                 result = BatchResult()
             else:
+                windowed = window is not None and self._window_handle is not None
                 run = Invocation(
                     self.policy,
                     observer,
                     Deadline(context),
                     batch,
                     keep=keep,
-                    collect=self._batch_handle is not None,
+                    collect=self._batch_handle is not None or windowed,
                 )
                 result = run.result
-                self._process(run, batch)
+                if window is not None:  # without a state in the response, Lambda fails the invocation
+                    result.response_extras["state"] = window.state
+                self._process(run, batch, window)
         except Exception as error:  # a bug in shardsafe: log it, and lose nothing
             result = self._internal_error(run, error)
         result.duration_ms = (time.perf_counter() - started) * 1000.0
@@ -265,11 +294,17 @@ class StreamProcessor(Generic[RecordT]):
             logs.emit(logs.WARNING, logs.WARNED, {"message": "batch summary failed", "error": repr(error)})
         return result
 
-    def _process(self, run: Invocation, batch: Batch) -> None:
+    def _process(self, run: Invocation, batch: Batch, window: TumblingWindow | None = None) -> None:
         run.observer.begin(self.tracing)
         run.run_records(self._attempt_for, batch.source)
-        if self._batch_handle is not None and run.collected:
-            run.run_batch_handler(self._batch_handle)
+        if window is not None and self._window_handle is not None:
+            run_window(run, window, self._window_handle, self._batch_handle, self.policy)
+        else:
+            if window is not None and not self._window_warned:
+                self._window_warned = True
+                logs.emit(logs.WARNING, logs.WARNED, {"message": WINDOW_WITHOUT_HANDLER})
+            if self._batch_handle is not None and run.collected:
+                run.run_batch_handler(self._batch_handle)
         run.flush(self._sink)
 
     def _internal_error(self, run: Invocation | None, error: Exception) -> BatchResult:

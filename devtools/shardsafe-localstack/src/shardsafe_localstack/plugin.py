@@ -4,7 +4,8 @@ Loading the executor is also where the embedded LocalStack's additions are appli
 never to LocalStack's files): bisect on function error (bisect_on_error), the 6 MB payload limit on
 a batch (payload_limit), the speed patches (speedups: batched logs and metrics, polling again after a
 full batch), concurrent SQS batches up to the mapping's MaximumConcurrency (sqs_scaling), SQS bodies as sent
-(sqs_body) and, when SHARDSAFE_LOCALSTACK_TRACE names a file, the per-hop trace (trace). LocalStack
+(sqs_body), tumbling windows on stream mappings (tumbling_window) and, when SHARDSAFE_LOCALSTACK_TRACE
+names a file, the per-hop trace (trace). LocalStack
 loads this plugin when its Lambda service starts, before any event source mapping polls.
 
 The DynamoDB stream poller's record age (dynamodb) is fixed there too. The DynamoDB and DynamoDB Streams providers (``dynamodb``: moto, no DynamoDB Local download) are
@@ -33,6 +34,7 @@ class ProcessRuntimeExecutorPlugin(RuntimeExecutorPlugin):
             sqs_body,
             sqs_scaling,
             trace,
+            tumbling_window,
         )
         from shardsafe_localstack.executor import ProcessRuntimeExecutor
 
@@ -44,6 +46,8 @@ class ProcessRuntimeExecutorPlugin(RuntimeExecutorPlugin):
         sqs_body.apply()
         trace.apply()
         dynamodb.apply()
+        # Last: a batch is cut into its windows before the payload limit and bisect see each part.
+        tumbling_window.apply()
         return ProcessRuntimeExecutor
 
 
