@@ -15,6 +15,7 @@ import io
 import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -238,13 +239,9 @@ def test_the_worker_factory_hands_the_mapping_window_to_the_poller() -> None:
     function = client()
     made = poller(function, seconds=0)
 
-    class Worker:
-        poller = made
-
-    class Factory:
-        esm_config = {WINDOW_PARAMETER: 45}
-
-    assert tumbling_window.get_esm_worker(lambda factory: Worker(), Factory()).poller is made
+    worker = SimpleNamespace(poller=made)
+    factory = SimpleNamespace(esm_config={WINDOW_PARAMETER: 45})
+    assert tumbling_window.get_esm_worker(lambda factory: worker, factory).poller is made
     assert made.stream_parameters[WINDOW_PARAMETER] == 45
 
 
