@@ -58,7 +58,9 @@ def write_result(window: TumblingWindow, state: dict[str, object]) -> None:
         **state,
     }
     try:
-        _s3().put_object(Bucket=bucket, Key=key, Body=json.dumps(document).encode(), ContentType="application/json")
+        _s3().put_object(
+            Bucket=bucket, Key=key, Body=json.dumps(document).encode(), ContentType="application/json"
+        )
     except Exception as error:
         raise OutputUnavailable(f"cannot write s3://{bucket}/{key}: {error}") from error
 

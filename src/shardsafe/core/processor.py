@@ -106,10 +106,11 @@ class StreamProcessor(Generic[RecordT]):
         what else it returns is ignored) or a mapping of field names to types (see
         :class:`~shardsafe.FieldSchema`).
     :param model: a pydantic model class: ``record.data`` is the validated instance; a record the model
-        refuses is poison (``validation_error``, with pydantic's messages). pydantic is imported only then.
+        refuses is poison (``validation_error``, with pydantic's messages). JSON payloads are validated as
+        JSON (``model_validate_json``). pydantic is imported only then (:mod:`shardsafe.core.stages.model`).
     :param convert: a callable ``data -> value``: ``record.data`` is what it returns; raising is poison
-        (``validation_error``). Runs after ``validate``; not with ``model`` (see
-        :mod:`shardsafe.core.stages.validate` for why converting is asked for by name).
+        (``validation_error``). Not with ``model`` (see :mod:`shardsafe.core.stages.validate` for why
+        converting is asked for by name). ``validate`` checks what ``model`` or ``convert`` made.
     :param retryable: more exception types that mean "try again later".
     :param poison: exception types that are always poison, even if they look transient.
     :param transient: treat connection errors, timeouts, AWS throttling and 5xx as retryable
@@ -212,15 +213,26 @@ class StreamProcessor(Generic[RecordT]):
             fifo_scope=fifo_scope,
         )
         is_retryable = self.policy.is_retryable
-        self._validate = validate_stage(as_validator(validate), is_retryable, as_converter(convert, model))
+        check = as_validator(validate)
+        self._validate = validate_stage(check, is_retryable, as_converter(convert, model))
+        json_model = model is not None and decode == "json"
         if callable(decode):  # a decoder that calls out (a schema registry) may time out: not poison
             decode = passing_retryable(decode, is_retryable)
         self._decode = make_decoder(decode, strict_json=strict_json, limits=decode_limits)
+        limits = decode_limits or default_limits()
+        # JSON payloads and a model: one stage validates the JSON itself (stages/model.py), then the check.
+        self._decode_model = self._check_only = None
+        if json_model:
+            from shardsafe.core.stages.model import json_model_decoder
+
+            self._decode_model = json_model_decoder(
+                model, self._decode, limits, strict_json=strict_json, is_retryable=is_retryable
+            )
+            self._check_only = validate_stage(check, is_retryable)
         self._resolve = None
         if large_messages:
             from shardsafe.core.stages.pointers import allowed_buckets, pointer_stage
 
-            limits = decode_limits or default_limits()
             self._resolve = pointer_stage(limits, is_retryable, allowed_buckets())
         self.tracing = tracing
         self.payload_preview = payload_preview
@@ -328,8 +340,12 @@ class StreamProcessor(Generic[RecordT]):
     def _attempt_for(self, source: Source) -> Callable[[Any], Record]:
         attempt = self._attempts.get(source)
         if attempt is None:
+            if self._decode_model is not None and source.decodes:
+                decode, validate = self._decode_model, self._check_only
+            else:
+                decode, validate = self._decode, self._validate
             attempt = self._attempts[source] = build_attempt(
-                source, self._decode, self._validate, self._handle, self._resolve
+                source, decode, validate, self._handle, self._resolve
             )
         return attempt
 

@@ -1,4 +1,4 @@
-"""The validate stage: check the decoded data (``validate=``), then convert it (``convert=``, ``model=``).
+"""The validate stage: convert the decoded data (``model=``, ``convert=``), then check it (``validate=``).
 
 **Checking.** A validator is called with the decoded data. It fails by raising (any exception not
 marked retryable) or by returning ``False``; either way the record is poison (``validation_error``).
@@ -18,7 +18,8 @@ a pydantic model (:mod:`shardsafe.core.stages.model`), with pydantic's messages:
 Converting is asked for by name, not guessed from a return value: a check that returns a truthy
 object by accident (``re.compile(...).match``, ``lambda d: d.get("id") and d["price"]``) must not
 silently hand the handler something else than the data it checked. With both, the validator checks
-the decoded data first, and the converter converts what passed.
+what the handler will get, the converted value (``validate=lambda tick: tick.PRICE > 0`` with
+``model=Tick``): whatever converts, the validator has the last word on ``record.data``.
 """
 
 from __future__ import annotations
@@ -111,7 +112,8 @@ def as_validator(validate: Validator | Mapping[str, FieldType] | None) -> Valida
 
 
 def as_converter(convert: Converter | None, model: object = None) -> Converter | None:
-    """The callable behind ``StreamProcessor(convert=..., model=...)``: at most one of them."""
+    """The callable behind ``StreamProcessor(convert=..., model=...)``: at most one of them. A model's is
+    pydantic's Python mode, for data that is not JSON bytes (:mod:`shardsafe.core.stages.model`)."""
     if model is not None:
         if convert is not None:
             raise ConfigurationError(
@@ -133,24 +135,33 @@ def validate_stage(
     is_retryable: Callable[[BaseException], bool],
     convert: Converter | None = None,
 ) -> Callable[[Any], Any] | None:
-    """The validate stage: ``data -> data`` (checked, then converted), or
+    """The validate stage: ``data -> data`` (converted, then checked), or
     :class:`~shardsafe.core.errors.Rejection` (``validation_error``).
 
-    What the validator or the converter raises is poison unless the policy calls it retryable (one that
+    What the converter or the validator raises is poison unless the policy calls it retryable (one that
     calls out, to a schema registry, may time out); a validator returning ``False`` is poison too.
     """
     if validate is None and convert is None:
         return None
-    from shardsafe.core import reasons
-    from shardsafe.core.errors import Rejection
-
     check = None if validate is None else _checking(validate, is_retryable)
     if convert is None:
         return check
+    to_data = converting(convert, is_retryable)
+    if check is None:
+        return to_data
+
+    def converted_and_checked(data: Any) -> Any:
+        return check(to_data(data))
+
+    return converted_and_checked
+
+
+def converting(convert: Converter, is_retryable: Callable[[BaseException], bool]) -> Callable[[Any], Any]:
+    """``convert`` whose failures are poison (``validation_error``) unless the policy calls them retryable."""
+    from shardsafe.core import reasons
+    from shardsafe.core.errors import Rejection
 
     def converted(data: Any) -> Any:
-        if check is not None:
-            check(data)
         try:
             return convert(data)
         except Rejection:

@@ -3,14 +3,17 @@ validation_error with pydantic's messages, on one bounded line."""
 
 from __future__ import annotations
 
+import gzip
 import json
+import math
 import subprocess
 import sys
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 import pytest
-from pydantic import BaseModel, field_validator
+from pydantic import BaseModel, ConfigDict, field_validator
 from shardsafe_harness import paths
 
 from shardsafe import (
@@ -117,12 +120,78 @@ def test_the_model_validates_an_sqs_body_and_a_dynamodb_item() -> None:
     assert seen == [Order(pk="o-1", amount=Decimal("12.50"))] and not quarantine.envelopes
 
 
-def test_validate_checks_before_the_model_converts() -> None:
-    event = factories.kinesis_event([{"TICKER": "A", "PRICE": 1}, {"TICKER": "", "PRICE": 1}])
-    seen, quarantine, _ = run(Tick, event, validate=lambda data: data["TICKER"] != "")
+def test_validate_checks_the_instance_the_model_made() -> None:
+    event = factories.kinesis_event([{"TICKER": "A", "PRICE": 1}, {"TICKER": "B", "PRICE": -1}, {"PRICE": 2}])
+    checked: list[Any] = []
+
+    def positive(tick: Tick) -> bool:
+        checked.append(tick)
+        return tick.PRICE > 0
+
+    seen, quarantine, _ = run(Tick, event, validate=positive)
     assert [tick.TICKER for tick in seen] == ["A"]
+    assert [type(tick) for tick in checked] == [Tick, Tick], "the record the model refused was never checked"
+    assert [e.error_message.split(" ")[0] for e in quarantine.envelopes] == ["validator", "1"]
+
+
+@pytest.mark.parametrize(
+    ("payload", "reason"),
+    [
+        (
+            b'{"TICKER": "A", "PRICE": NaN}',
+            reasons.INVALID_JSON,
+        ),  # pydantic's parser takes NaN; strict JSON not
+        (b'{"TICKER": "A", "PRICE": Infinity}', reasons.INVALID_JSON),
+        (b'[{"TICKER": "A", "PRICE": 1}]', reasons.NOT_AN_OBJECT),
+        (b'{"TICKER": "\\ud800", "PRICE": 1}', reasons.INVALID_JSON),
+        (b'{"TICKER": "\xff", "PRICE": 1}', reasons.INVALID_UTF8),
+        (b'{"TICKER": "A", "PRICE": 1', reasons.INVALID_JSON),
+        (b"", reasons.EMPTY),
+        (gzip.compress(b"[" * 10 + b"]" * 10), reasons.NOT_AN_OBJECT),
+        (gzip.compress(b" " * 200_000), reasons.TOO_LARGE),
+        (b'{"TICKER": "A", "PRICE": "x"}', reasons.VALIDATION_ERROR),
+    ],
+)
+def test_json_the_model_never_sees_as_an_object_is_poison_with_the_decoders_reason(
+    payload: bytes, reason: str
+) -> None:
+    from shardsafe.core.stages.decode import DecodeLimits
+
+    limits = DecodeLimits(max_inflated_bytes=100_000, max_decoded_bytes=10_000_000)
+    seen, quarantine, _ = run(Tick, factories.kinesis_event([payload]), decode_limits=limits)
+    assert not seen
     [envelope] = quarantine.envelopes
-    assert envelope.error_message.startswith("validator ")
+    assert envelope.reason == reason
+    assert envelope.payload_bytes() == payload
+
+
+def test_json_is_validated_in_pydantics_json_mode_compressed_or_not() -> None:
+    class Strict(BaseModel):
+        model_config = ConfigDict(strict=True)
+        at: datetime
+
+    text = b'{"at": "2024-01-01T00:00:00"}'  # strict Python mode refuses a str for a datetime; JSON mode reads it
+    seen, quarantine, _ = run(Strict, factories.kinesis_event([text, gzip.compress(text)]))
+    assert seen == [Strict(at=datetime(2024, 1, 1))] * 2 and not quarantine.envelopes
+
+
+def test_lenient_json_lets_nan_through_to_the_model() -> None:
+    seen, _, _ = run(Tick, factories.kinesis_event([b'{"TICKER": "A", "PRICE": NaN}']), strict_json=False)
+    assert [math.isnan(tick.PRICE) for tick in seen] == [True]
+
+
+def test_a_model_validator_raising_something_else_is_a_validation_error() -> None:
+    class Picky(BaseModel):
+        x: int
+
+        @field_validator("x")
+        @classmethod
+        def look_up(cls, value: int) -> int:
+            return {1: 1}[value]  # KeyError: pydantic passes it through
+
+    _, quarantine, _ = run(Picky, factories.kinesis_event([{"x": 2}]))
+    [envelope] = quarantine.envelopes
+    assert (envelope.reason, envelope.error_type) == (reasons.VALIDATION_ERROR, "KeyError")
 
 
 @pytest.mark.parametrize("model", [Tick(TICKER="A", PRICE=1), dict, "Tick", 3])

@@ -117,17 +117,17 @@ def test_what_convert_returns_is_the_data_whatever_it_is(converted: Any) -> None
     assert seen == [converted] and not quarantine.envelopes
 
 
-def test_convert_raising_is_a_validation_error_and_runs_after_validate() -> None:
-    calls: list[str] = []
+def test_convert_raising_is_a_validation_error_and_validate_checks_what_it_made() -> None:
+    checked: list[Any] = []
 
-    def convert(text: str) -> int:
-        calls.append(text)
-        return int(text)
+    def positive(number: int) -> bool:
+        checked.append(number)
+        return number > 0
 
-    event = factories.kinesis_event(["12", "no", "skip"])
-    seen, quarantine = _handled(event, decode="text", validate=lambda text: text != "skip", convert=convert)
+    event = factories.kinesis_event(["12", "no", "-3"])
+    seen, quarantine = _handled(event, decode="text", convert=int, validate=positive)
     assert seen == [12]
-    assert calls == ["12", "no"]  # the record the validator refused never reached the converter
+    assert checked == [12, -3]  # the converted values; "no" never converted, so never checked
     assert [(e.reason, e.error_type) for e in quarantine.envelopes] == [
         (reasons.VALIDATION_ERROR, "ValueError"),
         (reasons.VALIDATION_ERROR, "shardsafe.Rejection"),
