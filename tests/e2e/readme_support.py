@@ -10,7 +10,8 @@ writes the zip. Then:
   pointed at LocalStack by the generated, git-ignored ``localstack_override.tf``;
 - ``aws`` and ``shardsafe`` commands run as written, with ``AWS_ENDPOINT_URL`` naming LocalStack and
   ``.venv/bin`` first on PATH;
-- names come from ``TF_VAR_name`` (unique per run): the commands read every name from ``terraform output``.
+- names come from ``TF_VAR_name`` (unique per run): the commands read every name from ``terraform output``;
+  ``TF_VAR_force_destroy`` lets the test's ``terraform destroy`` empty the example's failure bucket.
 
 :class:`ReadmeRun` destroys what Terraform made when the test ends.
 """
@@ -51,6 +52,7 @@ class ReadmeRun:
         self.env.pop("TF_INPUT", None)  # `terraform apply` asks for its yes, as it asks a user
         self.env.update(
             TF_VAR_name=f"ss-{uuid.uuid4().hex[:8]}-{example[:10]}",
+            TF_VAR_force_destroy="true",  # where the example has it: destroy empties the failure bucket
             AWS_ENDPOINT_URL=endpoint,
             AWS_ACCESS_KEY_ID="test",
             AWS_SECRET_ACCESS_KEY="test",
