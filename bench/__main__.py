@@ -33,11 +33,12 @@ from bench import (
     handler_cost,
     headline,
     memory,
+    model_cost,
     report,
     stack_speed,
 )
 
-PARTS = ("handler", "deagg", "cold", "memory", "e2e", "latency", "headline")
+PARTS = ("handler", "deagg", "model", "cold", "memory", "e2e", "latency", "headline")
 ON_LOCALSTACK = ("e2e", "latency", "headline")
 
 
@@ -124,6 +125,14 @@ def main(argv: list[str] | None = None) -> int:
             min_user_records=5_000 if args.quick else 20_000,
             progress=say,
         )
+    if "model" in parts:
+        say("== per-record cost with a pydantic model (µs/record: floor, shardsafe, powertools parser)")
+        if args.quick:
+            results["model_cost"] = model_cost.measure(
+                (100, 1024), (100,), (0.0, 0.1), repetitions=3, min_total_records=3000, progress=say
+            )
+        else:
+            results["model_cost"] = model_cost.measure(repetitions=args.repetitions or 7, progress=say)
     if "cold" in parts:
         say("== cold start and first poison record (fresh interpreters)")
         samples = args.cold_samples or (5 if args.quick else 21)

@@ -22,7 +22,10 @@ only to time ``import boto3`` apart); botocore serialises, signs and parses its 
 
 shardsafe's handler is ``handler.py`` from the Lambda zip (``make package``) when there is one,
 unzipped as Lambda would; otherwise ``templates/handler.py`` with ``src/`` on the path. The floor
-is ``bench/functions/floor_handler.py``, copied beside it.
+is ``bench/functions/floor_handler.py``, copied beside it. With a pydantic model given, shardsafe is
+``bench/functions/model_handler.py`` (``model=Tick``) and Powertools its batch utility with its parser
+models (``powertools_model_handler.py``), both on ``tick_model.py``; pydantic comes from this
+environment (the zip does not bundle it), as the user's own dependency would.
 """
 
 from __future__ import annotations
@@ -44,7 +47,10 @@ from bench import events
 from bench.child import RESULT_MARK, run_python
 from shardsafe.ops.packaging import RUNTIME_PROVIDED
 
-FLOOR_HANDLER = Path(__file__).resolve().parent / "functions" / "floor_handler.py"
+FUNCTIONS = Path(__file__).resolve().parent / "functions"
+FLOOR_HANDLER = FUNCTIONS / "floor_handler.py"
+#: The handlers with a pydantic model (bench/model_cost.py's), and the model they share.
+MODEL_FILES = ("tick_model.py", "model_handler.py", "powertools_model_handler.py")
 QUEUE_URL = "https://sqs.us-east-1.amazonaws.com/000000000000/bench-quarantine"  # never sent to
 WARM_POISON_BATCHES = 5
 IMPORT_MARK = "BENCH-IMPORT\n"  # written to stderr, so that -X importtime lines can be told apart by phase
@@ -58,6 +64,12 @@ CONTENDERS: dict[str, tuple[str, str | None]] = {
     "powertools batch": (
         "from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response",
         "powertools_handler",
+    ),
+    # With a pydantic model given (pydantic is the user's import: it counts in both).
+    "shardsafe + pydantic model": ("import model_handler", "model_handler.lambda_handler"),
+    "powertools parser + pydantic model": (
+        "import powertools_model_handler",
+        "powertools_model_handler.lambda_handler",
     ),
     "aws_xray_sdk.core": ("from aws_xray_sdk.core import xray_recorder", None),
 }
@@ -199,6 +211,8 @@ def lambda_root(zip_path: Path | None, workdir: Path) -> tuple[Path, str]:
         )
         origin = "templates/handler.py and src/shardsafe (no zip given)"
     shutil.copy(FLOOR_HANDLER, root / FLOOR_HANDLER.name)
+    for name in MODEL_FILES:
+        shutil.copy(FUNCTIONS / name, root / name)
     return root, origin
 
 

@@ -60,15 +60,17 @@ def measure_case(
     min_records: int = 1000,
     min_total_records: int = 0,
     names: Sequence[str] = contenders.CONTENDERS,
+    make: Callable[[str, contenders.MemorySqsClient], contenders.Handler] | None = None,
 ) -> dict[str, Any]:
-    """One cell of the grid: µs per record for each contender, and the ratios between them."""
+    """One cell of the grid: µs per record for each contender, and the ratios between them.
+
+    ``make(name, quarantine)`` builds each contender (default: :mod:`bench.contenders`'); shardsafe's sends
+    its poison to ``quarantine``, whose count checks that every contender set aside the same records.
+    """
     event = events.kinesis_event(batch_size, record_size, poison_rate)
     poison = len(events.poison_indices(batch_size, poison_rate))
     quarantine = contenders.MemorySqsClient()
-    handlers = {
-        name: contenders.shardsafe(quarantine) if name == "shardsafe" else contenders.make(name)
-        for name in names
-    }
+    handlers = {name: (make or _make)(name, quarantine) for name in names}
     context = contenders.LambdaContext()
     calls = max(1, -(-min_records // batch_size))
     wall: dict[str, list[float]] = {name: [] for name in names}
@@ -103,6 +105,10 @@ def measure_case(
         "cpu_ratios": _ratios(cpu, names),
         "samples_us_per_record": wall,
     }
+
+
+def _make(name: str, quarantine: contenders.MemorySqsClient) -> contenders.Handler:
+    return contenders.shardsafe(quarantine) if name == "shardsafe" else contenders.make(name)
 
 
 def _ratios(samples: dict[str, list[float]], names: Sequence[str]) -> dict[str, float]:

@@ -1,5 +1,6 @@
 # --- Python package: the Lambda zip and layer (`shardsafe package`, src/shardsafe/ops/packaging/) ---
-# `make package` and `make layer` run the command users run, on this repository's template and lock;
+# `make package` and `make layer` run the command users run, on this repository's templates (each one at
+# the zip's root: handler.py, dynamodb_handler.py) and lock;
 # they always rebuild (and must give the same bytes). Targets that only need a zip depend on
 # $(LAMBDA_ZIP), which is rebuilt when its sources change.
 
@@ -13,10 +14,10 @@ PACKAGE := $(BIN)/shardsafe package --runtime $(LAMBDA_RUNTIME) --arch $(LAMBDA_
 .PHONY: package layer dist
 
 package: $(BIN)/.synced ## build the Lambda zip build/lambda-$(LAMBDA_RUNTIME)-$(LAMBDA_ARCH).zip (reproducible)
-	$(PACKAGE) templates/handler.py --zip $(LAMBDA_ZIP)
+	$(PACKAGE) templates --zip $(LAMBDA_ZIP)
 
 $(LAMBDA_ZIP): $(BIN)/.synced $(PACKAGE_SOURCES)
-	$(PACKAGE) templates/handler.py --zip $@
+	$(PACKAGE) templates --zip $@
 
 layer: $(BIN)/.synced ## build the Lambda layer of shardsafe and its dependencies, build/layer-$(LAMBDA_RUNTIME)-$(LAMBDA_ARCH).zip
 	$(PACKAGE) --layer --zip $(LAYER_ZIP)

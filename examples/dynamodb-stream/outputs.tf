@@ -3,6 +3,16 @@ output "table_name" {
   value       = aws_dynamodb_table.this.name
 }
 
+output "region" {
+  description = "The region the table is in (for the AWS CLI)."
+  value       = split(":", aws_dynamodb_table.this.arn)[3]
+}
+
+output "output_bucket_name" {
+  description = "Each processed change lands here, as processed/<table>/<sequenceNumber>.json."
+  value       = aws_s3_bucket.output.id
+}
+
 output "stream_arn" {
   description = "The table's stream, the function's source."
   value       = aws_dynamodb_table.this.stream_arn

@@ -17,9 +17,9 @@ variable "function_zip_path" {
 }
 
 variable "handler" {
-  description = "Entry point of the function, module.function."
+  description = "Entry point of the function, module.function: the DynamoDB template by default."
   type        = string
-  default     = "handler.lambda_handler"
+  default     = "dynamodb_handler.lambda_handler"
 }
 
 variable "table_kms_key_arn" {
@@ -41,7 +41,7 @@ variable "maximum_retry_attempts" {
 }
 
 variable "environment_variables" {
-  description = "Extra environment variables of the function (an output bucket, say)."
+  description = "Extra environment variables of the function (SHARDSAFE_OUTPUT_BUCKET is the example's output bucket)."
   type        = map(string)
   default     = {}
 }

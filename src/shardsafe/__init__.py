@@ -27,6 +27,7 @@ from shardsafe.core.processor import StreamProcessor
 from shardsafe.core.records import Record
 from shardsafe.core.sources import DynamoDBRecord, KinesisRecord, SqsRecord
 from shardsafe.core.stages.validate import FieldSchema
+from shardsafe.core.window import TumblingWindow
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -64,6 +65,7 @@ __all__ = [
     "SqsQuarantine",
     "SqsRecord",
     "StreamProcessor",
+    "TumblingWindow",
     "ValidationError",
     "build_envelope",
     "message_kind",

@@ -33,12 +33,9 @@ class PoisonRecord(ValueError):
 
 
 def record_id_and_kind(data: Any) -> tuple[str | None, str | None]:
-    """The id and kind of a queue message's JSON body or a DynamoDB stream record's dynamodb section."""
-    if isinstance(data, dict) and "NewImage" in data:
-        image = data["NewImage"]
-        return image.get("pk", {}).get("S"), image.get("kind", {}).get("S")
+    """The id and kind of a queue message's JSON body (``id``) or a DynamoDB record's item (``pk``)."""
     if isinstance(data, dict):
-        return data.get("id"), data.get("kind")
+        return data.get("id", data.get("pk")), data.get("kind")
     return None, None
 
 

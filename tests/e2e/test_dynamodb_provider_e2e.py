@@ -38,13 +38,13 @@ from shardsafe import StreamProcessor
 def process(record):
     if record.event_name != "INSERT":
         return None
-    image = record.data["NewImage"]
-    if "poison" in image:
-        raise ValueError("a poison item: " + image["pk"]["S"])
-    print("PROCESSED " + json.dumps({"pk": image["pk"]["S"], "seq": record.sequence_number,
+    item = record.data  # the new image, as Python values
+    if "poison" in item:
+        raise ValueError("a poison item: " + item["pk"])
+    print("PROCESSED " + json.dumps({"pk": item["pk"], "seq": record.sequence_number,
           "arn": record.event_source_arn, "created": record.raw["dynamodb"]["ApproximateCreationDateTime"]}),
           flush=True)
-    return image
+    return item
 
 processor = StreamProcessor(process, metrics=False)
 

@@ -40,19 +40,20 @@ def test_sqs_poison_is_quarantined_and_retryable_messages_are_reported(quarantin
     assert seen == ["A", "RETRY", "B"]
 
 
-def test_dynamodb_records_are_validated_and_quarantined_as_json(quarantine: MemoryQuarantine) -> None:
-    def validate(section: dict[str, object]) -> bool:
-        return "NewImage" in section
-
-    event = factories.dynamodb_event([{"TICKER": {"S": "A"}}, {"TICKER": {"S": "B"}}])
-    del event["Records"][1]["dynamodb"]["NewImage"]
+def test_dynamodb_records_are_validated_as_items_and_quarantined_as_json(
+    quarantine: MemoryQuarantine,
+) -> None:
+    event = factories.dynamodb_event([{"TICKER": {"S": "A"}}, {"PRICE": {"N": "1"}}])
     handled: list[DynamoDBRecord] = []
-    processor = StreamProcessor(handled.append, validate=validate, quarantine=quarantine, metrics=False)  # type: ignore[arg-type]
+    processor = StreamProcessor(
+        handled.append, validate={"TICKER": str}, quarantine=quarantine, metrics=False
+    )
     result = processor.process(event)
     assert result.response == {"batchItemFailures": []}
-    assert [record.event_name for record in handled] == ["INSERT"]
+    assert [(record.event_name, record.data) for record in handled] == [("INSERT", {"TICKER": "A"})]
     [envelope] = quarantine.envelopes
     assert envelope.reason == reasons.VALIDATION_ERROR
+    assert envelope.error_message == "missing field 'TICKER'"
     assert envelope.record["sequenceNumber"] == "112"
     assert envelope.record["keys"] == event["Records"][1]["dynamodb"]["Keys"]
     assert json.loads(envelope.payload_bytes() or b"") == event["Records"][1]

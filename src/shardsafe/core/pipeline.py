@@ -1,6 +1,6 @@
 """The record pipeline: the stages one record goes through, built once per processor and source.
 
-    raw record → extract (the source) → decode → validate → handle → Record
+    raw record → extract (the source) → [resolve a large-message pointer] → decode → validate → handle → Record
 
 :func:`build_attempt` composes the configured stages into one function, ``attempt(raw)``, that
 returns the handled :class:`~shardsafe.Record` or raises: a :class:`~shardsafe.core.errors.Rejection`
@@ -34,17 +34,26 @@ def build_attempt(
     decode: Callable[[bytes], Any] | None,
     validate: Callable[[Any], Any] | None,
     handle: Callable[[Record], Any] | None,
+    resolve: Callable[[bytes, Any, Source], bytes] | None = None,
 ) -> Callable[[Any], Record]:
     """``attempt(raw) -> Record``: every configured stage, in order, for one raw record.
 
-    ``validate`` returns the data the handler gets (the same object, or a converted one).
+    ``validate`` returns the data the handler gets (the same object, or a converted one). ``resolve``
+    reads what a large-message pointer names, for a source whose bodies may be one
+    (:mod:`shardsafe.core.stages.pointers`); the record's payload stays the body as delivered.
     """
-    extract = source.extract
-    make = source.record_class
+    extract: Callable[[Any], Any] = source.extract
+    make: Callable[[Any, bytes | None, Any], Record] = source.record_class
     if not source.decodes:
         decode = None
+    if decode is None or not source.carries_pointers:
+        resolve = None
+    if resolve is not None:
+        extract, make = _resolving(source, resolve)
     plain = PLAIN_RESULTS
 
+    # The hot path: the same closure for every source; what a source adds (a pointer to read) changes
+    # what ``extract`` and ``make`` are, not this body.
     def attempt(raw: Any) -> Record:
         payload = extract(raw)
         if decode is not None:
@@ -74,4 +83,30 @@ def build_attempt(
             record.result = result
         return record
 
-    return attempt
+    if resolve is None:
+        return attempt
+
+    def attempt_with_pointers(raw: Any) -> Record:
+        try:
+            return attempt(raw)
+        except Rejection as rejection:
+            rejection.payload = None  # quarantined with the body as delivered (the pointer), read again
+            raise
+
+    return attempt_with_pointers
+
+
+def _resolving(
+    source: Source, resolve: Callable[[bytes, Any, Source], bytes]
+) -> tuple[Callable[[Any], bytes], Callable[[Any, bytes | None, Any], Record]]:
+    """``extract`` and ``make`` for a source whose bodies may be large-message pointers: what is decoded
+    is what the pointer names; the record's payload stays the body as delivered."""
+    read, kind = source.extract, source.record_class
+
+    def extract(raw: Any) -> bytes:
+        return resolve(read(raw), raw, source)
+
+    def make(raw: Any, payload: bytes | None, data: Any) -> Record:
+        return kind(raw, None, data)  # ``record.payload`` reads the delivered body when asked
+
+    return extract, make

@@ -37,38 +37,52 @@ import os
 import time
 
 from shardsafe.core.errors import BatchIncompleteError, ConfigurationError
+from shardsafe.core.generic import Generic
 from shardsafe.core.outcomes import BatchResult, QuarantinedRecord
 from shardsafe.core.pipeline import build_attempt
 from shardsafe.core.policy import Deadline, Policy
 from shardsafe.core.run import Invocation
 from shardsafe.core.sources import SOURCES, Source, by_name, kpl, read_event
 from shardsafe.core.sources.sqs import FIFO_SCOPES
-from shardsafe.core.stages.decode import make_decoder, passing_retryable
+from shardsafe.core.stages.decode import default_limits, make_decoder, passing_retryable
 from shardsafe.core.stages.handle import EventLoop, is_async_callable, is_generator_callable
-from shardsafe.core.stages.validate import as_validator, validate_stage
+from shardsafe.core.stages.validate import as_converter, as_validator, validate_stage
 from shardsafe.core.telemetry import logs
 from shardsafe.core.telemetry.observer import Observer
+from shardsafe.core.window import read_window, run_window
 
 TYPE_CHECKING = False  # typing is not imported at run time: it would cost the cold start
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping, Sequence
     from typing import Any
 
+    from typing_extensions import TypeVar
+
     from shardsafe.core.quarantine.sink import QuarantineSink
     from shardsafe.core.records import Record
     from shardsafe.core.sources import Batch
     from shardsafe.core.stages.decode import DecodeLimits
-    from shardsafe.core.stages.validate import FieldType, Validator
+    from shardsafe.core.stages.validate import Converter, FieldType, Validator
     from shardsafe.core.types import BatchResponse, MetricsSink
+    from shardsafe.core.window import TumblingWindow
+
+    #: The record class the handlers take: ``def handle(record: DynamoDBRecord)``, ``KinesisRecord[Tick]``.
+    RecordT = TypeVar("RecordT", bound=Record[Any], default=Record[Any])
+else:
+    RecordT = None
 
 __all__ = ["BatchResult", "QuarantinedRecord", "StreamProcessor"]
 
 #: Set by the Terraform module from the mapping's ``FunctionResponseTypes``: "true" or "false".
 REPORT_BATCH_ITEM_FAILURES_ENV = "SHARDSAFE_REPORT_BATCH_ITEM_FAILURES"
 _TRUE, _FALSE = frozenset({"true", "1", "yes", "on"}), frozenset({"false", "0", "no", "off"})
+WINDOW_WITHOUT_HANDLER = (
+    "the event source mapping has a tumbling window, but the processor has no window_handler: "
+    "the state is returned as it came, so nothing aggregates; pass StreamProcessor(window_handler=...)"
+)
 
 
-class StreamProcessor:
+class StreamProcessor(Generic[RecordT]):
     """Process Kinesis, DynamoDB Streams and SQS batches record by record, quarantining poison.
 
     :param record_handler: called with each :class:`~shardsafe.Record` that decoded and
@@ -77,14 +91,26 @@ class StreamProcessor:
         (all valid records if there is no record handler): per-batch mode, or an
         on-batch-complete hook (write the batch's output in one go). If it raises poison, the
         batch is bisected to find and quarantine the records it fails on.
+    :param window_handler: for a mapping with a tumbling window, ``(window, records) -> new state``:
+        called with the window (its ``state``, ``start``, ``end``, ``is_final``) and the batch's processed
+        records, also when there are none; the response carries what it returns as ``state``. On the
+        window's final invocation it emits the result. See :mod:`shardsafe.core.window`.
     :param decode: ``"json"`` (an object; default), ``"text"``, ``"bytes"`` or a callable
         ``bytes -> value``. gzip and zlib payloads are inflated first, within ``decode_limits``.
-        DynamoDB records are not decoded: ``data`` is the stream record's ``dynamodb`` section.
+        DynamoDB records are not decoded: ``data`` is the item, as Python values (see
+        :class:`~shardsafe.DynamoDBRecord`).
     :param strict_json: reject what RFC 8259 forbids (NaN, Infinity, lone surrogates); default True.
     :param decode_limits: bounds on a record's inflated size and decoded structure; default from the
         function's memory (``AWS_LAMBDA_FUNCTION_MEMORY_SIZE``).
-    :param validate: a callable (fails by raising or returning False) or a mapping of field
-        names to types (see :class:`~shardsafe.FieldSchema`).
+    :param validate: a check of the decoded data: a callable (fails by raising or returning False;
+        what else it returns is ignored) or a mapping of field names to types (see
+        :class:`~shardsafe.FieldSchema`).
+    :param model: a pydantic model class: ``record.data`` is the validated instance; a record the model
+        refuses is poison (``validation_error``, with pydantic's messages). JSON payloads are validated as
+        JSON (``model_validate_json``). pydantic is imported only then (:mod:`shardsafe.core.stages.model`).
+    :param convert: a callable ``data -> value``: ``record.data`` is what it returns; raising is poison
+        (``validation_error``). Not with ``model`` (see :mod:`shardsafe.core.stages.validate` for why
+        converting is asked for by name). ``validate`` checks what ``model`` or ``convert`` made.
     :param retryable: more exception types that mean "try again later".
     :param poison: exception types that are always poison, even if they look transient.
     :param transient: treat connection errors, timeouts, AWS throttling and 5xx as retryable
@@ -109,17 +135,22 @@ class StreamProcessor:
     :param tracing: None (default) traces sampled invocations in Lambda; False never.
     :param payload_preview: put a base64 preview of poison payloads in the log; default
         ``SHARDSAFE_PAYLOAD_PREVIEW`` (true unless "false").
+    :param large_messages: read an SQS body that is an extended client's pointer from S3 before decoding
+        it (default True; see :mod:`shardsafe.core.stages.pointers`); False hands the handler the pointer.
     """
 
     def __init__(
         self,
-        record_handler: Callable[[Record], object] | None = None,
+        record_handler: Callable[[RecordT], object] | None = None,
         *,
-        batch_handler: Callable[[list[Record]], object] | None = None,
+        batch_handler: Callable[[list[RecordT]], object] | None = None,
+        window_handler: Callable[[TumblingWindow, list[RecordT]], object] | None = None,
         decode: str | Callable[[bytes], object] = "json",
         strict_json: bool = True,
         decode_limits: DecodeLimits | None = None,
         validate: Validator | Mapping[str, FieldType] | None = None,
+        model: type | None = None,
+        convert: Converter | None = None,
         retryable: Sequence[type[BaseException]] = (),
         poison: Sequence[type[BaseException]] = (),
         transient: bool = True,
@@ -132,9 +163,14 @@ class StreamProcessor:
         tracing: bool | None = None,
         payload_preview: bool | None = None,
         deaggregate: bool = True,
+        large_messages: bool = True,
         sources: Iterable[Source] = SOURCES,
     ) -> None:
-        for name, handler in (("record_handler", record_handler), ("batch_handler", batch_handler)):
+        for name, handler in (
+            ("record_handler", record_handler),
+            ("batch_handler", batch_handler),
+            ("window_handler", window_handler),
+        ):
             if handler is not None and not callable(handler):
                 raise ConfigurationError(f"{name} must be callable, got {type(handler).__name__}")
             if handler is not None and is_generator_callable(handler):
@@ -161,6 +197,16 @@ class StreamProcessor:
         self.batch_handler = batch_handler
         self._handle = self._plain(record_handler)
         self._batch_handle = self._plain(batch_handler)
+        self.window_handler = window_handler
+        self._window_handle: Callable[[TumblingWindow, list[Any]], object] | None = window_handler
+        if window_handler is not None and is_async_callable(window_handler):
+            run_async = self._loop.run
+
+            def window_handle(window: TumblingWindow, records: list[Any]) -> object:
+                return run_async(window_handler(window, records))
+
+            self._window_handle = window_handle
+        self._window_warned = False
         self.policy = Policy(
             retryable=tuple(retryable),
             poison=tuple(poison),
@@ -171,10 +217,27 @@ class StreamProcessor:
             fifo_scope=fifo_scope,
         )
         is_retryable = self.policy.is_retryable
-        self._validate = validate_stage(as_validator(validate), is_retryable)
+        check = as_validator(validate)
+        self._validate = validate_stage(check, is_retryable, as_converter(convert, model))
+        json_model = model is not None and decode == "json"
         if callable(decode):  # a decoder that calls out (a schema registry) may time out: not poison
             decode = passing_retryable(decode, is_retryable)
         self._decode = make_decoder(decode, strict_json=strict_json, limits=decode_limits)
+        limits = decode_limits or default_limits()
+        # JSON payloads and a model: one stage validates the JSON itself (stages/model.py), then the check.
+        self._decode_model = self._check_only = None
+        if json_model:
+            from shardsafe.core.stages.model import json_model_decoder
+
+            self._decode_model = json_model_decoder(
+                model, self._decode, limits, strict_json=strict_json, is_retryable=is_retryable
+            )
+            self._check_only = validate_stage(check, is_retryable)
+        self._resolve = None
+        if large_messages:
+            from shardsafe.core.stages.pointers import allowed_buckets, pointer_stage
+
+            self._resolve = pointer_stage(limits, is_retryable, allowed_buckets())
         self.tracing = tracing
         self.payload_preview = payload_preview
         self.deaggregate = deaggregate
@@ -221,23 +284,27 @@ class StreamProcessor:
         run: Invocation | None = None
         try:
             batch = read_event(event, self._sources)
+            window = read_window(event) if type(event) is dict and "window" in event else None
             if isinstance(batch, str):
                 observer.malformed_event(event, batch)
                 result = BatchResult()
             else:
                 if self.deaggregate:
                     batch = _expanded(batch)
+                windowed = window is not None and self._window_handle is not None
                 run = Invocation(
                     self.policy,
                     observer,
                     Deadline(context),
                     batch,
                     keep=keep,
-                    collect=self._batch_handle is not None,
+                    collect=self._batch_handle is not None or windowed,
                 )
                 result = run.result
                 result.aggregated_records, result.user_records = batch.aggregated_records, batch.user_records
-                self._process(run, batch)
+                if window is not None:  # without a state in the response, Lambda fails the invocation
+                    result.response_extras["state"] = window.state
+                self._process(run, batch, window)
         except Exception as error:  # a bug in shardsafe: log it, and lose nothing
             result = self._internal_error(run, error)
         result.duration_ms = (time.perf_counter() - started) * 1000.0
@@ -247,11 +314,17 @@ class StreamProcessor:
             logs.emit(logs.WARNING, logs.WARNED, {"message": "batch summary failed", "error": repr(error)})
         return result
 
-    def _process(self, run: Invocation, batch: Batch) -> None:
+    def _process(self, run: Invocation, batch: Batch, window: TumblingWindow | None = None) -> None:
         run.observer.begin(self.tracing)
         run.run_records(self._attempt_for, batch.source)
-        if self._batch_handle is not None and run.collected:
-            run.run_batch_handler(self._batch_handle)
+        if window is not None and self._window_handle is not None:
+            run_window(run, window, self._window_handle, self._batch_handle, self.policy)
+        else:
+            if window is not None and not self._window_warned:
+                self._window_warned = True
+                logs.emit(logs.WARNING, logs.WARNED, {"message": WINDOW_WITHOUT_HANDLER})
+            if self._batch_handle is not None and run.collected:
+                run.run_batch_handler(self._batch_handle)
         run.flush(self._sink)
 
     def _internal_error(self, run: Invocation | None, error: Exception) -> BatchResult:
@@ -275,8 +348,12 @@ class StreamProcessor:
     def _attempt_for(self, source: Source) -> Callable[[Any], Record]:
         attempt = self._attempts.get(source)
         if attempt is None:
+            if self._decode_model is not None and source.decodes:
+                decode, validate = self._decode_model, self._check_only
+            else:
+                decode, validate = self._decode, self._validate
             attempt = self._attempts[source] = build_attempt(
-                source, self._decode, self._validate, self._handle
+                source, decode, validate, self._handle, self._resolve
             )
         return attempt
 

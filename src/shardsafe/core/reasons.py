@@ -20,6 +20,13 @@ DECODE_ERROR = "decode_error"
 """A user-supplied decoder raised."""
 VALIDATION_ERROR = "validation_error"
 """The validator (a callable or a field schema) rejected the data."""
+POINTER_NOT_FOUND = "pointer_not_found"
+"""A large-message pointer (SQS extended client) whose S3 object, or bucket, does not exist."""
+POINTER_REFUSED = "pointer_refused"
+"""A large-message pointer to a bucket the function may not read from (``SHARDSAFE_LARGE_MESSAGE_BUCKETS``)."""
+POINTER_UNREADABLE = "pointer_unreadable"
+"""A large-message pointer that cannot be followed: malformed, refused by S3 (access denied), or naming an
+object of another size than its message says."""
 MALFORMED_RECORD = "malformed_record"
 """A record that is not the shape Lambda sends (missing keys, wrong types)."""
 HANDLER_ERROR = "handler_error"
@@ -46,6 +53,9 @@ ALL = frozenset(
         TOO_LARGE,
         DECODE_ERROR,
         VALIDATION_ERROR,
+        POINTER_NOT_FOUND,
+        POINTER_REFUSED,
+        POINTER_UNREADABLE,
         MALFORMED_RECORD,
         HANDLER_ERROR,
         RETRIES_EXHAUSTED,

@@ -12,24 +12,37 @@ from __future__ import annotations
 
 import json
 
+from shardsafe.core.generic import Generic
+
 TYPE_CHECKING = False  # typing is not imported at run time: it would cost the cold start
 if TYPE_CHECKING:
     from typing import Any, ClassVar
 
+    from typing_extensions import TypeVar
+
     from shardsafe.core.sources.base import ItemIdentifier, Source
 
+    #: The type of ``Record.data``: what the decoder, the model or the converter made of the payload.
+    DataT = TypeVar("DataT", default=Any)
+else:
+    DataT = None
 
-class Record:
+
+class Record(Generic[DataT]):
     """One record of a batch, decoded.
 
     ``data`` is what the decoder made of the payload (a dict for ``decode="json"``; for DynamoDB,
-    the stream record's ``dynamodb`` section), ``result`` is what the record handler returned.
+    the item), or what ``model=`` or ``convert=`` made of that; ``result`` is what the record
+    handler returned. The class is generic in ``data``'s type, for type checkers only::
+
+        def handle(record: KinesisRecord[Tick]) -> None:   # StreamProcessor(handle, model=Tick)
+            print(record.data.price)
     """
 
     __slots__ = ("_payload", "data", "raw", "result")
     source: ClassVar[Source]  # set by the source module that defines the subclass
 
-    def __init__(self, raw: dict[str, Any], payload: bytes | None, data: Any) -> None:
+    def __init__(self, raw: dict[str, Any], payload: bytes | None, data: DataT) -> None:
         self.raw = raw
         self._payload = payload
         self.data = data

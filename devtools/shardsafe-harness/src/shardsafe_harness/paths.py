@@ -17,6 +17,7 @@ __all__ = [
     "REPO",
     "SRC",
     "TEMPLATE",
+    "TEMPLATES",
     "TERRAFORM_MIRROR_CONFIG",
     "TERRAFORM_PLUGIN_CACHE",
     "TESTS",
@@ -38,6 +39,8 @@ def _find_repo(start: Path) -> Path:
 REPO = _find_repo(Path(__file__).resolve())
 SRC = REPO / "src"
 TEMPLATE = REPO / "templates" / "handler.py"
+#: Every template: `make package` puts each at the zip's root (handler.py, dynamodb_handler.py).
+TEMPLATES = REPO / "templates"
 EXAMPLES = REPO / "examples"
 #: Runnable snippets the docs show; tests run each as the docs say.
 SNIPPETS = REPO / "docs" / "snippets"

@@ -15,7 +15,7 @@ def package_zip(runtime: str = "python3.13", arch: str = "x86_64") -> Path:
     """Build the zip where ``make package`` puts it and return its path (a few seconds; same bytes each time)."""
     return build_lambda_zip(
         paths.lambda_zip(runtime, arch),
-        handler=paths.TEMPLATE,
+        handler=paths.TEMPLATES,
         project=paths.REPO,
         runtime=runtime,
         arch=arch,

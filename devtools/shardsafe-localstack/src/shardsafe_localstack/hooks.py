@@ -91,6 +91,15 @@ def shardsafe_dynamodb() -> None:
     dynamodb.apply()
 
 
+@on_infra_start(priority=-80)
+def shardsafe_tumbling_window() -> None:
+    """Tumbling windows on stream mappings (SHARDSAFE_LOCALSTACK_TUMBLING_WINDOW). Last: it wraps the
+    others, so a batch is cut into its windows before the payload limit and bisect see each part."""
+    from shardsafe_localstack import tumbling_window
+
+    tumbling_window.apply()
+
+
 #: Every hook above, in the order LocalStack runs them.
 HOOKS = (
     shardsafe_bisect_on_error,
@@ -100,4 +109,5 @@ HOOKS = (
     shardsafe_sqs_body,
     shardsafe_trace,
     shardsafe_dynamodb,
+    shardsafe_tumbling_window,
 )

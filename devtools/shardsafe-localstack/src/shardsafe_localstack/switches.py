@@ -2,7 +2,8 @@
 
 SHARDSAFE_LOCALSTACK_BISECT (bisect_on_error), SHARDSAFE_LOCALSTACK_PAYLOAD_LIMIT (payload_limit),
 SHARDSAFE_LOCALSTACK_MEMORY_LIMIT (executor), SHARDSAFE_LOCALSTACK_SQS_SCALING (sqs_scaling) and
-SHARDSAFE_LOCALSTACK_SQS_BODY (sqs_body) turn an emulation off with ``0`` (stock LocalStack).
+SHARDSAFE_LOCALSTACK_SQS_BODY (sqs_body) and SHARDSAFE_LOCALSTACK_TUMBLING_WINDOW (tumbling_window) turn an
+emulation off with ``0`` (stock LocalStack).
 SHARDSAFE_LOCALSTACK_FAST_INVOKE (executor), SHARDSAFE_LOCALSTACK_BATCH_LOGS,
 SHARDSAFE_LOCALSTACK_BATCH_METRICS and SHARDSAFE_LOCALSTACK_POLL_AGAIN (speedups) turn a speed-up off
 the same way. SHARDSAFE_LOCALSTACK_DYNAMODB (ctl, dynamodb) serves DynamoDB and DynamoDB Streams from moto; ``0``

@@ -39,6 +39,8 @@ class Source:
     record_class: ClassVar[type[Record]]
     #: False when the record is already data (DynamoDB's stream record): no decode stage.
     decodes: ClassVar[bool] = True
+    #: True when a body may be a large-message pointer to S3 (SQS): see :mod:`shardsafe.core.stages.pointers`.
+    carries_pointers: ClassVar[bool] = False
 
     # --- the event ---
 
@@ -78,6 +80,10 @@ class Source:
     def raw_payload(self, raw: Any) -> bytes:
         """The bytes to quarantine: the record's own, as it arrived."""
         raise NotImplementedError
+
+    def message_attribute(self, raw: Any, name: str) -> str | None:
+        """A message attribute's string value (SQS's ``messageAttributes``); None when there is none."""
+        return None
 
     def encoded_payload(self, raw: Any) -> str | None:
         """The payload's standard base64 as the record carries it, if it does, for a record whose

@@ -9,7 +9,7 @@ import binascii
 
 from shardsafe.core import reasons
 from shardsafe.core.errors import Rejection
-from shardsafe.core.records import Record, json_bytes
+from shardsafe.core.records import DataT, Record, json_bytes
 from shardsafe.core.sources.base import Source, float_or_none, get, section, str_or_none
 
 TYPE_CHECKING = False
@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 KINESIS = "aws:kinesis"
 
 
-class KinesisRecord(Record):
+class KinesisRecord(Record[DataT]):
     """A Kinesis record: ``data`` is its decoded payload."""
 
     __slots__ = ()

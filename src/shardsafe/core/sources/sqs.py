@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from shardsafe.core import reasons
 from shardsafe.core.errors import Rejection
-from shardsafe.core.records import Record, json_bytes
+from shardsafe.core.records import DataT, Record, json_bytes
 from shardsafe.core.sources.base import Source, float_or_none, get, section, str_or_none
 
 TYPE_CHECKING = False
@@ -27,7 +27,7 @@ SQS = "aws:sqs"
 FIFO_SCOPES = ("batch", "group")
 
 
-class SqsRecord(Record):
+class SqsRecord(Record[DataT]):
     """An SQS message: ``data`` is its decoded body."""
 
     __slots__ = ()
@@ -73,6 +73,7 @@ class SqsSource(Source):
     __slots__ = ()
     name = SQS
     record_class = SqsRecord
+    carries_pointers = True
 
     def extract(self, raw: Any) -> bytes:
         try:
@@ -106,6 +107,10 @@ class SqsSource(Source):
     def raw_payload(self, raw: Any) -> bytes:
         body = get(raw, "body")
         return body.encode("utf-8", "surrogatepass") if isinstance(body, str) else json_bytes(raw)
+
+    def message_attribute(self, raw: Any, name: str) -> str | None:
+        attribute = section(raw, "messageAttributes").get(name)
+        return str_or_none(attribute.get("stringValue")) if isinstance(attribute, dict) else None
 
     def hand_back(self, records: Sequence[Any], index: int, *, fifo_scope: str) -> Sequence[int]:
         if not is_fifo(records[index]):

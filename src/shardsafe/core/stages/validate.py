@@ -1,11 +1,25 @@
-"""Validation: a field schema for the common case, any callable for the rest.
+"""The validate stage: convert the decoded data (``model=``, ``convert=``), then check it (``validate=``).
 
-A validator is called with the decoded data. It fails by raising (any exception not marked
-retryable) or by returning ``False``; either way the record is poison (``validation_error``).
-``jsonschema`` and pydantic plug in as callables::
+**Checking.** A validator is called with the decoded data. It fails by raising (any exception not
+marked retryable) or by returning ``False``; either way the record is poison (``validation_error``).
+Whatever else it returns (``None``, ``True``, a ``re.Match``, a count) passes the record with its
+data unchanged: a validator's return value is a verdict, never the data. ``jsonschema`` plugs in as a
+callable::
 
     StreamProcessor(handle, validate=Draft202012Validator(schema).validate)
-    StreamProcessor(handle, validate=Tick.model_validate)
+
+**Converting.** What ``convert=`` returns is the data the handler gets, whatever it is (``None``
+included); raising is poison (``validation_error``), as for a validator. ``model=`` is the converter of
+a pydantic model (:mod:`shardsafe.core.stages.model`), with pydantic's messages::
+
+    StreamProcessor(handle, model=Tick)                       # record.data is a Tick
+    StreamProcessor(handle, convert=Order.from_dict)          # record.data is what from_dict returns
+
+Converting is asked for by name, not guessed from a return value: a check that returns a truthy
+object by accident (``re.compile(...).match``, ``lambda d: d.get("id") and d["price"]``) must not
+silently hand the handler something else than the data it checked. With both, the validator checks
+what the handler will get, the converted value (``validate=lambda tick: tick.PRICE > 0`` with
+``model=Tick``): whatever converts, the validator has the last word on ``record.data``.
 """
 
 from __future__ import annotations
@@ -21,6 +35,7 @@ if TYPE_CHECKING:
 
     FieldType = type | tuple[type, ...]
     Validator = Callable[[Any], object]
+    Converter = Callable[[Any], Any]
 
 _TYPE_NAMES = {str: "a string", int: "an integer", float: "a number", bool: "a boolean", list: "an array"}
 _TYPE_NAMES[dict] = "an object"
@@ -96,20 +111,74 @@ def as_validator(validate: Validator | Mapping[str, FieldType] | None) -> Valida
     )
 
 
-def validate_stage(
-    validate: Validator | None, is_retryable: Callable[[BaseException], bool]
-) -> Callable[[Any], Any] | None:
-    """The validate stage: ``data -> data``, or :class:`~shardsafe.core.errors.Rejection` (``validation_error``).
+def as_converter(convert: Converter | None, model: object = None) -> Converter | None:
+    """The callable behind ``StreamProcessor(convert=..., model=...)``: at most one of them. A model's is
+    pydantic's Python mode, for data that is not JSON bytes (:mod:`shardsafe.core.stages.model`)."""
+    if model is not None:
+        if convert is not None:
+            raise ConfigurationError(
+                "give model= or convert=, not both: a model converts the data itself "
+                "(for more, convert in the model's validators)"
+            )
+        from shardsafe.core.stages.model import model_converter  # only with a model
 
-    What the validator raises is poison unless the policy calls it retryable (a validator that calls
-    out, to a schema registry, may time out); returning ``False`` is poison too.
+        return model_converter(model)
+    if convert is not None and not callable(convert):
+        raise ConfigurationError(
+            f"convert must be a callable data -> value, got {type(convert).__name__}: {convert!r}"
+        )
+    return convert
+
+
+def validate_stage(
+    validate: Validator | None,
+    is_retryable: Callable[[BaseException], bool],
+    convert: Converter | None = None,
+) -> Callable[[Any], Any] | None:
+    """The validate stage: ``data -> data`` (converted, then checked), or
+    :class:`~shardsafe.core.errors.Rejection` (``validation_error``).
+
+    What the converter or the validator raises is poison unless the policy calls it retryable (one that
+    calls out, to a schema registry, may time out); a validator returning ``False`` is poison too.
     """
-    if validate is None:
+    if validate is None and convert is None:
         return None
+    check = None if validate is None else _checking(validate, is_retryable)
+    if convert is None:
+        return check
+    to_data = converting(convert, is_retryable)
+    if check is None:
+        return to_data
+
+    def converted_and_checked(data: Any) -> Any:
+        return check(to_data(data))
+
+    return converted_and_checked
+
+
+def converting(convert: Converter, is_retryable: Callable[[BaseException], bool]) -> Callable[[Any], Any]:
+    """``convert`` whose failures are poison (``validation_error``) unless the policy calls them retryable."""
     from shardsafe.core import reasons
     from shardsafe.core.errors import Rejection
 
-    def validated(data: Any) -> Any:
+    def converted(data: Any) -> Any:
+        try:
+            return convert(data)
+        except Rejection:
+            raise
+        except Exception as error:
+            if is_retryable(error):
+                raise
+            raise Rejection(reasons.VALIDATION_ERROR, error) from None
+
+    return converted
+
+
+def _checking(validate: Validator, is_retryable: Callable[[BaseException], bool]) -> Callable[[Any], Any]:
+    from shardsafe.core import reasons
+    from shardsafe.core.errors import Rejection
+
+    def check(data: Any) -> Any:
         try:
             verdict = validate(data)
         except Rejection:
@@ -123,4 +192,4 @@ def validate_stage(
             raise Rejection(reasons.VALIDATION_ERROR, f"validator {name} returned False")
         return data
 
-    return validated
+    return check

@@ -71,11 +71,14 @@ def build_lambda_zip(
     arch: str = "x86_64",
     uv: str | None = None,
 ) -> Path:
-    """This repository's zip, as ``make package`` builds it: ``handler`` (a file) at the root, shardsafe,
-    and the dependencies of ``shardsafe[tracing]`` pinned by ``project``'s uv.lock."""
+    """This repository's zip, as ``make package`` builds it: ``handler`` (a file, or a folder whose files
+    go in, as ``templates/`` does) at the root, shardsafe, and the dependencies of ``shardsafe[tracing]``
+    pinned by ``project``'s uv.lock."""
     target = LambdaRuntime(runtime, arch)
-    if not handler.is_file():
-        raise PackagingError(f"handler {handler} is not a file: name the handler module to ship")
+    if not handler.exists():
+        raise PackagingError(
+            f"handler {handler} is not a file or folder: name the handler module (or the folder of them) to ship"
+        )
     if not (project / "uv.lock").is_file():
         raise PackagingError(
             f"project {project} has no uv.lock: name the folder of shardsafe's pyproject.toml"
