@@ -25,6 +25,7 @@ from shardsafe_localstack import (
     sqs_body,
     sqs_scaling,
     trace,
+    tumbling_window,
 )
 from shardsafe_localstack.switches import DYNAMODB_ENV
 
@@ -43,6 +44,7 @@ HOOKED: list[tuple[str, ModuleType, dict[str, str] | None]] = [
     ("shardsafe_sqs_body", sqs_body, {sqs_body.SQS_BODY_ENV: "0"}),
     ("shardsafe_trace", trace, {trace.TRACE_ENV: ""}),
     ("shardsafe_dynamodb", dynamodb, {DYNAMODB_ENV: "0"}),
+    ("shardsafe_tumbling_window", tumbling_window, {tumbling_window.TUMBLING_WINDOW_ENV: "0"}),
 ]
 MODULES = [module for _, module, _ in HOOKED]
 
