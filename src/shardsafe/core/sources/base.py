@@ -53,7 +53,8 @@ class Source:
     # --- one record ---
 
     def extract(self, raw: Any) -> Any:
-        """The bytes to decode (or the data itself when not ``decodes``); raises ``Rejection``."""
+        """The bytes to decode (or the data itself when not ``decodes``: then a copy, never an object of
+        ``raw``, since a handler may change its data); raises ``Rejection``."""
         raise NotImplementedError
 
     def describe(self, raw: Any) -> dict[str, Any]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from shardsafe.core import reasons
 from shardsafe.core.errors import Rejection
-from shardsafe.core.records import Record, json_bytes
+from shardsafe.core.records import Record, detached, json_bytes
 from shardsafe.core.sources.base import Source, float_or_none, get, section, str_or_none
 
 TYPE_CHECKING = False
@@ -15,24 +15,24 @@ DYNAMODB = "aws:dynamodb"
 
 
 class DynamoDBRecord(Record):
-    """A DynamoDB stream record: ``data`` is its ``dynamodb`` section (``Keys``, ``NewImage``, ...)."""
+    """A DynamoDB stream record: ``data`` is a copy of its ``dynamodb`` section (``Keys``, ``NewImage``, ...)."""
 
     __slots__ = ()
 
     @property
     def event_name(self) -> str | None:
         """``INSERT``, ``MODIFY`` or ``REMOVE``."""
-        return str_or_none(get(self.raw, "eventName"))
+        return str_or_none(get(self._raw, "eventName"))
 
     @property
     def sequence_number(self) -> str | None:
         """The stream record's sequence number (what ``batchItemFailures`` reports)."""
-        return str_or_none(section(self.raw, "dynamodb").get("SequenceNumber"))
+        return str_or_none(section(self._raw, "dynamodb").get("SequenceNumber"))
 
     @property
     def approximate_creation_time(self) -> float | None:
         """Seconds since the epoch when the change was made (``ApproximateCreationDateTime``)."""
-        return float_or_none(section(self.raw, "dynamodb").get("ApproximateCreationDateTime"))
+        return float_or_none(section(self._raw, "dynamodb").get("ApproximateCreationDateTime"))
 
 
 class DynamoDBSource(Source):
@@ -50,7 +50,8 @@ class DynamoDBSource(Source):
             raise Rejection(
                 reasons.MALFORMED_RECORD, f"dynamodb is a {type(stream_record).__name__}, not an object"
             )
-        return stream_record
+        # A copy: a handler that deserialises NewImage in place must not change the record that is kept.
+        return detached(stream_record)
 
     def describe(self, raw: Any) -> dict[str, Any]:
         stream_record = section(raw, "dynamodb")
