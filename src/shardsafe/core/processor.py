@@ -142,8 +142,6 @@ class StreamProcessor:
             for kind in kinds:
                 if not (isinstance(kind, type) and issubclass(kind, BaseException)):
                     raise ConfigurationError(f"{name} must list exception types, got {kind!r}")
-        if retry_attempts < 0:
-            raise ConfigurationError(f"retry_attempts must be 0 or more, got {retry_attempts}")
         if fifo_scope not in FIFO_SCOPES:
             raise ConfigurationError(f"fifo_scope must be one of {list(FIFO_SCOPES)}, got {fifo_scope!r}")
         self._sources = by_name(sources)
@@ -174,6 +172,7 @@ class StreamProcessor:
         self.tracing = tracing
         self.payload_preview = payload_preview
         self._attempts: dict[Source, Callable[[Any], Record]] = {}
+        self._prepared: dict[Source, Callable[[Any], Record]] = {}
         self._quarantine = quarantine
         self._metrics: MetricsSink | None
         if metrics is None or metrics is True:
@@ -197,6 +196,11 @@ class StreamProcessor:
         processed record in ``BatchResult.processed``.
         """
         result = self._run(event, context, keep=False)
+        if result.incomplete and self.report_batch_item_failures:  # see Invocation.not_kept
+            raise BatchIncompleteError(
+                "a poison record could be kept nowhere (not by the quarantine sink, S3 nor the log) and has no "
+                "item identifier to hand it back with: Lambda retries the batch rather than lose it"
+            )
         if result.incomplete:
             handed_back = result.counts().handed_back
             raise BatchIncompleteError(
@@ -220,10 +224,12 @@ class StreamProcessor:
                 observer.malformed_event(event, batch)
                 result = BatchResult()
             else:
+                deadline = Deadline(context)
+                self._loop.stop_at = deadline.stop_at  # an async handler still running then is cancelled
                 run = Invocation(
                     self.policy,
                     observer,
-                    Deadline(context),
+                    deadline,
                     batch,
                     keep=keep,
                     collect=self._batch_handle is not None,
@@ -243,7 +249,9 @@ class StreamProcessor:
         run.observer.begin(self.tracing)
         run.run_records(self._attempt_for, batch.source)
         if self._batch_handle is not None and run.collected:
-            run.run_batch_handler(self._batch_handle)
+            run.run_batch_handler(
+                self._batch_handle, self._loop.resolve, self._prepare_for, snapshot=self._handle is not None
+            )
         run.flush(self._sink)
 
     def _internal_error(self, run: Invocation | None, error: Exception) -> BatchResult:
@@ -258,8 +266,9 @@ class StreamProcessor:
         except Exception as second:
             unflushed = set(run.unflushed)
             for index, raw in enumerate(run.records):
-                if run.cells[index] is None or index in unflushed:
-                    observer.lost(raw, f"internal error: {error!r}, then {second!r}")
+                kept = run.cells[index] is not None and index not in unflushed
+                if not kept and not observer.lost(raw, f"internal error: {error!r}, then {second!r}"):
+                    run.result.incomplete = True  # kept nowhere: the Lambda entry fails, Lambda retries
         return run.result
 
     # --- set-up helpers ---
@@ -268,9 +277,16 @@ class StreamProcessor:
         attempt = self._attempts.get(source)
         if attempt is None:
             attempt = self._attempts[source] = build_attempt(
-                source, self._decode, self._validate, self._handle
+                source, self._decode, self._validate, self._handle, self._loop.resolve
             )
         return attempt
+
+    def _prepare_for(self, source: Source) -> Callable[[Any], Record]:
+        """The pipeline without the record handler: a record built afresh from what Lambda delivered."""
+        prepare = self._prepared.get(source)
+        if prepare is None:
+            prepare = self._prepared[source] = build_attempt(source, self._decode, self._validate, None)
+        return prepare
 
     def _plain(self, handler: Callable[[Any], Any] | None) -> Callable[[Any], Any] | None:
         """The handler as a plain callable: an ``async def`` one runs on the processor's event loop."""
