@@ -143,12 +143,14 @@ class EventLoop:
         try:
             return loop.run_until_complete(self._supervise(coroutine, self.stop_at))
         finally:
-            if asyncio.all_tasks(loop):
+            left = asyncio.all_tasks(loop)
+            if left:
                 # a task ignored its cancellation (or a BaseException left the loop half-way): it must not
                 # run during the next record, so its loop goes, and the next record gets a new one
                 self._loop = None
                 self._started.clear()
                 loop.close()
+                _abandoned(left)
 
     async def _supervise(self, coroutine: Coroutine[Any, Any, Any], stop_at: float | None) -> Any:
         import asyncio
@@ -224,6 +226,23 @@ def _warn_unstarted(result: Any) -> None:
             "its record counts as processed. If the record's work is in that generator's body, it never "
             "happened: call it as a handler (shardsafe refuses a generator function) or iterate it in the "
             "handler. Said once per processor."
+        },
+    )
+
+
+def _abandoned(tasks: set[Any]) -> None:
+    """Say, once for all of them, that ``tasks`` were left behind with their closed event loop."""
+    from shardsafe.core.telemetry import logs
+
+    for task in tasks:
+        task._log_destroy_pending = False  # asyncio's own flag: this line says it instead, once
+    logs.emit(
+        logs.WARNING,
+        logs.WARNED,
+        {
+            "message": f"{len(tasks)} task(s) a handler started ignored their cancellation "
+            f"({', '.join(sorted(_task_name(task) for task in tasks))}): they were left with their event "
+            "loop, which was closed; the next record runs on a new one"
         },
     )
 
