@@ -12,11 +12,13 @@ after 480 ms: a hanging handler costs each test about half a second.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 
 from shardsafe import BatchIncompleteError, HandBack, MemoryQuarantine, Record, StreamProcessor, reasons
+from shardsafe.core.telemetry import logs
 from tests import factories
 
 SHORT = 600  # ms left in the invocation
@@ -80,15 +82,16 @@ def test_without_batch_item_failures_a_hanging_handler_makes_lambda_retry_the_ba
         processor(ticks("A"), factories.FakeContext(SHORT))
 
 
+@pytest.mark.parametrize("names", [("A",), ("A", "B", "C")], ids=["one-record", "three-records"])
 def test_an_async_batch_handler_running_at_the_deadline_hands_back_its_records(
-    quarantine: MemoryQuarantine,
+    quarantine: MemoryQuarantine, names: tuple[str, ...]
 ) -> None:
     async def write(records: list[Record]) -> None:
         await hang()
 
     processor = StreamProcessor(batch_handler=write, quarantine=quarantine, metrics=False)
-    result = processor.process(ticks("A", "B"), factories.FakeContext(SHORT))
-    assert outcomes(result) == [HandBack.OUT_OF_TIME] * 2 and quarantine.envelopes == []
+    result = processor.process(ticks(*names), factories.FakeContext(SHORT))
+    assert outcomes(result) == [HandBack.OUT_OF_TIME] * len(names) and quarantine.envelopes == []
 
 
 def test_a_task_started_by_a_handler_that_fails_is_cancelled_and_never_writes_its_record(
@@ -97,9 +100,14 @@ def test_a_task_started_by_a_handler_that_fails_is_cancelled_and_never_writes_it
     """The issue's case: the task would finish during the next record, and the record be both quarantined
     and written."""
     written: list[str] = []
+    cancelled: list[str] = []
 
     async def write_later(name: str) -> None:
-        await asyncio.sleep(0.01)
+        try:
+            await asyncio.sleep(0.01)
+        except asyncio.CancelledError:
+            cancelled.append(name)
+            raise
         written.append(name)
 
     async def handle(record: Record) -> None:
@@ -114,6 +122,7 @@ def test_a_task_started_by_a_handler_that_fails_is_cancelled_and_never_writes_it
     processor.process(ticks("B"))  # the loop runs again: nothing of BAD's is left to run in it
     assert outcomes(result) == [reasons.HANDLER_ERROR, "processed"]
     assert written == ["A", "B"]
+    assert cancelled == ["BAD"]  # cancelled when its handler failed, not dropped with its event loop
 
 
 def test_the_tasks_a_handler_starts_are_done_before_the_next_record_starts() -> None:
@@ -157,7 +166,9 @@ def test_a_task_that_times_out_after_its_handler_returned_hands_the_record_back(
     assert outcomes(result) == [HandBack.RETRYABLE, HandBack.AFTER_FAILURE]
 
 
-def test_a_task_still_running_at_the_deadline_hands_its_record_back_and_never_runs_again() -> None:
+def test_a_task_still_running_at_the_deadline_hands_its_record_back_and_never_runs_again(
+    log_lines: Callable[[], list[dict[str, Any]]],
+) -> None:
     runs: list[str] = []
 
     async def stubborn(name: str) -> None:
@@ -178,6 +189,8 @@ def test_a_task_still_running_at_the_deadline_hands_its_record_back_and_never_ru
     processor = StreamProcessor(handle, metrics=False)
     result = processor.process(ticks("STUBBORN"), factories.FakeContext(SHORT))
     assert outcomes(result) == [HandBack.OUT_OF_TIME]
+    [warning] = [line for line in log_lines() if line["event"] == logs.WARNED]
+    assert "ignored their cancellation (test_a_task_still_running" in warning["message"]
     runs.clear()
     again = processor.process(ticks("B"), factories.FakeContext(SHORT))
     assert outcomes(again) == ["processed"]
