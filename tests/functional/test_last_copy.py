@@ -57,7 +57,12 @@ def events_logger() -> Iterator[logging.Logger]:
     """shardsafe's events logger, put back as it was after the test."""
     logs.enabled(logs.INFO)  # configured as on first use
     logger = logging.getLogger(logs.EVENTS_LOGGER)
-    level, handlers, propagate, filters = logger.level, list(logger.handlers), logger.propagate, list(logger.filters)
+    level, handlers, propagate, filters = (
+        logger.level,
+        list(logger.handlers),
+        logger.propagate,
+        list(logger.filters),
+    )
     yield logger
     logger.setLevel(level)
     logger.handlers[:] = handlers

@@ -51,7 +51,9 @@ def test_a_dynamodb_handler_that_deserialises_in_place_then_fails_has_the_delive
     assert event == delivered
 
 
-def test_a_dynamodb_retry_in_process_gets_the_stream_record_as_delivered(quarantine: MemoryQuarantine) -> None:
+def test_a_dynamodb_retry_in_process_gets_the_stream_record_as_delivered(
+    quarantine: MemoryQuarantine,
+) -> None:
     seen: list[object] = []
 
     def handle(record: Record) -> None:
@@ -168,7 +170,9 @@ def test_bisection_halves_get_the_records_as_delivered_not_as_the_batch_handler_
         str(factories.FIRST_SEQUENCE + 2)
     ]
     assert sorted(tickers(result.processed)) == ["A", "B", "C"]
-    assert all("PRICE" not in record.data for record in result.processed)  # the calls that succeeded changed them
+    assert all(
+        "PRICE" not in record.data for record in result.processed
+    )  # the calls that succeeded changed them
 
 
 def test_a_batch_handlers_retry_gets_the_records_as_delivered(quarantine: MemoryQuarantine) -> None:
