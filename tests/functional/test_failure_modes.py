@@ -11,7 +11,11 @@ import asyncio
 import base64
 import gzip
 import hashlib
+import http.client
 import json
+import socket
+import ssl
+import urllib.error
 import warnings
 import zlib
 from collections.abc import Callable, Sequence
@@ -19,7 +23,7 @@ from typing import Any
 from unittest.mock import MagicMock
 
 import pytest
-from botocore.exceptions import ClientError, EndpointConnectionError
+from botocore.exceptions import ClientError, EndpointConnectionError, IncompleteReadError
 
 from shardsafe import HandBack, MemoryQuarantine, Record, StreamProcessor, reasons
 from shardsafe.core.quarantine.envelope import Envelope
@@ -158,8 +162,28 @@ def throttling(code: str = "ProvisionedThroughputExceededException", status: int
         throttling(),
         throttling("InternalFailure", 500),
         EndpointConnectionError(endpoint_url="https://dynamodb.us-east-1.amazonaws.com"),
+        socket.gaierror(socket.EAI_AGAIN, "Temporary failure in name resolution"),
+        urllib.error.URLError(socket.gaierror(socket.EAI_AGAIN, "Temporary failure in name resolution")),
+        http.client.IncompleteRead(b"", 10),
+        ssl.SSLEOFError(8, "EOF occurred in violation of protocol"),
+        IncompleteReadError(actual_bytes=1, expected_bytes=10),
+        urllib.error.HTTPError("https://api.example.com", 429, "Too Many Requests", None, None),  # type: ignore[arg-type]
+        urllib.error.HTTPError("https://api.example.com", 503, "Service Unavailable", None, None),  # type: ignore[arg-type]
     ],
-    ids=["timeout", "connection-reset", "throttling", "5xx", "endpoint-connection"],
+    ids=[
+        "timeout",
+        "connection-reset",
+        "throttling",
+        "5xx",
+        "endpoint-connection",
+        "dns-eai-again",
+        "urlerror-dns-eai-again",
+        "incomplete-read",
+        "ssl-eof",
+        "botocore-incomplete-read",
+        "http-429",
+        "http-503",
+    ],
 )
 def test_a_downstream_outage_is_handed_back_not_quarantined(
     quarantine: MemoryQuarantine, error: Exception
