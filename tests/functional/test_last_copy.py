@@ -57,15 +57,13 @@ def events_logger() -> Iterator[logging.Logger]:
     """shardsafe's events logger, put back as it was after the test."""
     logs.enabled(logs.INFO)  # configured as on first use
     logger = logging.getLogger(logs.EVENTS_LOGGER)
-    level, handlers, propagate, filters = (
-        logger.level,
-        list(logger.handlers),
-        logger.propagate,
-        list(logger.filters),
-    )
+    level, propagate, filters = logger.level, logger.propagate, list(logger.filters)
+    handlers = [(handler, handler.level) for handler in logger.handlers]
     yield logger
     logger.setLevel(level)
-    logger.handlers[:] = handlers
+    for handler, handler_level in handlers:
+        handler.setLevel(handler_level)
+    logger.handlers[:] = [handler for handler, _ in handlers]
     logger.propagate = propagate
     logger.filters[:] = filters
     logging.disable(logging.NOTSET)
