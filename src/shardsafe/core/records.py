@@ -36,6 +36,7 @@ class Record:
     # _raw: the record as Lambda delivered it, never handed out; _raw_copy: what ``raw`` gives, once read
     __slots__ = ("_payload", "_raw", "_raw_copy", "data", "result")
     source: ClassVar[Source]  # set by the source module that defines the subclass
+    _raw_copy: Any  # unset until ``raw`` is first read
 
     def __init__(self, raw: dict[str, Any], payload: bytes | None, data: Any) -> None:
         self._raw = raw

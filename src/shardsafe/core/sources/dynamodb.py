@@ -51,7 +51,8 @@ class DynamoDBSource(Source):
                 reasons.MALFORMED_RECORD, f"dynamodb is a {type(stream_record).__name__}, not an object"
             )
         # A copy: a handler that deserialises NewImage in place must not change the record that is kept.
-        return detached(stream_record)
+        data: dict[str, Any] = detached(stream_record)
+        return data
 
     def describe(self, raw: Any) -> dict[str, Any]:
         stream_record = section(raw, "dynamodb")

@@ -128,9 +128,8 @@ class EventLoop:
 
     def run(self, coroutine: Coroutine[Any, Any, Any]) -> Any:
         """Run ``coroutine`` (a handler's) and the tasks it starts to completion, or to :attr:`stop_at`."""
-        asyncio = sys.modules.get("asyncio")
-        if asyncio is None:
-            import asyncio  # only for async handlers: asyncio takes tens of ms to import
+        import asyncio  # only for async handlers: asyncio takes tens of ms to import
+
         loop = self._loop
         if loop is None or loop.is_closed():
             import weakref
@@ -188,7 +187,7 @@ class EventLoop:
             waited |= waiting
         for task in started:
             if not task.cancelled() and task.exception() is not None:
-                raise task.exception()  # type: ignore[misc]  # the first task that failed fails the record
+                raise task.exception()  # the first task that failed fails the record
         return main.result()
 
     async def _cancel(self, asyncio: Any, tasks: list[Any]) -> None:

@@ -70,7 +70,8 @@ class FieldSchema:
             if isinstance(value, kinds) and (bool_ok or type(value) is not bool):
                 if type(value) is not float or value - value == 0:
                     continue
-                problems = problems or []  # inf or NaN: what 1e999999 decodes to, and no number JSON can write
+                # inf or NaN: what 1e999999 decodes to, and no number JSON can write
+                problems = problems or []
                 problems.append(f"field {name!r} must be a finite number, got {value!r}")
                 continue
             problems = problems or []
