@@ -12,6 +12,7 @@ after 480 ms: a hanging handler costs each test about half a second.
 from __future__ import annotations
 
 import asyncio
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -205,3 +206,24 @@ def test_a_task_the_handler_cancels_itself_does_not_fail_the_record() -> None:
 
     result = StreamProcessor(handle, metrics=False).process(ticks("A"))
     assert outcomes(result) == ["processed"]
+
+
+def test_sys_exit_in_an_async_handler_or_its_task_fails_only_its_record(
+    log_lines: Callable[[], list[dict[str, Any]]],
+) -> None:
+    """asyncio lets SystemExit out of its loop; shardsafe contains it, so the loop and the batch go on."""
+
+    async def leave() -> None:
+        sys.exit("a task left")
+
+    async def handle(record: Record) -> None:
+        name = record.data["TICKER"]
+        if name == "EXIT":
+            sys.exit("the handler left")
+        if name == "TASK-EXIT":
+            asyncio.create_task(leave())  # noqa: RUF006
+
+    result = StreamProcessor(handle, metrics=False).process(ticks("EXIT", "A", "TASK-EXIT", "B"))
+    assert outcomes(result) == [reasons.HANDLER_ERROR, "processed", reasons.HANDLER_ERROR, "processed"]
+    assert [cell.error_message for cell in result.quarantined] == ["the handler left", "a task left"]
+    assert [line for line in log_lines() if line["event"] == logs.WARNED] == []  # the loop was kept

@@ -140,7 +140,7 @@ class EventLoop:
             # Closed with its processor: an unclosed loop leaks its self-pipe sockets (ResourceWarning).
             weakref.finalize(self, loop.close)
         try:
-            return loop.run_until_complete(self._supervise(coroutine, self.stop_at))
+            result = loop.run_until_complete(self._supervise(coroutine, self.stop_at))
         finally:
             left = asyncio.all_tasks(loop)
             if left:
@@ -150,6 +150,9 @@ class EventLoop:
                 self._started.clear()
                 loop.close()
                 _abandoned(left)
+        if type(result) is _Exited:  # raised here, out of the loop, which it would otherwise have broken
+            raise result.error
+        return result
 
     async def _supervise(self, coroutine: Coroutine[Any, Any, Any], stop_at: float | None) -> Any:
         import asyncio
@@ -169,9 +172,12 @@ class EventLoop:
             await self._cancel(asyncio, started)
             raise RetryableError("the handler's task was cancelled")
         error = main.exception()
-        if error is not None:  # the record failed: what it started must not go on and write it anyway
+        if error is not None or type(main.result()) is _Exited:
+            # the record failed: what it started must not go on and write it anyway
             await self._cancel(asyncio, started)
-            raise error
+            if error is not None:
+                raise error
+            return main.result()
         # The handler returned: its record is done when the tasks it started are (those may start more).
         waited: set[Any] = set()
         while len(waited) < len(started):
@@ -185,9 +191,13 @@ class EventLoop:
                     "is part of its record: await it, or start long-lived tasks elsewhere"
                 )
             waited |= waiting
-        for task in started:
-            if not task.cancelled() and task.exception() is not None:
-                raise task.exception()  # the first task that failed fails the record
+        for task in started:  # the first task that failed fails the record
+            if task.cancelled():
+                continue
+            if task.exception() is not None:
+                raise task.exception()
+            if type(task.result()) is _Exited:
+                return task.result()
         return main.result()
 
     async def _cancel(self, asyncio: Any, tasks: list[Any]) -> None:
@@ -246,12 +256,31 @@ def _abandoned(tasks: set[Any]) -> None:
     )
 
 
+class _Exited:
+    """What a task gives when its coroutine called ``sys.exit()``: asyncio would let the ``SystemExit`` out of
+    the event loop, leaving the loop's other tasks pending."""
+
+    __slots__ = ("error",)
+
+    def __init__(self, error: SystemExit) -> None:
+        self.error = error
+
+
+async def _contained(coroutine: Any) -> Any:
+    try:
+        return await coroutine
+    except SystemExit as error:  # a handler's sys.exit() fails its record, not the loop
+        return _Exited(error)
+
+
 def _recording_factory(started: list[Any]) -> Callable[..., Any]:
-    """A task factory that records every task it makes in ``started``."""
+    """A task factory that records every task it makes in ``started``, each with ``sys.exit()`` contained."""
     import asyncio
 
     def factory(loop: Any, coroutine: Any, **options: Any) -> Any:
-        task = asyncio.Task(coroutine, loop=loop, **options)
+        contained = _contained(coroutine)
+        contained.__qualname__ = getattr(coroutine, "__qualname__", contained.__qualname__)
+        task = asyncio.Task(contained, loop=loop, **options)
         started.append(task)
         return task
 
