@@ -278,8 +278,8 @@ def _recording_factory(started: list[Any]) -> Callable[..., Any]:
     import asyncio
 
     def factory(loop: Any, coroutine: Any, **options: Any) -> Any:
-        contained = _contained(coroutine)
-        contained.__qualname__ = getattr(coroutine, "__qualname__", contained.__qualname__)
+        contained: Any = _contained(coroutine)
+        contained.__qualname__ = getattr(coroutine, "__qualname__", contained.__qualname__)  # its task's name
         task = asyncio.Task(contained, loop=loop, **options)
         started.append(task)
         return task
