@@ -25,10 +25,12 @@ Every record ends in exactly one place (see :mod:`shardsafe.core.outcomes`):
 
 How a batch flows, and where each part lives: :mod:`shardsafe.core`.
 
-The handler never raises but in one case: when records were handed back and the mapping does not
-report batch-item failures (``report_batch_item_failures=False``), Lambda would ignore the
-response and the records would be lost, so after retrying in process it raises
-:class:`~shardsafe.core.errors.BatchIncompleteError` and Lambda retries the batch.
+The handler never raises but when a record would otherwise be lost: when records were handed back and
+the mapping does not report batch-item failures (``report_batch_item_failures=False``), Lambda would
+ignore the response, so after retrying in process it raises
+:class:`~shardsafe.core.errors.BatchIncompleteError` and Lambda retries the batch; it does the same when
+a poison record could be kept nowhere (not even in the log) and has no item identifier to hand it back
+with.
 """
 
 from __future__ import annotations
@@ -72,11 +74,16 @@ class StreamProcessor:
     """Process Kinesis, DynamoDB Streams and SQS batches record by record, quarantining poison.
 
     :param record_handler: called with each :class:`~shardsafe.Record` that decoded and
-        validated (``async def`` handlers are awaited); its return value is kept as ``record.result``.
+        validated (``async def`` handlers, and coroutines a plain handler returns, are awaited with
+        the tasks they start, until the deadline); its return value is kept as ``record.result``. It
+        may change ``record.data`` and ``record.raw``: what is kept and retried is the record as
+        Lambda delivered it (docs/handler.md, "What your code may do").
     :param batch_handler: called once per batch with the records the record handler accepted
         (all valid records if there is no record handler): per-batch mode, or an
-        on-batch-complete hook (write the batch's output in one go). If it raises poison, the
-        batch is bisected to find and quarantine the records it fails on.
+        on-batch-complete hook (write the batch's output in one go). It fails by raising, never by
+        returning failures (:mod:`shardsafe.core.stages.batch`). If it raises poison, the batch is
+        bisected to find and quarantine the records it fails on; each retry and half gets the
+        records as they were before its first call.
     :param decode: ``"json"`` (an object; default), ``"text"``, ``"bytes"`` or a callable
         ``bytes -> value``. gzip and zlib payloads are inflated first, within ``decode_limits``.
         DynamoDB records are not decoded: ``data`` is the stream record's ``dynamodb`` section.
@@ -93,7 +100,7 @@ class StreamProcessor:
         ``ReportBatchItemFailures``; default ``SHARDSAFE_REPORT_BATCH_ITEM_FAILURES`` (which the
         Terraform module sets), else True. If not, retryable failures are retried in process.
     :param retry_attempts: in-process retries (without ReportBatchItemFailures), with backoff
-        from ``retry_delay`` seconds, within the invocation's time.
+        from ``retry_delay`` seconds (0 to 900), within the invocation's time.
     :param fifo_scope: for an SQS FIFO queue, what is handed back with a failed message:
         ``"batch"`` (every later message, AWS's rule; default) or ``"group"`` (the later messages
         of its message group).
@@ -198,8 +205,8 @@ class StreamProcessor:
         result = self._run(event, context, keep=False)
         if result.incomplete and self.report_batch_item_failures:  # see Invocation.not_kept
             raise BatchIncompleteError(
-                "a poison record could be kept nowhere (not by the quarantine sink, S3 nor the log) and has no "
-                "item identifier to hand it back with: Lambda retries the batch rather than lose it"
+                "a record could be kept nowhere (not by the quarantine sink, S3 nor the log) and cannot be "
+                "handed back (it has no item identifier): Lambda retries the batch rather than lose it"
             )
         if result.incomplete:
             handed_back = result.counts().handed_back
