@@ -265,3 +265,32 @@ def test_the_kinesis_base64_kept_is_the_records_own_even_if_the_handler_rewrote_
     StreamProcessor(handle, quarantine=quarantine, metrics=False).process(factories.kinesis_event([payload]))
     [envelope] = quarantine.envelopes
     assert envelope.payload_bytes() == payload
+
+
+def test_a_dynamodb_handler_that_read_its_payload_then_changed_its_data_has_the_delivered_bytes_kept(
+    quarantine: MemoryQuarantine,
+) -> None:
+    event = factories.dynamodb_event([{"PRICE": {"N": "1"}}])
+    delivered = json_bytes(copy.deepcopy(event)["Records"][0])
+    payloads: list[bytes] = []
+
+    def handle(record: Record) -> None:
+        deserialise(record.data["NewImage"])
+        payloads.append(record.payload)  # read after the change: the handler's own view
+        raise ValueError("no")
+
+    StreamProcessor(handle, quarantine=quarantine, metrics=False).process(event)
+    [envelope] = quarantine.envelopes
+    assert envelope.payload_bytes() == delivered != payloads[0]
+
+
+def test_a_dynamodb_record_handed_back_after_its_handler_changed_its_sequence_number_is_named_as_delivered(
+    quarantine: MemoryQuarantine,
+) -> None:
+    def handle(record: Record) -> None:
+        record.data["SequenceNumber"] = "1"
+        raise RetryableError("later")
+
+    event = factories.dynamodb_event([{"PRICE": {"N": "1"}}, {"PRICE": {"N": "2"}}])
+    response = StreamProcessor(handle, quarantine=quarantine, metrics=False)(event)
+    assert response == {"batchItemFailures": [{"itemIdentifier": "111"}, {"itemIdentifier": "112"}]}

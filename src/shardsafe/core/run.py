@@ -16,6 +16,10 @@ table (:mod:`shardsafe.core.outcomes`):
   cell becomes **handed back** (``not_kept``) after the flush, so Lambda retries it rather than
   lose it.
 
+What user code was given of a record as it is (DynamoDB's stream record: :attr:`Source.hands_out
+<shardsafe.core.sources.base.Source.hands_out>`) is snapshotted before the pipeline runs and put back
+before that record is quarantined, handed back or tried again, so what is kept is what Lambda delivered.
+
 A position that is settled is never visited again, so no record can end in two places. The quarantine
 flush (:mod:`shardsafe.core.quarantine.flush`) is handed the records quarantined since the last flush,
 and this loop counts what it could not deliver.
@@ -29,6 +33,7 @@ from shardsafe.core import reasons
 from shardsafe.core.errors import Rejection, qualified_name, safe_str
 from shardsafe.core.outcomes import PROCESSED, BatchResult, HandBack, QuarantinedRecord
 from shardsafe.core.policy import NEVER_CAUGHT, OUT_OF_TIME, HandlerFailed, HandlerOutOfTime, unwrap
+from shardsafe.core.records import Snapshot
 
 TYPE_CHECKING = False  # typing is not imported at run time: it would cost the cold start
 if TYPE_CHECKING:
@@ -57,6 +62,7 @@ class Invocation:
         "policy",
         "records",
         "result",
+        "snapshots",
         "sources",
         "unflushed",
     )
@@ -88,6 +94,8 @@ class Invocation:
         result.outcomes = self.cells
         #: Positions quarantined since the last flush: where the flush looks, instead of every cell.
         self.unflushed: list[int] = []
+        #: What a source hands out of a raw record as it is, as delivered: id(raw) -> (key, snapshot).
+        self.snapshots: dict[int, tuple[str, Snapshot]] = {}
 
     # --- the run loop ---
 
@@ -101,14 +109,16 @@ class Invocation:
         keep = self.keep
         stop_at = self.deadline.stop_at
         monotonic = time.monotonic
-        shared = attempt_for(source) if source is not None else None
+        shared = self._keeping(attempt_for(source), source) if source is not None else None
         for index, raw in enumerate(records):
             if cells[index] is not None:  # settled already: handed back with an earlier record
                 continue
             if stop_at is not None and monotonic() > stop_at:
                 self.out_of_time()
                 return
-            attempt = shared if shared is not None else attempt_for(sources[index])
+            attempt = (
+                shared if shared is not None else self._keeping(attempt_for(sources[index]), sources[index])
+            )
             try:
                 record = attempt(raw)
             except Rejection as rejection:
@@ -137,7 +147,9 @@ class Invocation:
         if type(cause) is HandlerOutOfTime:  # cancelled at the deadline: this record and all left go back
             self.out_of_time()
             return
-        payload = error.record.payload if type(error) is HandlerFailed else None
+        handed_out = self._restore(index)  # user code had the record as it is: put it back as delivered
+        # The bytes the pipeline read, unless they are read from the raw record, just put back.
+        payload = error.record.payload if type(error) is HandlerFailed and not handed_out else None
         # The validator's own failures arrive as Rejection; anything else before the handler is ours.
         poison_reason = reasons.HANDLER_ERROR if type(error) is HandlerFailed else reasons.INTERNAL_ERROR
         if not policy.is_retryable(cause):
@@ -150,7 +162,7 @@ class Invocation:
                 (index,), HandBack(HandBack.RETRYABLE, qualified_name(type(cause)), safe_str(cause))
             )
             return
-        ok, outcome = policy.retry(lambda: attempt(raw), error, self.deadline)
+        ok, outcome = policy.retry(lambda: attempt(self._restored(index)), error, self.deadline)
         if ok:
             if self.collected is not None:
                 self.collected.append((index, outcome))
@@ -172,7 +184,8 @@ class Invocation:
             )
         else:
             last = unwrap(outcome)
-            payload = outcome.record.payload if type(outcome) is HandlerFailed else payload
+            if type(outcome) is HandlerFailed and not handed_out:
+                payload = outcome.record.payload
             reason = reasons.RETRIES_EXHAUSTED if policy.is_retryable(last) else poison_reason
             self.quarantine(index, reason, qualified_name(type(last)), safe_str(last), payload)
 
@@ -205,9 +218,11 @@ class Invocation:
             if result is not None:
                 batch.returned_failures(resolve(result), records)
 
-        fresh = batch.Rebuild(
-            collected, self.records, lambda index: prepare_for(sources[index]), snapshot=snapshot
-        )
+        def prepare(index: int) -> Attempt:
+            self._restore(index)  # rebuilt from the record as delivered
+            return prepare_for(sources[index])
+
+        fresh = batch.Rebuild(collected, self.records, prepare, snapshot=snapshot)
         for verdict, group, error in batch.bisect(
             collected, call, self.policy, self.deadline, pending, fresh
         ):
@@ -236,9 +251,9 @@ class Invocation:
                     reasons.RETRIES_EXHAUSTED if verdict == batch.RETRIES_EXHAUSTED else reasons.HANDLER_ERROR
                 )
                 for index, record in group:
-                    self.quarantine(
-                        index, reason, qualified_name(type(error)), safe_str(error), record.payload
-                    )
+                    # read from the raw record, put back as delivered, when user code had it as it is
+                    payload = None if sources[index].hands_out is not None else record.payload
+                    self.quarantine(index, reason, qualified_name(type(error)), safe_str(error), payload)
 
     def flush(self, sink: Callable[[], QuarantineSink]) -> None:
         """Log and send what was quarantined since the last flush."""
@@ -288,6 +303,7 @@ class Invocation:
         ``payload``: the record's bytes if the pipeline has them; ``extracted``: they were read from
         ``raw`` by the source and no handler has seen ``raw`` since (so Kinesis' base64 is reused).
         """
+        self._restore(index)
         self.unflushed.append(index)
         self.settle(
             index,
@@ -325,6 +341,7 @@ class Invocation:
                 self._hand_back_one(position, out_of_time)
 
     def _hand_back_one(self, position: int, why: HandBack) -> None:
+        self._restore(position)  # its item identifier is read from the record as delivered
         if not self.sources[position].item_identifier(self.records[position]):
             # Lambda would read an empty id as "retry the whole batch": quarantine the record instead
             self.quarantine(
@@ -334,6 +351,47 @@ class Invocation:
         self.settle(position, why)
         if not self.policy.report_batch_item_failures:
             self.result.incomplete = True
+
+    # --- what user code was given as it is ---
+
+    def _keeping(self, attempt: Attempt, source: Source) -> Attempt:
+        """``attempt``, snapshotting first what ``source`` hands out of a raw record as it is (if anything)."""
+        key = source.hands_out
+        if key is None:
+            return attempt
+        snapshots = self.snapshots
+
+        def attempt_keeping(raw: Any) -> Record:
+            if id(raw) not in snapshots:
+                try:
+                    part = raw[key]
+                except (KeyError, TypeError, IndexError):
+                    pass  # not there: the source's extract rejects the record
+                else:
+                    snapshots[id(raw)] = (key, Snapshot(part))
+            return attempt(raw)
+
+        return attempt_keeping
+
+    def _restore(self, index: int) -> bool:
+        """Put back, as delivered, what user code was given of the record at ``index`` as it is; whether there was
+        anything to put back."""
+        if not self.snapshots:
+            return False
+        raw = self.records[index]
+        kept = self.snapshots.get(id(raw))
+        if kept is None:
+            return False
+        key, snapshot = kept
+        try:  # noqa: SIM105 - contextlib is not loaded when a handler starts: its import would cost the cold start
+            raw[key] = snapshot.copy()
+        except TypeError:  # a part not even copy.deepcopy could copy: kept as it is now
+            pass
+        return True
+
+    def _restored(self, index: int) -> Any:
+        self._restore(index)
+        return self.records[index]
 
     def settle_pending_after_error(self, error: BaseException) -> None:
         """A bug in shardsafe: every record without an outcome is quarantined (``internal_error``)."""

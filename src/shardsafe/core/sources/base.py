@@ -39,6 +39,11 @@ class Source:
     record_class: ClassVar[type[Record]]
     #: False when the record is already data (DynamoDB's stream record): no decode stage.
     decodes: ClassVar[bool] = True
+    #: The key of the part of a raw record that :meth:`extract` hands to user code as it is (DynamoDB's
+    #: ``"dynamodb"``); None when what it hands out is new (decoded bytes). The run loop keeps a snapshot
+    #: of that part, and puts it back before a record that user code had is quarantined, handed back or
+    #: tried again: what is kept is the record as delivered, and a clean record costs a snapshot, not a copy.
+    hands_out: ClassVar[str | None] = None
 
     # --- the event ---
 
@@ -53,8 +58,8 @@ class Source:
     # --- one record ---
 
     def extract(self, raw: Any) -> Any:
-        """The bytes to decode (or the data itself when not ``decodes``: then a copy, never an object of
-        ``raw``, since a handler may change its data); raises ``Rejection``."""
+        """The bytes to decode (or the data itself when not ``decodes``: a part of ``raw`` named by
+        :attr:`hands_out`, or a new object); raises ``Rejection``."""
         raise NotImplementedError
 
     def describe(self, raw: Any) -> dict[str, Any]:
