@@ -294,3 +294,35 @@ def test_a_dynamodb_record_handed_back_after_its_handler_changed_its_sequence_nu
     event = factories.dynamodb_event([{"PRICE": {"N": "1"}}, {"PRICE": {"N": "2"}}])
     response = StreamProcessor(handle, quarantine=quarantine, metrics=False)(event)
     assert response == {"batchItemFailures": [{"itemIdentifier": "111"}, {"itemIdentifier": "112"}]}
+
+
+def test_every_in_process_retry_of_a_dynamodb_record_gets_the_stream_record_as_delivered(
+    quarantine: MemoryQuarantine,
+) -> None:
+    seen: list[object] = []
+
+    def handle(record: Record) -> None:
+        seen.append(record.data["NewImage"]["PRICE"])
+        deserialise(record.data["NewImage"])
+        if len(seen) < 3:
+            raise TimeoutError("the table timed out")
+
+    processor = StreamProcessor(
+        handle, report_batch_item_failures=False, retry_attempts=2, quarantine=quarantine, metrics=False
+    )
+    result = processor.process(factories.dynamodb_event([{"PRICE": {"N": "1"}}]))
+    assert seen == [{"N": "1"}] * 3
+    assert len(result.processed) == 1
+
+
+def test_dynamodb_records_a_batch_handler_hands_back_are_named_as_delivered(
+    quarantine: MemoryQuarantine,
+) -> None:
+    def write(records: list[Record]) -> None:
+        for record in records:
+            record.data["SequenceNumber"] = "1"
+        raise RetryableError("the output is busy")
+
+    event = factories.dynamodb_event([{"PRICE": {"N": "1"}}, {"PRICE": {"N": "2"}}])
+    response = StreamProcessor(batch_handler=write, quarantine=quarantine, metrics=False)(event)
+    assert response == {"batchItemFailures": [{"itemIdentifier": "111"}, {"itemIdentifier": "112"}]}
