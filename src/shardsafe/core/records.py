@@ -4,10 +4,11 @@ A :class:`Record` holds the Lambda record as it came (``raw``), its bytes (``pay
 decoded value (``data``); coordinates are read from ``raw`` only when asked for, so a batch that
 succeeds allocates one small object per record and nothing more.
 
-What Lambda delivered is never handed to user code: ``data`` is decoded from the record's bytes (or,
-for DynamoDB, a copy of the stream record), and ``raw`` is a copy made the first time a handler reads
-it. A handler may change either; what is quarantined, handed back or retried is read from the record
-as delivered, which only shardsafe holds. Each source subclasses it with the
+A handler may change what it is given; what is quarantined, handed back or retried is the record as
+delivered. ``data`` is decoded from the record's bytes (Kinesis, SQS), or is the part of the record a
+source hands out as it is (DynamoDB's stream record), which the run loop snapshots and puts back
+(:attr:`~shardsafe.core.sources.base.Source.hands_out`); ``raw`` is a copy made the first time a
+handler reads it. Each source subclasses it with the
 properties it has (:class:`~shardsafe.KinesisRecord` has a shard and a partition key,
 :class:`~shardsafe.SqsRecord` a message id) and names the :class:`~shardsafe.core.sources.base.Source`
 that reads it.
@@ -29,7 +30,7 @@ class Record:
     """One record of a batch, decoded.
 
     ``data`` is what the decoder made of the payload (a dict for ``decode="json"``; for DynamoDB,
-    a copy of the stream record's ``dynamodb`` section), ``result`` is what the record handler returned.
+    the stream record's ``dynamodb`` section), ``result`` is what the record handler returned.
     ``raw`` is a copy of the Lambda record, made when first read. A handler may change all three.
     """
 
