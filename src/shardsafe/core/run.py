@@ -16,9 +16,9 @@ table (:mod:`shardsafe.core.outcomes`):
   cell becomes **handed back** (``not_kept``) after the flush, so Lambda retries it rather than
   lose it.
 
-What user code was given of a record as it is (DynamoDB's stream record: :attr:`Source.hands_out
-<shardsafe.core.sources.base.Source.hands_out>`) is snapshotted before the pipeline runs and put back
-before that record is quarantined, handed back or tried again, so what is kept is what Lambda delivered.
+What user code was given of a record as it is (DynamoDB's stream record) is snapshotted before the
+pipeline runs and put back before that record is quarantined, handed back or tried again
+(:mod:`shardsafe.core.delivered`), so what is kept is what Lambda delivered.
 
 A position that is settled is never visited again, so no record can end in two places. The quarantine
 flush (:mod:`shardsafe.core.quarantine.flush`) is handed the records quarantined since the last flush,
@@ -30,10 +30,10 @@ from __future__ import annotations
 import time
 
 from shardsafe.core import reasons
+from shardsafe.core.delivered import AsDelivered
 from shardsafe.core.errors import Rejection, qualified_name, safe_str
 from shardsafe.core.outcomes import PROCESSED, BatchResult, HandBack, QuarantinedRecord
 from shardsafe.core.policy import NEVER_CAUGHT, OUT_OF_TIME, HandlerFailed, HandlerOutOfTime, unwrap
-from shardsafe.core.records import Snapshot
 
 TYPE_CHECKING = False  # typing is not imported at run time: it would cost the cold start
 if TYPE_CHECKING:
@@ -57,12 +57,12 @@ class Invocation:
         "cells",
         "collected",
         "deadline",
+        "delivered",
         "keep",
         "observer",
         "policy",
         "records",
         "result",
-        "snapshots",
         "sources",
         "unflushed",
     )
@@ -94,8 +94,8 @@ class Invocation:
         result.outcomes = self.cells
         #: Positions quarantined since the last flush: where the flush looks, instead of every cell.
         self.unflushed: list[int] = []
-        #: What a source hands out of a raw record as it is, as delivered: id(raw) -> (key, snapshot).
-        self.snapshots: dict[int, tuple[str, Snapshot]] = {}
+        #: What a source hands user code of a record as it is (DynamoDB's stream record), as delivered.
+        self.delivered = AsDelivered()
 
     # --- the run loop ---
 
@@ -109,16 +109,15 @@ class Invocation:
         keep = self.keep
         stop_at = self.deadline.stop_at
         monotonic = time.monotonic
-        shared = self._keeping(attempt_for(source), source) if source is not None else None
+        keeping = self.delivered.keeping
+        shared = keeping(attempt_for(source), source) if source is not None else None
         for index, raw in enumerate(records):
             if cells[index] is not None:  # settled already: handed back with an earlier record
                 continue
             if stop_at is not None and monotonic() > stop_at:
                 self.out_of_time()
                 return
-            attempt = (
-                shared if shared is not None else self._keeping(attempt_for(sources[index]), sources[index])
-            )
+            attempt = shared if shared is not None else keeping(attempt_for(sources[index]), sources[index])
             try:
                 record = attempt(raw)
             except Rejection as rejection:
@@ -352,45 +351,12 @@ class Invocation:
         if not self.policy.report_batch_item_failures:
             self.result.incomplete = True
 
-    # --- what user code was given as it is ---
-
-    def _keeping(self, attempt: Attempt, source: Source) -> Attempt:
-        """``attempt``, snapshotting first what ``source`` hands out of a raw record as it is (if anything)."""
-        key = source.hands_out
-        if key is None:
-            return attempt
-        snapshots = self.snapshots
-
-        def attempt_keeping(raw: Any) -> Record:
-            if id(raw) not in snapshots:
-                try:
-                    part = raw[key]
-                except (KeyError, TypeError, IndexError):
-                    pass  # not there: the source's extract rejects the record
-                else:
-                    snapshots[id(raw)] = (key, Snapshot(part))
-            return attempt(raw)
-
-        return attempt_keeping
-
     def _restore(self, index: int) -> bool:
-        """Put back, as delivered, what user code was given of the record at ``index`` as it is; whether there was
-        anything to put back."""
-        if not self.snapshots:
-            return False
-        raw = self.records[index]
-        kept = self.snapshots.get(id(raw))
-        if kept is None:
-            return False
-        key, snapshot = kept
-        try:  # noqa: SIM105 - contextlib is not loaded when a handler starts: its import would cost the cold start
-            raw[key] = snapshot.copy()
-        except TypeError:  # a part not even copy.deepcopy could copy: kept as it is now
-            pass
-        return True
+        """Put the record at ``index`` back as delivered, if user code had part of it as it is."""
+        return self.delivered.restore(self.records[index])
 
     def _restored(self, index: int) -> Any:
-        self._restore(index)
+        self.delivered.restore(self.records[index])
         return self.records[index]
 
     def settle_pending_after_error(self, error: BaseException) -> None:
