@@ -118,6 +118,14 @@ def main(argv: list[str] | None = None) -> int:
             )
         else:
             results["handler_cost"] = handler_cost.measure(repetitions=args.repetitions or 7, progress=say)
+        say(
+            "== what a handler may change costs (µs/record of CPU time: as shipped, and with the safeguard off)"
+        )
+        results["mutation_safety"] = handler_cost.measure_mutation_safety(
+            repetitions=5 if args.quick else 15, min_records=500 if args.quick else 2000
+        )
+        for what, cost in results["mutation_safety"]["costs_us_per_record"].items():
+            say(f"   {what}: {cost:+.2f} µs/record")
     if "deagg" in parts:
         say("== KPL de-aggregation (µs/user record: floor, shardsafe, aws_kinesis_agg)")
         results["deaggregation"] = deaggregation.measure(

@@ -159,3 +159,134 @@ def measure(
         "clock": "time.perf_counter_ns (wall); cpu_* from time.thread_time_ns",
         "cases": cases,
     }
+
+
+# --- what a handler may change, and what that costs ---
+
+#: The variants of :func:`measure_mutation_safety`, in pairs: shardsafe as shipped, and the same run with
+#: the safeguard switched off (unsafe: for comparison only), so that the difference is the safeguard's cost.
+MUTATION_VARIANTS = (
+    "kinesis, handler reads data",
+    "kinesis, handler reads record.raw too",
+    "kinesis, record + batch handler, snapshot (as shipped)",
+    "kinesis, record + batch handler, no snapshot (unsafe)",
+)
+
+
+def dynamodb_event(batch_size: int, record_size: int) -> dict[str, Any]:
+    """A DynamoDB stream event whose ``NewImage`` holds about ``record_size`` bytes of attributes."""
+    lines = max(1, record_size // 60)
+    image = {"TICKER": {"S": "AMZN"}, "PRICE": {"N": "100.5"}}
+    image["LINES"] = {
+        "L": [
+            {"M": {"SKU": {"S": f"SKU-{n:05d}"}, "QTY": {"N": "3"}, "PRICE": {"N": "12.5"}}}
+            for n in range(lines)
+        ]
+    }
+    records = []
+    for index in range(batch_size):
+        records.append(
+            {
+                "eventID": f"{index:032x}",
+                "eventName": "INSERT",
+                "eventVersion": "1.1",
+                "eventSource": "aws:dynamodb",
+                "awsRegion": "us-east-1",
+                "dynamodb": {
+                    "ApproximateCreationDateTime": 1704067200 + index,
+                    "Keys": {"TICKER": {"S": "AMZN"}, "N": {"N": str(index)}},
+                    "NewImage": image,
+                    "SequenceNumber": str(111 + index),
+                    "SizeBytes": record_size,
+                    "StreamViewType": "NEW_IMAGE",
+                },
+                "eventSourceARN": "arn:aws:dynamodb:us-east-1:000000000000:table/ticks/stream/2024-01-01T00:00:00.000",
+            }
+        )
+    return {"Records": records}
+
+
+class _NoSnapshot:
+    """Stands in for :class:`shardsafe.core.records.Snapshot` in the unsafe variant: takes nothing."""
+
+    def __init__(self, value: Any) -> None:
+        pass
+
+    def copy(self) -> Any:
+        raise TypeError("no snapshot")
+
+
+@contextlib.contextmanager
+def _unsafe(variant: str) -> Iterator[None]:
+    """The safeguard of ``variant`` switched off, for the unsafe variants only."""
+    from shardsafe.core.stages import batch
+
+    if "snapshot" in variant and "unsafe" in variant:
+        saved_snapshot = batch.Snapshot
+        batch.Snapshot = _NoSnapshot  # type: ignore[assignment, misc]
+        try:
+            yield
+        finally:
+            batch.Snapshot = saved_snapshot
+    else:
+        yield
+
+
+def _mutation_handler(variant: str) -> tuple[Callable[..., Any], dict[str, Any]]:
+    """The processor of ``variant`` and the event it runs on."""
+    from shardsafe import MemoryMetrics, StreamProcessor
+
+    def reads_data(record: Any) -> float:
+        return contenders.business(record.data)
+
+    def reads_raw(record: Any) -> float:
+        return contenders.business(record.data) if record.raw["kinesis"]["partitionKey"] else 0.0
+
+    def batch(records: list[Any]) -> None:
+        return None
+
+    options: dict[str, Any] = {"metrics": MemoryMetrics(), "tracing": False}
+    if "batch handler" in variant:
+        return StreamProcessor(reads_data, batch_handler=batch, **options), {}
+    return StreamProcessor(reads_raw if "raw" in variant else reads_data, **options), {}
+
+
+def measure_mutation_safety(
+    record_size: int = 1024, batch_size: int = 100, *, repetitions: int = 15, min_records: int = 2000
+) -> dict[str, Any]:
+    """µs of thread CPU time per record for each of :data:`MUTATION_VARIANTS`, interleaved, and what each
+    safeguard costs (the median of the per-repetition differences between its pair)."""
+    kinesis = events.kinesis_event(batch_size, record_size)
+    processors = {variant: _mutation_handler(variant)[0] for variant in MUTATION_VARIANTS}
+    context = contenders.LambdaContext()
+    calls = max(1, -(-min_records // batch_size))
+    cpu: dict[str, list[float]] = {variant: [] for variant in MUTATION_VARIANTS}
+    with quiet_stdout():
+        for repetition in range(repetitions + 1):  # the first is a warm-up
+            shift = repetition % len(MUTATION_VARIANTS)
+            for variant in [*MUTATION_VARIANTS[shift:], *MUTATION_VARIANTS[:shift]]:
+                event = kinesis
+                processor = processors[variant]
+                with _unsafe(variant):
+                    gc.collect()
+                    started = time.thread_time_ns()
+                    for _ in range(calls):
+                        processor(event, context)
+                    elapsed = time.thread_time_ns() - started
+                if repetition:
+                    cpu[variant].append(elapsed / (calls * batch_size) / 1000)
+    pairs = {
+        "reading record.raw (a copy, made on first read)": MUTATION_VARIANTS[0:2][::-1],
+        "a snapshot for the batch handler's retries and halves": MUTATION_VARIANTS[2:4],
+    }
+    return {
+        "record_size": record_size,
+        "batch_size": batch_size,
+        "repetitions": repetitions,
+        "clock": "time.thread_time_ns",
+        "cpu_us_per_record": {variant: statistics.median(cpu[variant]) for variant in MUTATION_VARIANTS},
+        "costs_us_per_record": {
+            what: statistics.median(a - b for a, b in zip(cpu[with_it], cpu[without], strict=True))
+            for what, (with_it, without) in pairs.items()
+        },
+    }

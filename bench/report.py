@@ -148,6 +148,8 @@ def markdown(results: dict[str, Any]) -> str:
         parts.append(_handler_table(results["handler_cost"]))
     if results.get("model_cost"):
         parts.append(_model_table(results["model_cost"]))
+    if results.get("mutation_safety"):
+        parts.append(_mutation_table(results["mutation_safety"]))
     if results.get("cold_start"):
         parts.append(_cold_table(results["cold_start"]))
     if results.get("deaggregation"):
@@ -229,6 +231,24 @@ def _model_table(model: dict[str, Any]) -> str:
             f"| {us['floor']:.2f} | {us['shardsafe']:.2f} | {us['powertools']:.2f} "
             f"| {ratios['shardsafe/floor']:.2f}x | {ratios['shardsafe/powertools']:.2f}x |"
         )
+    return "\n".join(rows)
+
+
+def _mutation_table(safety: dict[str, Any]) -> str:
+    """What keeps a handler's changes from reaching what is kept, per record (docs/handler.md explains)."""
+    rows = [
+        f"What a handler may change, and what that costs (thread CPU µs per record, {_size(safety['record_size'])} "
+        f"records, batches of {safety['batch_size']}, median of {safety['repetitions']} interleaved repetitions; "
+        "the unsafe runs switch a safeguard off, for comparison only):",
+        "",
+        "| run | µs/record |",
+        "| --- | ---: |",
+        *(f"| {run} | {us:.2f} |" for run, us in safety["cpu_us_per_record"].items()),
+        "",
+        "| safeguard | costs per record |",
+        "| --- | ---: |",
+        *(f"| {what} | {us:+.2f} µs |" for what, us in safety["costs_us_per_record"].items()),
+    ]
     return "\n".join(rows)
 
 

@@ -12,6 +12,14 @@ from bench import cold_start, contenders, events, handler_cost, memory, report
 from bench.functions import floor_handler
 
 CONTENDERS = {"floor", "naive", "shardsafe", "powertools"}
+META = {
+    "date": "today",
+    "commit": "abc1234",
+    "python": "3.13",
+    "powertools": "3",
+    "cpus": 2,
+    "load_average": "0.0",
+}
 
 
 def test_synthetic_events_have_the_asked_sizes_and_poison_share() -> None:
@@ -31,6 +39,15 @@ def test_every_contender_sets_aside_exactly_the_poison_records() -> None:
     assert all(value > 0 for value in case["cpu_us_per_record"].values())
     assert set(case["ratios"]) == {"shardsafe/floor", "shardsafe/naive", "shardsafe/powertools"}
     assert all(len(samples) == 2 for samples in case["samples_us_per_record"].values())
+
+
+def test_what_mutation_safety_costs_is_measured_for_every_safeguard() -> None:
+    safety = handler_cost.measure_mutation_safety(100, 10, repetitions=2, min_records=10)
+
+    assert set(safety["cpu_us_per_record"]) == set(handler_cost.MUTATION_VARIANTS)
+    assert all(value > 0 for value in safety["cpu_us_per_record"].values())
+    assert len(safety["costs_us_per_record"]) == 2
+    assert "| safeguard | costs per record |" in report.markdown({"meta": META, "mutation_safety": safety})
 
 
 @pytest.mark.parametrize("name", ["floor", "naive"])

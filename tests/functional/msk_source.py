@@ -40,11 +40,11 @@ class MskRecord(Record):
 
     @property
     def topic_partition(self) -> str | None:
-        return topic_partition(self.raw)
+        return topic_partition(self._raw)
 
     @property
     def offset(self) -> int | None:
-        value = get(self.raw, "offset")
+        value = get(self._raw, "offset")
         return value if type(value) is int else None
 
 

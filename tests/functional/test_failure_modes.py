@@ -11,14 +11,19 @@ import asyncio
 import base64
 import gzip
 import hashlib
+import http.client
 import json
+import socket
+import ssl
+import urllib.error
 import warnings
 import zlib
 from collections.abc import Callable, Sequence
 from typing import Any
+from unittest.mock import MagicMock
 
 import pytest
-from botocore.exceptions import ClientError, EndpointConnectionError
+from botocore.exceptions import ClientError, EndpointConnectionError, IncompleteReadError
 
 from shardsafe import HandBack, MemoryQuarantine, Record, StreamProcessor, reasons
 from shardsafe.core.quarantine.envelope import Envelope
@@ -89,24 +94,54 @@ def test_an_async_batch_handler_is_awaited(quarantine: MemoryQuarantine) -> None
     assert written == [["A", "B"]]
 
 
-def test_a_plain_handler_returning_a_coroutine_fails_its_record_never_counts_it_processed(
-    quarantine: MemoryQuarantine,
-) -> None:
+def test_a_plain_handler_returning_a_coroutine_has_it_awaited(quarantine: MemoryQuarantine) -> None:
+    """``lambda r: save(r)`` with ``async def save``: the coroutine runs, and its result is the record's."""
     ran: list[str] = []
 
-    async def save(record: Record) -> None:
+    async def save(record: Record) -> str:
+        await asyncio.sleep(0)
         ran.append(record.data["TICKER"])
+        return record.data["TICKER"].lower()
 
     plain = lambda record: save(record)  # noqa: E731, PLW0108 - a plain function returning a coroutine
     processor = StreamProcessor(plain, quarantine=quarantine, metrics=False)
     with warnings.catch_warnings():
-        warnings.simplefilter("error")  # a coroutine left unawaited would warn: shardsafe closes it
-        result = processor.process(ticks("A"))
-    assert ran == []
+        warnings.simplefilter("error")  # a coroutine left unawaited would warn
+        result = processor.process(ticks("A", "B"))
+    assert ran == ["A", "B"]
+    assert [record.result for record in result.processed] == ["a", "b"]
+    assert quarantine.envelopes == []
+
+
+def test_a_coroutine_returned_by_a_plain_handler_that_fails_fails_its_record(
+    quarantine: MemoryQuarantine,
+) -> None:
+    async def save(record: Record) -> None:
+        raise ValueError(f"cannot save {record.data['TICKER']}")
+
+    processor = StreamProcessor(lambda record: save(record), quarantine=quarantine, metrics=False)  # noqa: PLW0108
+    result = processor.process(ticks("A"))
     assert result.processed == []
     [envelope] = quarantine.envelopes
-    assert envelope.reason == reasons.HANDLER_ERROR
-    assert "without running it" in envelope.error_message and "async def" in envelope.error_message
+    assert (envelope.reason, envelope.error_message) == (reasons.HANDLER_ERROR, "cannot save A")
+
+
+@pytest.mark.parametrize(
+    "returned",
+    [
+        pytest.param(lambda record: (part for part in record.data), id="a-generator"),
+        pytest.param(lambda record: MagicMock(), id="a-magicmock"),
+        pytest.param(lambda record: iter(record.data), id="an-iterator"),
+    ],
+)
+def test_a_handler_that_ran_and_returned_an_odd_value_has_its_record_processed(
+    quarantine: MemoryQuarantine, returned: Any
+) -> None:
+    """What a handler returns is its result: a generator or a mock does not undo the work it did."""
+    processor = StreamProcessor(returned, quarantine=quarantine, metrics=False)
+    result = processor.process(ticks("A", "B"))
+    assert [record.data["TICKER"] for record in result.processed] == ["A", "B"]
+    assert quarantine.envelopes == []
 
 
 # --- transient failures are retryable by default ---
@@ -127,8 +162,28 @@ def throttling(code: str = "ProvisionedThroughputExceededException", status: int
         throttling(),
         throttling("InternalFailure", 500),
         EndpointConnectionError(endpoint_url="https://dynamodb.us-east-1.amazonaws.com"),
+        socket.gaierror(socket.EAI_AGAIN, "Temporary failure in name resolution"),
+        urllib.error.URLError(socket.gaierror(socket.EAI_AGAIN, "Temporary failure in name resolution")),
+        http.client.IncompleteRead(b"", 10),
+        ssl.SSLEOFError(8, "EOF occurred in violation of protocol"),
+        IncompleteReadError(actual_bytes=1, expected_bytes=10),
+        urllib.error.HTTPError("https://api.example.com", 429, "Too Many Requests", None, None),  # type: ignore[arg-type]
+        urllib.error.HTTPError("https://api.example.com", 503, "Service Unavailable", None, None),  # type: ignore[arg-type]
     ],
-    ids=["timeout", "connection-reset", "throttling", "5xx", "endpoint-connection"],
+    ids=[
+        "timeout",
+        "connection-reset",
+        "throttling",
+        "5xx",
+        "endpoint-connection",
+        "dns-eai-again",
+        "urlerror-dns-eai-again",
+        "incomplete-read",
+        "ssl-eof",
+        "botocore-incomplete-read",
+        "http-429",
+        "http-503",
+    ],
 )
 def test_a_downstream_outage_is_handed_back_not_quarantined(
     quarantine: MemoryQuarantine, error: Exception
@@ -512,14 +567,22 @@ def test_a_generator_handler_is_a_configuration_error_not_silent_success(kind: s
         StreamProcessor(batch_handler=handle, metrics=False)
 
 
-def test_a_plain_handler_returning_a_generator_fails_its_record(quarantine: MemoryQuarantine) -> None:
+def test_a_plain_handler_returning_an_unstarted_generator_is_processed_and_said_once(
+    quarantine: MemoryQuarantine, log_lines: Callable[[], list[dict[str, Any]]]
+) -> None:
+    """The handler ran; what it returned is its result. The generator's body never ran, which the log says
+    once per processor (a generator function given as the handler itself is refused when it is built)."""
+
     def lazily(record: Record) -> Any:
         yield record.data
 
     plain = lambda record: lazily(record)  # noqa: E731, PLW0108 - a plain function returning a generator
-    result = StreamProcessor(plain, quarantine=quarantine, metrics=False).process(ticks("A"))
-    assert result.processed == []
-    assert [envelope.reason for envelope in quarantine.envelopes] == [reasons.HANDLER_ERROR]
+    processor = StreamProcessor(plain, quarantine=quarantine, metrics=False)
+    result = processor.process(ticks("A", "B"))
+    processor.process(ticks("C"))
+    assert len(result.processed) == 2 and quarantine.envelopes == []
+    [warning] = [line for line in log_lines() if line["event"] == logs.WARNED]
+    assert "lazily" in warning["message"] and "has not run" in warning["message"]
 
 
 def test_a_batch_handler_that_changes_its_list_does_not_change_what_its_retry_gets(

@@ -127,3 +127,37 @@ def test_the_documented_custom_sink_works_as_documented(
     [kept] = [parse_envelope(body) for body in sink.kept]
     assert kept is not None and (kept.reason, kept.payload_bytes()) == (reasons.INVALID_JSON, b"{oops")
     assert kept_in_log(log_lines()) == [b"\xff\xfe"]  # the reason the sink refuses: in the log, whole
+
+
+def test_a_sink_whose_client_is_not_ready_in_time_leaves_its_envelopes_to_the_log(
+    monkeypatch: pytest.MonkeyPatch, log_lines: Callable[[], list[dict[str, Any]]]
+) -> None:
+    """Creating the default sink's client (importing boto3) counts against the deadline: a client not ready
+    when a call must start sends nothing, and the log keeps every envelope, whole."""
+    import threading
+
+    from shardsafe.core.quarantine.sqs import SqsQuarantine
+
+    class Sqs:
+        sent = 0
+
+        def send_message_batch(self, QueueUrl: str, Entries: list[dict[str, Any]]) -> dict[str, Any]:
+            Sqs.sent += len(Entries)
+            return {"Successful": [{"Id": entry["Id"]} for entry in Entries], "Failed": []}
+
+    released = threading.Event()  # the client is made once this is set, or after 10 s: it is never waited for
+    monkeypatch.setattr(SqsQuarantine, "_make_client", lambda self, target: (released.wait(10), Sqs())[1])
+    monkeypatch.setenv("SHARDSAFE_QUARANTINE_QUEUE_URL", "https://sqs.us-east-1.amazonaws.com/000000000000/q")
+    monkeypatch.delenv("SHARDSAFE_CLAIM_CHECK_BUCKET", raising=False)
+    try:
+        processor = StreamProcessor(metrics=False)
+        result = processor.process(
+            factories.kinesis_event(PAYLOADS), factories.FakeContext(remaining_ms=4000)
+        )
+    finally:
+        released.set()
+    assert result.undelivered == len(PAYLOADS) and Sqs.sent == 0
+    lines = log_lines()
+    assert kept_in_log(lines) == sorted(PAYLOADS)
+    whys = {line["why"] for line in lines if line.get("event") == logs.QUARANTINE_FALLBACK}
+    assert whys == {"the SQS client was not ready in time (it is being created for the next batch)"}

@@ -55,6 +55,9 @@ class HandBack:
     OUT_OF_TIME = "out_of_time"
     #: Another invocation is working on the same record (idempotency): try it later.
     IN_PROGRESS = "in_progress_elsewhere"
+    #: The record is poison, but no copy of it could be written (the sink, S3 and the log all failed):
+    #: Lambda retries it rather than lose it.
+    NOT_KEPT = "not_kept"
 
     def __init__(self, why: str, error_type: str = "", error_message: str = "") -> None:
         self.why = why

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from shardsafe.core.errors import Rejection
 from shardsafe.core.policy import NEVER_CAUGHT, HandlerFailed
-from shardsafe.core.stages.handle import PLAIN_RESULTS, not_awaited
+from shardsafe.core.stages.handle import PLAIN_RESULTS
 
 TYPE_CHECKING = False  # typing is not imported at run time: it would cost the cold start
 if TYPE_CHECKING:
@@ -35,12 +35,17 @@ def build_attempt(
     validate: Callable[[Any], Any] | None,
     handle: Callable[[Record], Any] | None,
     resolve: Callable[[bytes, Any, Source], bytes] | None = None,
+    finish: Callable[[Any], Any] | None = None,
 ) -> Callable[[Any], Record]:
     """``attempt(raw) -> Record``: every configured stage, in order, for one raw record.
 
     ``validate`` returns the data the handler gets (the same object, or a converted one). ``resolve``
     reads what a large-message pointer names, for a source whose bodies may be one
     (:mod:`shardsafe.core.stages.pointers`); the record's payload stays the body as delivered.
+    ``finish`` turns what the handler returned into the record's result (an awaitable is awaited:
+    :meth:`~shardsafe.core.stages.handle.EventLoop.resolve`); it is called only for results that are
+    not plain values. Without ``handle``, ``attempt`` builds the record as delivered, decoded and
+    validated: what a batch handler's retry or bisection half starts from.
     """
     extract: Callable[[Any], Any] = source.extract
     make: Callable[[Any, bytes | None, Any], Record] = source.record_class
@@ -74,8 +79,8 @@ def build_attempt(
         if handle is not None:
             try:
                 result = handle(record)
-                if type(result) not in plain:
-                    not_awaited(result)
+                if type(result) not in plain and finish is not None:
+                    result = finish(result)
             except BaseException as error:
                 if isinstance(error, NEVER_CAUGHT):
                     raise

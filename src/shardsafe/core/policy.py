@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import time
 
-from shardsafe.core.errors import RetryableError
+from shardsafe.core.errors import ConfigurationError, RetryableError
 
 TYPE_CHECKING = False  # typing is not imported at run time: it would cost the cold start
 if TYPE_CHECKING:
@@ -31,6 +31,8 @@ DEADLINE_MARGIN_MS = 2000
 #: The quarantine flush stops this long before the invocation's end (at most 5 % of it), leaving
 #: time for the fallback log lines and the summary.
 FLUSH_RESERVE_MS = 300
+#: The longest first wait of an in-process retry: an invocation lasts 15 minutes at most.
+MAX_RETRY_DELAY = 900.0
 #: What user code may raise that is *not* that record's failure: everything else (``sys.exit()``,
 #: a cancelled task, a custom BaseException) fails one record instead of the invocation.
 NEVER_CAUGHT: tuple[type[BaseException], ...] = (KeyboardInterrupt, GeneratorExit)
@@ -84,6 +86,19 @@ class Policy:
         retry_delay: float = 0.1,
         fifo_scope: str = "batch",
     ) -> None:
+        if type(retry_attempts) is not int or retry_attempts < 0:
+            raise ConfigurationError(
+                f"retry_attempts must be a whole number, 0 or more; got {retry_attempts!r}"
+            )
+        if (
+            not isinstance(retry_delay, int | float)
+            or isinstance(retry_delay, bool)
+            or not 0 <= retry_delay <= MAX_RETRY_DELAY
+        ):
+            raise ConfigurationError(
+                f"retry_delay must be a number of seconds from 0 to {MAX_RETRY_DELAY:g} (the first in-process "
+                f"retry waits that long, each next one twice as long); got {retry_delay!r}"
+            )
         self.retryable: tuple[type[BaseException], ...] = (RetryableError, *retryable)
         self.poison: tuple[type[BaseException], ...] = poison
         self.transient = transient
@@ -125,6 +140,8 @@ class Policy:
                 if isinstance(again, NEVER_CAUGHT):
                     raise
                 error = again
+            if type(unwrap(error)) is HandlerOutOfTime:
+                return False, OUT_OF_TIME
             if not self.is_retryable(unwrap(error)):
                 return False, error
         return False, error
@@ -139,6 +156,11 @@ class _OutOfTime:
 
 #: What :meth:`Policy.retry` gives when the deadline leaves no time for the next try.
 OUT_OF_TIME = _OutOfTime()
+
+
+class HandlerOutOfTime(Exception):
+    """An async handler (or the tasks it started) was still running at the deadline and was cancelled:
+    its record is handed back (``out_of_time``), never quarantined for it."""
 
 
 class HandlerFailed(Exception):

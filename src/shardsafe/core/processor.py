@@ -25,10 +25,12 @@ Every record ends in exactly one place (see :mod:`shardsafe.core.outcomes`):
 
 How a batch flows, and where each part lives: :mod:`shardsafe.core`.
 
-The handler never raises but in one case: when records were handed back and the mapping does not
-report batch-item failures (``report_batch_item_failures=False``), Lambda would ignore the
-response and the records would be lost, so after retrying in process it raises
-:class:`~shardsafe.core.errors.BatchIncompleteError` and Lambda retries the batch.
+The handler never raises but when a record would otherwise be lost: when records were handed back and
+the mapping does not report batch-item failures (``report_batch_item_failures=False``), Lambda would
+ignore the response, so after retrying in process it raises
+:class:`~shardsafe.core.errors.BatchIncompleteError` and Lambda retries the batch; it does the same when
+a poison record could be kept nowhere (not even in the log) and has no item identifier to hand it back
+with.
 """
 
 from __future__ import annotations
@@ -86,11 +88,16 @@ class StreamProcessor(Generic[RecordT]):
     """Process Kinesis, DynamoDB Streams and SQS batches record by record, quarantining poison.
 
     :param record_handler: called with each :class:`~shardsafe.Record` that decoded and
-        validated (``async def`` handlers are awaited); its return value is kept as ``record.result``.
+        validated (``async def`` handlers, and coroutines a plain handler returns, are awaited with
+        the tasks they start, until the deadline); its return value is kept as ``record.result``. It
+        may change ``record.data`` and ``record.raw``: what is kept and retried is the record as
+        Lambda delivered it (docs/handler.md, "What your code may do").
     :param batch_handler: called once per batch with the records the record handler accepted
         (all valid records if there is no record handler): per-batch mode, or an
-        on-batch-complete hook (write the batch's output in one go). If it raises poison, the
-        batch is bisected to find and quarantine the records it fails on.
+        on-batch-complete hook (write the batch's output in one go). It fails by raising, never by
+        returning failures (:mod:`shardsafe.core.stages.batch`). If it raises poison, the batch is
+        bisected to find and quarantine the records it fails on; each retry and half gets the
+        records as they were before its first call.
     :param window_handler: for a mapping with a tumbling window, ``(window, records) -> new state``:
         called with the window (its ``state``, ``start``, ``end``, ``is_final``) and the batch's processed
         records, also when there are none; the response carries what it returns as ``state``. On the
@@ -119,7 +126,7 @@ class StreamProcessor(Generic[RecordT]):
         ``ReportBatchItemFailures``; default ``SHARDSAFE_REPORT_BATCH_ITEM_FAILURES`` (which the
         Terraform module sets), else True. If not, retryable failures are retried in process.
     :param retry_attempts: in-process retries (without ReportBatchItemFailures), with backoff
-        from ``retry_delay`` seconds, within the invocation's time.
+        from ``retry_delay`` seconds (0 to 900), within the invocation's time.
     :param fifo_scope: for an SQS FIFO queue, what is handed back with a failed message:
         ``"batch"`` (every later message, AWS's rule; default) or ``"group"`` (the later messages
         of its message group).
@@ -182,8 +189,6 @@ class StreamProcessor(Generic[RecordT]):
             for kind in kinds:
                 if not (isinstance(kind, type) and issubclass(kind, BaseException)):
                     raise ConfigurationError(f"{name} must list exception types, got {kind!r}")
-        if retry_attempts < 0:
-            raise ConfigurationError(f"retry_attempts must be 0 or more, got {retry_attempts}")
         if fifo_scope not in FIFO_SCOPES:
             raise ConfigurationError(f"fifo_scope must be one of {list(FIFO_SCOPES)}, got {fifo_scope!r}")
         self._sources = by_name(sources)
@@ -199,11 +204,11 @@ class StreamProcessor(Generic[RecordT]):
         self._batch_handle = self._plain(batch_handler)
         self.window_handler = window_handler
         self._window_handle: Callable[[TumblingWindow, list[Any]], object] | None = window_handler
-        if window_handler is not None and is_async_callable(window_handler):
-            run_async = self._loop.run
+        if window_handler is not None:
+            finish = self._loop.resolve  # an async window handler (or a returned awaitable) is awaited
 
             def window_handle(window: TumblingWindow, records: list[Any]) -> object:
-                return run_async(window_handler(window, records))
+                return finish(window_handler(window, records))
 
             self._window_handle = window_handle
         self._window_warned = False
@@ -242,6 +247,7 @@ class StreamProcessor(Generic[RecordT]):
         self.payload_preview = payload_preview
         self.deaggregate = deaggregate
         self._attempts: dict[Source, Callable[[Any], Record]] = {}
+        self._prepared: dict[Source, Callable[[Any], Record]] = {}
         self._quarantine = quarantine
         self._metrics: MetricsSink | None
         if metrics is None or metrics is True:
@@ -265,6 +271,11 @@ class StreamProcessor(Generic[RecordT]):
         processed record in ``BatchResult.processed``.
         """
         result = self._run(event, context, keep=False)
+        if result.incomplete and self.report_batch_item_failures:  # see Invocation.not_kept
+            raise BatchIncompleteError(
+                "a record could be kept nowhere (not by the quarantine sink, S3 nor the log) and cannot be "
+                "handed back (it has no item identifier): Lambda retries the batch rather than lose it"
+            )
         if result.incomplete:
             handed_back = result.counts().handed_back
             raise BatchIncompleteError(
@@ -292,10 +303,12 @@ class StreamProcessor(Generic[RecordT]):
                 if self.deaggregate:
                     batch = _expanded(batch)
                 windowed = window is not None and self._window_handle is not None
+                deadline = Deadline(context)
+                self._loop.stop_at = deadline.stop_at  # an async handler still running then is cancelled
                 run = Invocation(
                     self.policy,
                     observer,
-                    Deadline(context),
+                    deadline,
                     batch,
                     keep=keep,
                     collect=self._batch_handle is not None or windowed,
@@ -318,13 +331,16 @@ class StreamProcessor(Generic[RecordT]):
         run.observer.begin(self.tracing)
         run.run_records(self._attempt_for, batch.source)
         if window is not None and self._window_handle is not None:
-            run_window(run, window, self._window_handle, self._batch_handle, self.policy)
+            run_window(
+                run, window, self._window_handle, self._batch_handle, self.policy, self._batch_options()
+            )
         else:
             if window is not None and not self._window_warned:
                 self._window_warned = True
                 logs.emit(logs.WARNING, logs.WARNED, {"message": WINDOW_WITHOUT_HANDLER})
             if self._batch_handle is not None and run.collected:
-                run.run_batch_handler(self._batch_handle)
+                finish, prepare_for, snapshot = self._batch_options()
+                run.run_batch_handler(self._batch_handle, finish, prepare_for, snapshot=snapshot)
         run.flush(self._sink)
 
     def _internal_error(self, run: Invocation | None, error: Exception) -> BatchResult:
@@ -339,8 +355,9 @@ class StreamProcessor(Generic[RecordT]):
         except Exception as second:
             unflushed = set(run.unflushed)
             for index, raw in enumerate(run.records):
-                if run.cells[index] is None or index in unflushed:
-                    observer.lost(raw, f"internal error: {error!r}, then {second!r}")
+                kept = run.cells[index] is not None and index not in unflushed
+                if not kept and not observer.lost(raw, f"internal error: {error!r}, then {second!r}"):
+                    run.result.incomplete = True  # kept nowhere: the Lambda entry fails, Lambda retries
         return run.result
 
     # --- set-up helpers ---
@@ -353,9 +370,27 @@ class StreamProcessor(Generic[RecordT]):
             else:
                 decode, validate = self._decode, self._validate
             attempt = self._attempts[source] = build_attempt(
-                source, decode, validate, self._handle, self._resolve
+                source, decode, validate, self._handle, self._resolve, self._loop.resolve
             )
         return attempt
+
+    def _prepare_for(self, source: Source) -> Callable[[Any], Record]:
+        """The pipeline without the record handler: a record built afresh from what Lambda delivered."""
+        prepare = self._prepared.get(source)
+        if prepare is None:
+            if self._decode_model is not None and source.decodes:
+                decode, validate = self._decode_model, self._check_only
+            else:
+                decode, validate = self._decode, self._validate
+            prepare = self._prepared[source] = build_attempt(source, decode, validate, None, self._resolve)
+        return prepare
+
+    def _batch_options(
+        self,
+    ) -> tuple[Callable[[Any], Any], Callable[[Source], Callable[[Any], Record]], bool]:
+        """How the run loop calls a batch (or window) handler: its results finished, its records rebuilt
+        from what Lambda delivered for each retry and half, a snapshot kept when a record handler ran."""
+        return self._loop.resolve, self._prepare_for, self._handle is not None
 
     def _plain(self, handler: Callable[[Any], Any] | None) -> Callable[[Any], Any] | None:
         """The handler as a plain callable: an ``async def`` one runs on the processor's event loop."""

@@ -10,7 +10,15 @@ table (:mod:`shardsafe.core.outcomes`):
 - it raised what the policy calls retryable: **handed back** to Lambda, with whatever the source
   requires to keep order (:meth:`~shardsafe.core.sources.base.Source.hand_back`); when the mapping does
   not report batch-item failures, retried in process first, then quarantined (``retries_exhausted``);
-- the deadline came: every record not yet settled is **handed back** (``out_of_time``).
+- the deadline came, or an ``async`` handler was still running at it: every record not yet settled is
+  **handed back** (``out_of_time``);
+- a quarantined record of which no copy could be kept (the sink, S3 and the log all failed): its
+  cell becomes **handed back** (``not_kept``) after the flush, so Lambda retries it rather than
+  lose it.
+
+User code never holds the records Lambda delivered: ``data`` is made new for each record and
+``record.raw`` is a copy (:mod:`shardsafe.core.records`), so what is kept, handed back or tried again
+is what Lambda delivered.
 
 A position that is settled is never visited again, so no record can end in two places. The quarantine
 flush (:mod:`shardsafe.core.quarantine.flush`) is handed the records quarantined since the last flush,
@@ -24,7 +32,7 @@ import time
 from shardsafe.core import reasons
 from shardsafe.core.errors import Rejection, qualified_name, safe_str
 from shardsafe.core.outcomes import PROCESSED, BatchResult, HandBack, QuarantinedRecord
-from shardsafe.core.policy import NEVER_CAUGHT, OUT_OF_TIME, HandlerFailed, unwrap
+from shardsafe.core.policy import NEVER_CAUGHT, OUT_OF_TIME, HandlerFailed, HandlerOutOfTime, unwrap
 
 TYPE_CHECKING = False  # typing is not imported at run time: it would cost the cold start
 if TYPE_CHECKING:
@@ -130,6 +138,10 @@ class Invocation:
         """A record's pipeline raised: quarantine it, hand it back, or retry it here, as the policy says."""
         policy = self.policy
         cause = unwrap(error)
+        if type(cause) is HandlerOutOfTime:  # cancelled at the deadline: this record and all left go back
+            self.out_of_time()
+            return
+        # The bytes the pipeline read (user code never had the raw record itself: ``record.raw`` is a copy).
         payload = error.record.payload if type(error) is HandlerFailed else None
         # The validator's own failures arrive as Rejection; anything else before the handler is ours.
         poison_reason = reasons.HANDLER_ERROR if type(error) is HandlerFailed else reasons.INTERNAL_ERROR
@@ -165,23 +177,46 @@ class Invocation:
             )
         else:
             last = unwrap(outcome)
-            payload = outcome.record.payload if type(outcome) is HandlerFailed else payload
+            if type(outcome) is HandlerFailed:
+                payload = outcome.record.payload
             reason = reasons.RETRIES_EXHAUSTED if policy.is_retryable(last) else poison_reason
             self.quarantine(index, reason, qualified_name(type(last)), safe_str(last), payload)
 
-    def run_batch_handler(self, batch_handler: Callable[[list[Record]], Any]) -> None:
-        """Call the batch handler on the records the loop collected, and settle each verdict it gives."""
+    def run_batch_handler(
+        self,
+        batch_handler: Callable[[list[Record]], Any],
+        resolve: Callable[[Any], Any],
+        prepare_for: Callable[[Source], Attempt],
+        *,
+        snapshot: bool,
+    ) -> None:
+        """Call the batch handler on the records the loop collected, and settle each verdict it gives.
+
+        ``prepare_for(source)``: the pipeline without the handler, which builds a record afresh from what
+        Lambda delivered for a retry or a bisection half; ``snapshot``: a record handler ran, so what it
+        left in each record is kept for those instead (:class:`~shardsafe.core.stages.batch.Rebuild`).
+        """
         from shardsafe.core.stages import batch
 
         collected = self.collected or []
         self.collected = None
-        cells = self.cells
+        cells, sources = self.cells, self.sources
 
         def pending(index: int) -> bool:
             return cells[index] is None
 
+        def call(records: list[Record]) -> None:
+            # a copy of the list: a handler that changes its list must not change what a retry or a half gets
+            result = batch_handler(list(records))
+            if result is not None:
+                batch.returned_failures(resolve(result), records)
+
+        def prepare(index: int) -> Attempt:
+            return prepare_for(sources[index])  # rebuilt from the record as delivered
+
+        fresh = batch.Rebuild(collected, self.records, prepare, snapshot=snapshot)
         for verdict, group, error in batch.bisect(
-            collected, batch_handler, self.policy, self.deadline, pending
+            collected, call, self.policy, self.deadline, pending, fresh
         ):
             indexes = [index for index, _ in group]
             if verdict == batch.PROCESSED:
@@ -190,7 +225,9 @@ class Invocation:
                     self.settle(index, record if keep else PROCESSED)
             elif verdict == batch.RETRYABLE:
                 assert error is not None
-                self.observer.retryable(error, self.sources[indexes[0]], [record.raw for _, record in group])
+                self.observer.retryable(
+                    error, sources[indexes[0]], [self.records[index] for index in indexes]
+                )
                 self.hand_back(
                     indexes, HandBack(HandBack.RETRYABLE, qualified_name(type(error)), safe_str(error))
                 )
@@ -217,10 +254,22 @@ class Invocation:
         from shardsafe.core.quarantine.flush import flush
 
         pending = [self.cells[index] for index in self.unflushed]
-        self.result.undelivered += flush(
-            pending, sink, observer=self.observer, flush_at=self.deadline.flush_at
-        )
+        undelivered, unkept = flush(pending, sink, observer=self.observer, flush_at=self.deadline.flush_at)
+        self.result.undelivered += undelivered
         self.unflushed = []  # only now: a flush that broke half-way is done again, not forgotten
+        for quarantined in unkept:
+            self.not_kept(quarantined)
+
+    def not_kept(self, quarantined: QuarantinedRecord) -> None:
+        """No copy of a quarantined record could be written anywhere: hand it back to Lambda instead, which
+        retries it; when it cannot be handed back either, the invocation must fail (``incomplete``)."""
+        index = quarantined.index
+        if not self.sources[index].item_identifier(self.records[index]):
+            self.result.incomplete = True
+            return
+        self.cells[index] = None  # the one outcome that is settled again: a quarantine that did not happen
+        why = HandBack(HandBack.NOT_KEPT, quarantined.error_type, quarantined.error_message)
+        self._hand_back_one(index, why)
 
     # --- settling outcomes: each position once ---
 

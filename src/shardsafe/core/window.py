@@ -52,8 +52,10 @@ if TYPE_CHECKING:
     from shardsafe.core.policy import Policy
     from shardsafe.core.records import Record
     from shardsafe.core.run import Invocation
+    from shardsafe.core.sources.base import Source
 
     WindowHandler = Callable[["TumblingWindow", list[Any]], Any]
+    BatchOptions = tuple[Callable[[Any], Any], Callable[[Source], Callable[[Any], Record]], bool]
 
 #: The log line of a window handler's poison failure on a batch without records (with the state).
 WINDOW_FAILED = "shardsafe.window_failed"
@@ -149,12 +151,18 @@ def run_window(
     window_handler: WindowHandler,
     batch_handler: Callable[[list[Record]], Any] | None,
     policy: Policy,
+    options: BatchOptions,
 ) -> None:
-    """Aggregate the batch's processed records into the window's state; the response carries the new state."""
+    """Aggregate the batch's processed records into the window's state; the response carries the new state.
+
+    ``options``: how the run loop calls a batch handler (the processor's ``_batch_options``): results
+    finished, records rebuilt from what Lambda delivered for each retry and half, a snapshot or not.
+    """
     aggregate = WindowAggregate(window, window_handler, batch_handler)
     extras = run.result.response_extras
     if run.collected:
-        run.run_batch_handler(aggregate)
+        finish, prepare_for, snapshot = options
+        run.run_batch_handler(aggregate, finish, prepare_for, snapshot=snapshot)
     else:
         run.collected = None
         try:

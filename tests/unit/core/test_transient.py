@@ -1,15 +1,21 @@
-"""is_transient: real exceptions from the builtins, botocore, requests and urllib3, wrapped and not."""
+"""is_transient: real exceptions from the builtins, botocore, requests and urllib3, wrapped and not, and from real
+connections a local server breaks."""
 
 from __future__ import annotations
 
+import asyncio
 import errno
 import http.client
 import inspect
 import json
 import socket
+import ssl
 import subprocess
 import sys
+import threading
 import urllib.error
+import urllib.request
+from collections.abc import Iterator
 from types import ModuleType
 from typing import Any
 
@@ -76,6 +82,22 @@ class ShapedResponseError(Exception):
     def __init__(self, response: object) -> None:
         super().__init__("an exception with an odd response")
         self.response = response
+
+
+def response_of(status: int) -> requests.Response:
+    response = requests.Response()
+    response.status_code = status
+    return response
+
+
+def http_status_error(package: str, name: str, status: int) -> Exception:
+    """httpx's HTTPStatusError (status on its response) or aiohttp's ClientResponseError (status on itself)."""
+    error = stand_in(package, "HTTPError" if package == "httpx" else "ClientError", name)()
+    if package == "httpx":
+        error.response = type("Response", (), {"status_code": status})()  # type: ignore[attr-defined]
+    else:
+        error.status = status  # type: ignore[attr-defined]
+    return error
 
 
 TRANSIENT = [
@@ -178,6 +200,59 @@ TRANSIENT = [
         urllib.error.URLError(ConnectionRefusedError(111, "Connection refused")), id="URLError-refused"
     ),
     pytest.param(urllib.error.URLError(OSError(errno.ENETUNREACH, "unreachable")), id="URLError-unreachable"),
+    # Name resolution that did not answer, alone and inside urllib's URLError
+    pytest.param(
+        socket.gaierror(socket.EAI_AGAIN, "Temporary failure in name resolution"), id="gaierror-EAI_AGAIN"
+    ),
+    pytest.param(
+        urllib.error.URLError(socket.gaierror(socket.EAI_AGAIN, "Temporary failure in name resolution")),
+        id="URLError-gaierror-EAI_AGAIN",
+    ),
+    # A connection closed under the response
+    pytest.param(http.client.IncompleteRead(b"par", 7), id="http.client-IncompleteRead"),
+    pytest.param(urllib3_errors.IncompleteRead(3, 7), id="urllib3-IncompleteRead"),
+    pytest.param(ssl.SSLEOFError(8, "EOF occurred in violation of protocol"), id="ssl-SSLEOFError"),
+    pytest.param(
+        ssl.SSLZeroReturnError(6, "TLS/SSL connection has been closed"), id="ssl-SSLZeroReturnError"
+    ),
+    pytest.param(
+        botocore_errors.IncompleteReadError(actual_bytes=3, expected_bytes=7), id="botocore-IncompleteRead"
+    ),
+    pytest.param(requests_errors.ChunkedEncodingError("Connection broken"), id="requests-ChunkedEncoding"),
+    pytest.param(asyncio.IncompleteReadError(b"par", 7), id="asyncio-IncompleteRead"),
+    pytest.param(
+        stand_in("httpx", "HTTPError", "TransportError", "ProtocolError", "RemoteProtocolError")(),
+        id="httpx-RemoteProtocolError",
+    ),
+    pytest.param(
+        stand_in("aiohttp.client_exceptions", "ClientError", "ServerDisconnectedError")(),
+        id="aiohttp-ServerDisconnected",
+    ),
+    pytest.param(
+        type("ClientConnectorError", (OSError,), {"__module__": "aiohttp.client_exceptions"})(
+            errno.ECONNREFUSED, "Connect call failed"
+        ),
+        id="an-OSError-subclass-with-ECONNREFUSED",
+    ),
+    # Status retries that ran out, and statuses that say the server is busy or away
+    pytest.param(urllib3_errors.ResponseError("too many 503 error responses"), id="urllib3-ResponseError"),
+    pytest.param(requests_errors.RetryError("Max retries exceeded"), id="requests-RetryError"),
+    *[
+        pytest.param(
+            urllib.error.HTTPError("https://x", status, "", None, None), id=f"urllib-HTTPError-{status}"
+        )  # type: ignore[arg-type]
+        for status in (408, 429, 502, 503, 504)
+    ],
+    *[
+        pytest.param(
+            requests_errors.HTTPError(response=response_of(status)), id=f"requests-HTTPError-{status}"
+        )
+        for status in (429, 503)
+    ],
+    pytest.param(http_status_error("httpx", "HTTPStatusError", 503), id="httpx-HTTPStatusError-503"),
+    pytest.param(
+        http_status_error("aiohttp", "ClientResponseError", 429), id="aiohttp-ClientResponseError-429"
+    ),
 ]
 
 
@@ -209,15 +284,36 @@ NOT_TRANSIENT = [
     pytest.param(botocore_errors.NoCredentialsError(), id="botocore-NoCredentials"),
     pytest.param(botocore_errors.ParamValidationError(report="Invalid type"), id="botocore-ParamValidation"),
     # HTTP libraries: errors that are not about the connection
-    pytest.param(requests_errors.HTTPError("503 Server Error"), id="requests-HTTPError"),
+    pytest.param(requests_errors.HTTPError("503 Server Error"), id="requests-HTTPError-without-response"),
+    *[
+        pytest.param(
+            requests_errors.HTTPError(response=response_of(status)), id=f"requests-HTTPError-{status}"
+        )
+        for status in (400, 404, 413, 500)
+    ],
+    *[
+        pytest.param(
+            urllib.error.HTTPError("https://x", status, "", None, None), id=f"urllib-HTTPError-{status}"
+        )  # type: ignore[arg-type]
+        for status in (400, 413, 500, 501)
+    ],
+    pytest.param(http_status_error("httpx", "HTTPStatusError", 500), id="httpx-HTTPStatusError-500"),
+    pytest.param(
+        stand_in("httpx", "HTTPError", "TransportError", "ProtocolError", "LocalProtocolError")(),
+        id="httpx-LocalProtocolError",
+    ),
+    pytest.param(socket.gaierror(socket.EAI_NONAME, "Name or service not known"), id="gaierror-EAI_NONAME"),
+    pytest.param(
+        urllib.error.URLError(socket.gaierror(socket.EAI_NONAME, "Name or service not known")),
+        id="URLError-gaierror-EAI_NONAME",
+    ),
+    pytest.param(ssl.SSLCertVerificationError(1, "certificate verify failed"), id="ssl-CertVerification"),
+    pytest.param(requests_errors.ContentDecodingError("bad gzip"), id="requests-ContentDecoding"),
     pytest.param(requests_errors.InvalidURL("nope"), id="requests-InvalidURL"),
     pytest.param(urllib3_errors.LocationParseError("nope"), id="urllib3-LocationParse"),
     pytest.param(urllib3_errors.DecodeError("bad gzip"), id="urllib3-DecodeError"),
-    pytest.param(
-        urllib.error.HTTPError("https://x", 503, "Service Unavailable", None, None), id="urllib-HTTPError"
-    ),
     pytest.param(urllib.error.URLError("unknown url type: ftp"), id="URLError-str-reason"),
-    pytest.param(stand_in("httpx", "HTTPError", "HTTPStatusError")(), id="httpx-HTTPStatusError"),
+    pytest.param(stand_in("httpx", "HTTPError", "HTTPStatusError")(), id="httpx-HTTPStatusError-no-response"),
     pytest.param(
         stand_in("httpx", "HTTPError", "TransportError", "UnsupportedProtocol")(), id="httpx-Unsupported"
     ),
@@ -327,13 +423,30 @@ def exception_classes(module: ModuleType) -> list[type[BaseException]]:
 @pytest.mark.parametrize(
     ("module", "transient_bases"),
     [
-        pytest.param(botocore_errors, TransientRetryableChecker._TRANSIENT_EXCEPTION_CLS, id="botocore"),
         pytest.param(
-            requests_errors, (requests_errors.ConnectionError, requests_errors.Timeout), id="requests"
+            botocore_errors,
+            (*TransientRetryableChecker._TRANSIENT_EXCEPTION_CLS, botocore_errors.IncompleteReadError),
+            id="botocore",
+        ),
+        pytest.param(
+            requests_errors,
+            (
+                requests_errors.ConnectionError,
+                requests_errors.Timeout,
+                requests_errors.ChunkedEncodingError,
+                requests_errors.RetryError,
+            ),
+            id="requests",
         ),
         pytest.param(
             urllib3_errors,
-            (urllib3_errors.TimeoutError, urllib3_errors.ProtocolError, urllib3_errors.ProxyError),
+            (
+                urllib3_errors.TimeoutError,
+                urllib3_errors.ProtocolError,
+                urllib3_errors.ProxyError,
+                urllib3_errors.ResponseError,
+                http.client.IncompleteRead,  # urllib3's IncompleteRead and InvalidChunkLength
+            ),
             id="urllib3",
         ),
     ],
@@ -358,3 +471,63 @@ def test_importing_the_module_does_not_import_the_libraries_it_recognises() -> N
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stderr
+
+
+# --- real failures, from a local server that misbehaves ---
+
+
+@pytest.fixture
+def server() -> Iterator[Any]:
+    """A local HTTP/1.1 server; ``server.answer`` is the raw bytes it sends to every request, then it closes."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    state: Any = type(
+        "Server", (), {"answer": b"", "url": f"http://127.0.0.1:{listener.getsockname()[1]}/"}
+    )()
+
+    def serve() -> None:
+        while True:
+            try:
+                connection, _ = listener.accept()
+            except OSError:
+                return
+            with connection:
+                connection.recv(65536)
+                connection.sendall(state.answer)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    yield state
+    listener.shutdown(socket.SHUT_RDWR)  # wakes the accept() the thread waits in
+    listener.close()
+    thread.join(5)
+
+
+CUT_SHORT = b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\nContent-Type: text/plain\r\n\r\nonly this"
+
+
+def unavailable(status: int) -> bytes:
+    return b"HTTP/1.1 %d Busy\r\nContent-Length: 0\r\nConnection: close\r\n\r\n" % status
+
+
+def test_a_body_cut_short_is_transient_through_urllib(server: Any) -> None:
+    server.answer = CUT_SHORT
+    with pytest.raises(http.client.IncompleteRead) as caught:
+        urllib.request.urlopen(server.url, timeout=5).read()
+    assert is_transient(caught.value)
+
+
+def test_a_body_cut_short_is_transient_through_requests(server: Any) -> None:
+    server.answer = CUT_SHORT
+    with pytest.raises(requests.RequestException) as caught:
+        requests.get(server.url, timeout=5).content  # noqa: B018 - reading the body is what fails
+    assert is_transient(caught.value)
+
+
+@pytest.mark.parametrize(("status", "transient"), [(429, True), (503, True), (500, False), (404, False)])
+def test_an_error_status_through_urllib_and_requests(server: Any, status: int, transient: bool) -> None:
+    server.answer = unavailable(status)
+    with pytest.raises(urllib.error.HTTPError) as from_urllib:
+        urllib.request.urlopen(server.url, timeout=5)
+    with pytest.raises(requests.HTTPError) as from_requests:
+        requests.get(server.url, timeout=5).raise_for_status()
+    assert (is_transient(from_urllib.value), is_transient(from_requests.value)) == (transient, transient)

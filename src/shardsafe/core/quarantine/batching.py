@@ -11,6 +11,7 @@ import os
 import random
 import time
 
+from shardsafe.core.quarantine.clients import ClientMaker
 from shardsafe.core.quarantine.sink import QuarantineSink, Undelivered
 
 TYPE_CHECKING = False
@@ -25,9 +26,6 @@ CONNECT_TIMEOUT = 1.0
 READ_TIMEOUT = 2.0
 #: The longest one batch call can take: a try starts only if this much time is left.
 CALL_SECONDS = CONNECT_TIMEOUT + READ_TIMEOUT
-#: What creating a client may take (importing boto3 and botocore cold, 0.4 s measured, with margin):
-#: a sink without one yet starts only if this much more time is left.
-CLIENT_SECONDS = 1.0
 
 
 class BatchCallSink(QuarantineSink):
@@ -36,7 +34,8 @@ class BatchCallSink(QuarantineSink):
     Failed entries (server-side faults, throttling, a call that raised) are retried with exponential
     backoff and jitter, ``max_attempts`` times in all; entries the service rejects as the sender's fault
     are not retried. The boto3 client is created on first use, so importing costs nothing; creating it
-    counts against the deadline.
+    counts against the deadline: it is made on a thread of its own and waited for only until a call must
+    start (:class:`~shardsafe.core.quarantine.clients.ClientMaker`).
     """
 
     call_seconds = CALL_SECONDS
@@ -51,6 +50,7 @@ class BatchCallSink(QuarantineSink):
         self.max_attempts = max(1, max_attempts)
         self.base_delay = base_delay
         self._client = client
+        self._maker: ClientMaker | None = None
 
     # --- the hooks a sink of this kind fills ---
 
@@ -76,15 +76,15 @@ class BatchCallSink(QuarantineSink):
         target, why = self.target()
         if target is None:
             return [(position, why) for position in everything]
-        if self._client is None:
-            if deadline is not None and time.monotonic() + CLIENT_SECONDS + CALL_SECONDS > deadline:
-                why = f"no time left to create the {self.service.upper()} client and send"
+        if self._client is None:  # one client per execution environment, reused across invocations
+            if self._maker is None:
+                self._maker = ClientMaker(
+                    lambda: self._make_client(target), f"the {self.service.upper()} client"
+                )
+            client, why = self._maker.get(None if deadline is None else deadline - CALL_SECONDS)
+            if client is None:
                 return [(position, why) for position in everything]
-            try:  # one client per execution environment, reused across invocations
-                self._client = self._make_client(target)
-            except Exception as error:
-                why = f"cannot create the {self.service.upper()} client: {error!r}"
-                return [(position, why) for position in everything]
+            self._client = client
         client = self._client
         undelivered: list[Undelivered] = []
         unreachable: str | None = None

@@ -32,6 +32,7 @@ import time
 from dataclasses import dataclass
 
 from shardsafe.core.errors import ConfigurationError
+from shardsafe.core.quarantine.clients import ClientMaker
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -74,7 +75,9 @@ class S3ClaimCheck:
     """Writes claim-check objects to S3 with ``PutObject``, one try per call within the deadline.
 
     The bucket and prefix default to ``SHARDSAFE_CLAIM_CHECK_BUCKET`` and
-    ``SHARDSAFE_CLAIM_CHECK_PREFIX``; the boto3 client is made on first use.
+    ``SHARDSAFE_CLAIM_CHECK_PREFIX``; the boto3 client is made on first use, on a thread of its own, and
+    waited for only until an upload must start to end by the deadline
+    (:class:`~shardsafe.core.quarantine.clients.ClientMaker`).
     """
 
     def __init__(self, bucket: str, prefix: str = DEFAULT_PREFIX, *, client: Any = None) -> None:
@@ -83,6 +86,7 @@ class S3ClaimCheck:
         self.bucket = bucket
         self.prefix = prefix
         self._client = client
+        self._maker: ClientMaker | None = None
 
     @classmethod
     def from_environment(cls) -> S3ClaimCheck | None:
@@ -97,9 +101,14 @@ class S3ClaimCheck:
         if deadline is not None and time.monotonic() + CALL_SECONDS > deadline:
             raise ClaimCheckError("the invocation had no time left to write it to S3")
         full_key = self.prefix + key
+        if self._client is None:
+            if self._maker is None:
+                self._maker = ClientMaker(_make_client, "the S3 client")
+            client, why = self._maker.get(None if deadline is None else deadline - CALL_SECONDS)
+            if client is None:
+                raise ClaimCheckError(f"PutObject s3://{self.bucket}/{full_key} not tried: {why}")
+            self._client = client
         try:
-            if self._client is None:
-                self._client = _make_client()
             self._client.put_object(
                 Bucket=self.bucket,
                 Key=full_key,

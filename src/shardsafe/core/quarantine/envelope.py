@@ -333,7 +333,7 @@ def parse_log_fallback(document: Mapping[str, Any]) -> Envelope | None:
     if not isinstance(envelope, Mapping) or not isinstance(envelope.get("payload"), Mapping):
         return None
     payload = {key: value for key, value in envelope["payload"].items() if key != "truncated"}
-    if isinstance(encoded, str) and encoded:
+    if isinstance(encoded, str):  # "" too: an empty record's payload is b"", not missing
         payload["base64"] = encoded
     return parse_envelope({**envelope, "payload": payload})
 

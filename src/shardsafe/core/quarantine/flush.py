@@ -11,7 +11,10 @@ At the end of a batch (:func:`flush`), the records quarantined since the last fl
 3. whatever the sink did not take: the whole envelope in the claim-check store
    (``shardsafe.quarantine_s3`` says where), else in the log (``shardsafe.quarantine_fallback``),
    in as many lines as it takes for each to fit CloudWatch's event limit, with what is needed to
-   put the payload back together (:func:`shardsafe.core.telemetry.logs.reassemble`).
+   put the payload back together (:func:`shardsafe.core.telemetry.logs.reassemble`). Those lines are
+   written to stdout whatever the logging settings (:func:`~shardsafe.core.telemetry.logs.write_last_copy`);
+   a record whose last copy cannot be written even there is returned as not kept, and the run loop
+   hands it back to Lambda instead of reporting it quarantined.
 """
 
 from __future__ import annotations
@@ -43,12 +46,13 @@ def flush(
     *,
     observer: Observer,
     flush_at: float | None,
-) -> int:
+) -> tuple[int, list[QuarantinedRecord]]:
     """Log and quarantine ``pending``; returns how many envelopes the sink did not take (kept in S3 or the
-    log instead). ``sink`` is called once there is something to send; ``flush_at`` (``time.monotonic()``)
-    is when the sink must be done."""
+    log instead), and the records of which no copy could be written anywhere. ``sink`` is called once
+    there is something to send; ``flush_at`` (``time.monotonic()``) is when the sink must be done."""
+    unkept: list[QuarantinedRecord] = []
     if not pending:
-        return 0
+        return 0, unkept
     from shardsafe.core.quarantine.envelope import build_envelope  # only once there is poison
 
     quarantined_at = logs.iso_utc()  # one clock read for the lines and envelopes written together here
@@ -89,7 +93,8 @@ def flush(
             if size > limit:
                 envelope = envelope.without_payload()
         except Exception as error:
-            observer.lost(quarantined.raw, f"could not build an envelope: {error!r}")
+            if not observer.lost(quarantined.raw, f"could not build an envelope: {error!r}"):
+                unkept.append(quarantined)
             continue
         built.append((envelope, quarantined))
     claim_errors: dict[int, str] = {}
@@ -118,8 +123,9 @@ def flush(
         try:
             log_envelope(envelope, why, quarantined)
         except Exception as error:
-            observer.lost(quarantined.raw, f"{why}; then the envelope could not be logged: {error!r}")
-    return len(left_out)
+            if not observer.lost(quarantined.raw, f"{why}; then the envelope could not be logged: {error!r}"):
+                unkept.append(quarantined)
+    return len(left_out), unkept
 
 
 def _send(target: QuarantineSink, envelopes: list[Envelope], flush_at: float | None) -> dict[int, str]:
@@ -239,7 +245,9 @@ def _keep_envelope(
 
 
 def log_envelope(envelope: Envelope, why: str, quarantined: QuarantinedRecord) -> None:
-    """An envelope no sink took, in the log: its fields, and the payload's base64 in parts that fit."""
+    """An envelope no sink took, in the log: its fields, and the payload's base64 in parts that fit.
+
+    The last copy: written whatever the logging settings, or this raises."""
     document = envelope.to_dict()
     payload = document.get("payload") or {}
     encoded = payload.pop("base64", None)
@@ -248,12 +256,8 @@ def log_envelope(envelope: Envelope, why: str, quarantined: QuarantinedRecord) -
     ):  # the envelope left it out to fit a message: the log has room
         payload.pop("truncated", None)
         encoded = quarantined.payload_base64
-    logs.emit_in_parts(
-        logs.ERROR,
-        logs.QUARANTINE_FALLBACK,
-        {"why": why, "envelope": document},
-        "payload_base64",
-        encoded or "",
+    logs.write_last_copy(
+        logs.QUARANTINE_FALLBACK, {"why": why, "envelope": document}, "payload_base64", encoded or ""
     )
 
 

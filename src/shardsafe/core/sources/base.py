@@ -55,7 +55,8 @@ class Source:
     # --- one record ---
 
     def extract(self, raw: Any) -> Any:
-        """The bytes to decode (or the data itself when not ``decodes``); raises ``Rejection``."""
+        """The bytes to decode (or, when not ``decodes``, the data itself: a new object, never a part of
+        ``raw``, which user code must not hold); raises ``Rejection``."""
         raise NotImplementedError
 
     def describe(self, raw: Any) -> dict[str, Any]:

@@ -46,30 +46,30 @@ class DynamoDBRecord(Record[DataT]):
     def event_name(self) -> str | None:
         """What changed the item: ``INSERT`` (a new item), ``MODIFY`` (an item changed) or ``REMOVE`` (an item
         deleted, by a caller or by Time to Live: see :attr:`is_ttl_delete`)."""
-        return str_or_none(get(self.raw, "eventName"))
+        return str_or_none(get(self._raw, "eventName"))
 
     @property
     def keys(self) -> dict[str, Any] | None:
         """The item's primary key attributes, as Python values (``{"pk": "order-1"}``)."""
-        return _image(self.raw, "Keys")
+        return _image(self._raw, "Keys")
 
     @property
     def new_image(self) -> dict[str, Any] | None:
         """The item after the change, as Python values; None for a ``REMOVE``, or when the stream's view
         type (``KEYS_ONLY``, ``OLD_IMAGE``) leaves it out."""
-        return _image(self.raw, "NewImage")
+        return _image(self._raw, "NewImage")
 
     @property
     def old_image(self) -> dict[str, Any] | None:
         """The item before the change, as Python values; None for an ``INSERT``, or when the stream's
         view type (``KEYS_ONLY``, ``NEW_IMAGE``) leaves it out."""
-        return _image(self.raw, "OldImage")
+        return _image(self._raw, "OldImage")
 
     @property
     def is_ttl_delete(self) -> bool:
         """Whether DynamoDB's Time to Live deleted the item (an expired item), not a caller: a ``REMOVE``
         whose ``userIdentity`` is ``{"type": "Service", "principalId": "dynamodb.amazonaws.com"}``."""
-        identity = get(self.raw, "userIdentity")
+        identity = get(self._raw, "userIdentity")
         return (
             self.event_name == REMOVE
             and isinstance(identity, dict)
@@ -80,17 +80,17 @@ class DynamoDBRecord(Record[DataT]):
     @property
     def table_name(self) -> str | None:
         """The table's name, from the stream's ARN (``arn:aws:dynamodb:<region>:<account>:table/<name>/stream/...``)."""
-        return table_of(get(self.raw, "eventSourceARN"))
+        return table_of(get(self._raw, "eventSourceARN"))
 
     @property
     def sequence_number(self) -> str | None:
         """The stream record's sequence number (what ``batchItemFailures`` reports)."""
-        return str_or_none(section(self.raw, "dynamodb").get("SequenceNumber"))
+        return str_or_none(section(self._raw, "dynamodb").get("SequenceNumber"))
 
     @property
     def approximate_creation_time(self) -> float | None:
         """Seconds since the epoch when the change was made (``ApproximateCreationDateTime``)."""
-        return float_or_none(section(self.raw, "dynamodb").get("ApproximateCreationDateTime"))
+        return float_or_none(section(self._raw, "dynamodb").get("ApproximateCreationDateTime"))
 
 
 class DynamoDBSource(Source):

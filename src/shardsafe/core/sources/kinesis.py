@@ -27,33 +27,33 @@ class KinesisRecord(Record[DataT]):
     @property
     def sequence_number(self) -> str | None:
         """The record's sequence number in its shard (what ``batchItemFailures`` reports)."""
-        return str_or_none(section(self.raw, "kinesis").get("sequenceNumber"))
+        return str_or_none(section(self._raw, "kinesis").get("sequenceNumber"))
 
     @property
     def partition_key(self) -> str | None:
         """The partition key the producer put the record with."""
-        return str_or_none(section(self.raw, "kinesis").get("partitionKey"))
+        return str_or_none(section(self._raw, "kinesis").get("partitionKey"))
 
     @property
     def shard_id(self) -> str | None:
         """The shard, from ``eventID`` (``shardId-000000000000:<sequence number>``)."""
-        return shard_of(self.raw)
+        return shard_of(self._raw)
 
     @property
     def approximate_arrival_timestamp(self) -> float | None:
         """Seconds since the epoch when the record reached the stream."""
-        return float_or_none(section(self.raw, "kinesis").get("approximateArrivalTimestamp"))
+        return float_or_none(section(self._raw, "kinesis").get("approximateArrivalTimestamp"))
 
     @property
     def sub_sequence_number(self) -> int | None:
         """A KPL user record's place in its aggregate (from 0); None for a record that was not aggregated."""
-        sub = section(self.raw, "kinesis").get("subSequenceNumber")
+        sub = section(self._raw, "kinesis").get("subSequenceNumber")
         return sub if type(sub) is int else None
 
     @property
     def explicit_hash_key(self) -> str | None:
         """The explicit hash key a KPL user record was given, if any (None otherwise)."""
-        return str_or_none(section(self.raw, "kinesis").get("explicitHashKey"))
+        return str_or_none(section(self._raw, "kinesis").get("explicitHashKey"))
 
 
 def shard_of(raw: object) -> str | None:

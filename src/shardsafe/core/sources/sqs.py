@@ -35,28 +35,28 @@ class SqsRecord(Record[DataT]):
     @property
     def message_id(self) -> str | None:
         """The message id (what ``batchItemFailures`` reports)."""
-        return str_or_none(get(self.raw, "messageId"))
+        return str_or_none(get(self._raw, "messageId"))
 
     @property
     def message_group_id(self) -> str | None:
         """A FIFO queue's message group; None for a standard queue."""
-        return message_group(self.raw)
+        return message_group(self._raw)
 
     @property
     def sequence_number(self) -> str | None:
         """A FIFO queue's sequence number; None for a standard queue."""
-        return str_or_none(section(self.raw, "attributes").get("SequenceNumber"))
+        return str_or_none(section(self._raw, "attributes").get("SequenceNumber"))
 
     @property
     def sent_timestamp(self) -> float | None:
         """Seconds since the epoch when the message was sent."""
-        sent_ms = float_or_none(section(self.raw, "attributes").get("SentTimestamp"))
+        sent_ms = float_or_none(section(self._raw, "attributes").get("SentTimestamp"))
         return None if sent_ms is None else sent_ms / 1000.0
 
     @property
     def is_fifo(self) -> bool:
         """Whether the message came from a FIFO queue."""
-        return is_fifo(self.raw)
+        return is_fifo(self._raw)
 
 
 def is_fifo(raw: object) -> bool:

@@ -51,6 +51,7 @@ from collections.abc import Callable
 from shardsafe.core import reasons
 from shardsafe.core.errors import ConfigurationError, PassThrough, Rejection
 from shardsafe.core.jsontext import NOT_UTF8
+from shardsafe.core.policy import NEVER_CAUGHT
 
 TYPE_CHECKING = False  # typing is not imported at run time: it would cost the cold start
 if TYPE_CHECKING:
@@ -285,7 +286,9 @@ def _custom_decoder(decode: Callable[[bytes], object], max_inflated: int) -> Cal
             raise
         except PassThrough as passing:
             raise passing.error from None
-        except Exception as error:
+        except BaseException as error:  # sys.exit() in a decoder fails its record, not the invocation
+            if isinstance(error, NEVER_CAUGHT):
+                raise
             raise Rejection(reasons.DECODE_ERROR, error) from None
 
     return decode_custom

@@ -45,8 +45,8 @@ _TYPE_NAMES[type(None)] = "null"
 class FieldSchema:
     """Require fields of given types in a JSON object.
 
-    ``float`` accepts integers too (JSON has one number type); ``bool`` is never taken for a
-    number. Extra fields are allowed.
+    ``float`` accepts integers too (JSON has one number type) but not infinities (``1e999999`` decodes
+    to ``inf``) or NaN; ``bool`` is never taken for a number. Extra fields are allowed.
 
     >>> tick = FieldSchema({"EVENT_TIME": str, "TICKER": str, "PRICE": float})
     >>> tick({"EVENT_TIME": "2024-01-01T00:00:00", "TICKER": "AMZN", "PRICE": 12})
@@ -83,6 +83,11 @@ class FieldSchema:
                 problems.append(f"missing field {name!r}")
                 continue
             if isinstance(value, kinds) and (bool_ok or type(value) is not bool):
+                if type(value) is not float or value - value == 0:
+                    continue
+                # inf or NaN: what 1e999999 decodes to, and no number JSON can write
+                problems = problems or []
+                problems.append(f"field {name!r} must be a finite number, got {value!r}")
                 continue
             problems = problems or []
             expected = " or ".join(_TYPE_NAMES.get(kind, kind.__name__) for kind in kinds if kind is not int)
@@ -160,14 +165,15 @@ def converting(convert: Converter, is_retryable: Callable[[BaseException], bool]
     """``convert`` whose failures are poison (``validation_error``) unless the policy calls them retryable."""
     from shardsafe.core import reasons
     from shardsafe.core.errors import Rejection
+    from shardsafe.core.policy import NEVER_CAUGHT
 
     def converted(data: Any) -> Any:
         try:
             return convert(data)
         except Rejection:
             raise
-        except Exception as error:
-            if is_retryable(error):
+        except BaseException as error:  # sys.exit() in a converter fails its record, not the invocation
+            if isinstance(error, NEVER_CAUGHT) or is_retryable(error):
                 raise
             raise Rejection(reasons.VALIDATION_ERROR, error) from None
 
@@ -177,14 +183,15 @@ def converting(convert: Converter, is_retryable: Callable[[BaseException], bool]
 def _checking(validate: Validator, is_retryable: Callable[[BaseException], bool]) -> Callable[[Any], Any]:
     from shardsafe.core import reasons
     from shardsafe.core.errors import Rejection
+    from shardsafe.core.policy import NEVER_CAUGHT
 
     def check(data: Any) -> Any:
         try:
             verdict = validate(data)
         except Rejection:
             raise
-        except Exception as error:
-            if is_retryable(error):
+        except BaseException as error:  # sys.exit() in a validator fails its record, not the invocation
+            if isinstance(error, NEVER_CAUGHT) or is_retryable(error):
                 raise
             raise Rejection(reasons.VALIDATION_ERROR, error) from None
         if verdict is False:

@@ -11,11 +11,17 @@ Every line has ``level``, ``event`` (``shardsafe.poison``, ``shardsafe.batch``, 
 A line takes at most :data:`MAX_LINE_BYTES`, what one CloudWatch Logs event holds: a value too long
 for that (the last copy of a poison record, when no queue took it) is written in parts by
 :func:`emit_in_parts`, and :func:`reassemble` puts the parts back together.
+
+The last copy of a record (:func:`write_last_copy`) does not go through :mod:`logging` at all: no
+logger level, ``logging.disable``, removed handler or filter can drop it. It is written straight to
+stdout, which Lambda sends to CloudWatch Logs, at a level Lambda's log-level filter never drops
+(:func:`last_copy_level`); if even that write fails, the caller hands the record back to Lambda.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 
@@ -132,9 +138,9 @@ def encode_members(fields: dict[str, Any]) -> str:
         return encode_field({str(key): repr(value) for key, value in fields.items()})[1:-1]
 
 
-def _head(level: int, event: str, timestamp: str) -> str:
+def _head(level: int | str, event: str, timestamp: str) -> str:
     """A line's start, up to its fields: ``{"level":"ERROR","event":"...","timestamp":"..."``."""
-    name = _LEVEL_NAMES.get(level) or str(level)
+    name = level if isinstance(level, str) else _LEVEL_NAMES.get(level) or str(level)
     return f'{{"level":"{name}","event":{jsontext.string(event)},"timestamp":"{timestamp}"'
 
 
@@ -212,6 +218,64 @@ def emit_in_parts(level: int, event: str, fields: dict[str, Any], blob_key: str,
         lines = [_members(fields, {blob_key: blob})]
     _write(logger, level, event, lines, timestamp)
     return len(lines)
+
+
+#: Set by Lambda from the function's logging configuration (advanced logging controls): ``JSON`` or
+#: ``Text``, and with JSON the application log level (``TRACE`` ... ``FATAL``).
+LOG_FORMAT_ENV = "AWS_LAMBDA_LOG_FORMAT"
+LOG_LEVEL_ENV = "AWS_LAMBDA_LOG_LEVEL"
+#: The application log levels at which Lambda keeps a line whose ``level`` is ERROR.
+_KEEPS_ERROR = frozenset({"TRACE", "DEBUG", "INFO", "WARN", "ERROR"})
+
+
+def last_copy_level() -> str:
+    """The ``level`` of the lines holding the last copy of a record: ``ERROR``, or ``FATAL`` when Lambda would
+    drop an ERROR line.
+
+    With the JSON log format, Lambda reads a stdout line that is a JSON object with a ``level`` key
+    (and a valid RFC 3339 ``timestamp``, or the line counts as INFO) and sends it to CloudWatch Logs only
+    if that level is at least the function's application log level: TRACE, DEBUG, INFO, WARN, ERROR or
+    FATAL, the most severe ("Log-level filtering", AWS Lambda Developer Guide). Lambda tells the function
+    both in ``AWS_LAMBDA_LOG_FORMAT`` and ``AWS_LAMBDA_LOG_LEVEL``. FATAL is the one level it keeps
+    whatever the setting; ERROR is kept unless the application log level is FATAL (or one Lambda may add
+    later), and stays ERROR otherwise so that searches for ``"level":"ERROR"`` find it. The text format
+    filters nothing. The system log level filters only Lambda's own lines (START, END, REPORT).
+    """
+    if os.environ.get(LOG_FORMAT_ENV, "").strip().upper() != "JSON":
+        return "ERROR"
+    level = os.environ.get(LOG_LEVEL_ENV, "").strip().upper()
+    return "ERROR" if not level or level in _KEEPS_ERROR else "FATAL"
+
+
+def write_last_copy(event: str, fields: dict[str, Any], blob_key: str, blob: str) -> int:
+    """Write the last copy of a value (a record's payload, a record, an event) to stdout, whatever the logging
+    settings: the lines :func:`emit_in_parts` would write, at :func:`last_copy_level`, in one write.
+
+    Returns the number of lines; raises (``OSError``, ``ValueError`` on a closed stream) when stdout does
+    not take them, so that the caller can keep the record another way.
+    """
+    head = _head(last_copy_level(), event, iso_utc())
+    try:
+        lines = _parts(head, fields, blob_key, blob)
+    except Exception:  # a bug here must not cost the value: one line, as emit() would write it
+        lines = [_members(fields, {blob_key: blob})]
+    text = "\n".join(_line(head, members) for members in lines) + "\n"
+    handler = _stdout_handler
+    lock = handler.lock if handler is not None else None
+    if lock is not None:  # shardsafe's own lines go through the same lock: none is cut into another
+        with lock:
+            _write_stdout(text)
+    else:
+        _write_stdout(text)
+    return len(lines)
+
+
+def _write_stdout(text: str) -> None:
+    stream = sys.stdout
+    if stream is None:  # pythonw, or a closed console
+        raise OSError("sys.stdout is None: there is no stdout to write to")
+    stream.write(text)
+    stream.flush()
 
 
 def _parts(head: str, fields: dict[str, Any], blob_key: str, blob: str) -> list[str]:

@@ -62,19 +62,19 @@ class Observer:
         )
 
     def malformed_event(self, event: object, why: str) -> None:
-        """An event shardsafe cannot read: logged in full (it is the only copy), in parts if long."""
-        logs.emit_in_parts(
-            logs.ERROR,
-            logs.MALFORMED_EVENT,
-            {
-                "why": why,
-                "event_type": type(event).__name__,
-                "function_name": self.function_name,
-                "request_id": self.request_id,
-            },
-            "raw_event",
-            logs.as_log_text(event),
-        )
+        """An event shardsafe cannot read: logged in full (it is the only copy), in parts if long, whatever
+        the logging settings."""
+        fields = {
+            "why": why,
+            "event_type": type(event).__name__,
+            "function_name": self.function_name,
+            "request_id": self.request_id,
+        }
+        text = logs.as_log_text(event)
+        try:
+            logs.write_last_copy(logs.MALFORMED_EVENT, fields, "raw_event", text)
+        except Exception:  # stdout refused it: the logging handlers are all that is left
+            logs.emit_in_parts(logs.ERROR, logs.MALFORMED_EVENT, fields, "raw_event", text)
 
     def internal_error(self, error: BaseException) -> None:
         import traceback  # lazy: only a bug in shardsafe gets here
@@ -91,15 +91,19 @@ class Observer:
             },
         )
 
-    def lost(self, raw: object, why: str) -> None:
-        """Last resort: the raw record itself, as JSON, in the log (in parts if long)."""
-        logs.emit_in_parts(
-            logs.ERROR,
-            logs.QUARANTINE_FALLBACK,
-            {"why": why, "function_name": self.function_name, "request_id": self.request_id},
-            "raw_record",
-            logs.as_log_text(raw),
-        )
+    def lost(self, raw: object, why: str) -> bool:
+        """Last resort: the raw record itself, as JSON, in the log (in parts if long), whatever the logging
+        settings. False when not even that could be written: the caller hands the record back."""
+        try:
+            logs.write_last_copy(
+                logs.QUARANTINE_FALLBACK,
+                {"why": why, "function_name": self.function_name, "request_id": self.request_id},
+                "raw_record",
+                logs.as_log_text(raw),
+            )
+        except Exception:
+            return False
+        return True
 
     def finish(self, result: BatchResult, metrics: MetricsSink | None) -> None:
         """Summary line, metrics and trace for the batch."""
