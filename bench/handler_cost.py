@@ -173,39 +173,6 @@ MUTATION_VARIANTS = (
 )
 
 
-def dynamodb_event(batch_size: int, record_size: int) -> dict[str, Any]:
-    """A DynamoDB stream event whose ``NewImage`` holds about ``record_size`` bytes of attributes."""
-    lines = max(1, record_size // 60)
-    image = {"TICKER": {"S": "AMZN"}, "PRICE": {"N": "100.5"}}
-    image["LINES"] = {
-        "L": [
-            {"M": {"SKU": {"S": f"SKU-{n:05d}"}, "QTY": {"N": "3"}, "PRICE": {"N": "12.5"}}}
-            for n in range(lines)
-        ]
-    }
-    records = []
-    for index in range(batch_size):
-        records.append(
-            {
-                "eventID": f"{index:032x}",
-                "eventName": "INSERT",
-                "eventVersion": "1.1",
-                "eventSource": "aws:dynamodb",
-                "awsRegion": "us-east-1",
-                "dynamodb": {
-                    "ApproximateCreationDateTime": 1704067200 + index,
-                    "Keys": {"TICKER": {"S": "AMZN"}, "N": {"N": str(index)}},
-                    "NewImage": image,
-                    "SequenceNumber": str(111 + index),
-                    "SizeBytes": record_size,
-                    "StreamViewType": "NEW_IMAGE",
-                },
-                "eventSourceARN": "arn:aws:dynamodb:us-east-1:000000000000:table/ticks/stream/2024-01-01T00:00:00.000",
-            }
-        )
-    return {"Records": records}
-
-
 class _NoSnapshot:
     """Stands in for :class:`shardsafe.core.records.Snapshot` in the unsafe variant: takes nothing."""
 
