@@ -67,3 +67,16 @@ run "dynamodb_stream_example_plans_a_table_stream_source" {
     error_message = "examples/dynamodb-stream must plan the table and the failure bucket the stream's failed batches go to."
   }
 }
+
+run "tumbling_window_example_plans_a_stream_aggregated_by_window" {
+  command = plan
+
+  module {
+    source = "./examples/tumbling-window"
+  }
+
+  assert {
+    condition     = output.stream_name != null && output.function_name != null && output.output_bucket_name != null
+    error_message = "examples/tumbling-window must plan the stream, the window function and the bucket each window's counts go to."
+  }
+}

@@ -101,6 +101,8 @@ module "pipeline" {
     WriteOutput = {
       actions   = ["s3:PutObject"]
       resources = ["${aws_s3_bucket.output.arn}/*"]
+      # every object of the example's own output bucket: a wildcard the module asks to acknowledge
+      acknowledge_wildcard = true
     }
   }, var.role_policy_statements)
   tracing_mode = var.tracing_mode

@@ -53,6 +53,7 @@ module "pipeline" {
   name              = var.name
   function_zip_path = var.function_zip_path
   handler           = "window_handler.lambda_handler"
+  alarm_actions     = var.alarm_actions
 
   event_source_mapping = {
     batch_size                 = var.batch_size
@@ -66,6 +67,8 @@ module "pipeline" {
     WriteOutput = {
       actions   = ["s3:PutObject"]
       resources = ["${aws_s3_bucket.output.arn}/*"]
+      # every object of the example's own output bucket: a wildcard the module asks to acknowledge
+      acknowledge_wildcard = true
     }
   }
 

@@ -27,3 +27,10 @@ variable "batch_size" {
   type        = number
   default     = 10
 }
+
+variable "alarm_actions" {
+  description = "ARNs (an SNS topic, for example) the pipeline's alarms notify. Empty: they notify nobody, and the plan warns so."
+  type        = list(string)
+  default     = []
+  nullable    = false
+}
