@@ -31,19 +31,30 @@ def reproducible_zip(files: Mapping[str, ZipContent]) -> bytes:
 
 
 def write_zip(files: Mapping[str, ZipContent], output: Path) -> Path:
-    """Write ``files`` to ``output`` reproducibly (sorted, fixed date, mode 0644); atomic."""
+    """Write ``files`` to ``output`` reproducibly (sorted, fixed date, mode 0644); atomic.
+
+    The partial file is this process's own, so two builds of the same zip at once (two shells, two
+    test workers) each replace ``output`` whole rather than one taking the other's half-written file.
+    """
     output.parent.mkdir(parents=True, exist_ok=True)
-    partial = output.with_name(output.name + ".partial")
-    with zipfile.ZipFile(partial, "w") as archive:
-        for name in sorted(files):
-            content = files[name]
-            info = zipfile.ZipInfo(name, date_time=FIXED_DATE)
-            info.create_system = 3  # unix, so the mode below is read
-            info.external_attr = 0o100644 << 16
-            info.compress_type = zipfile.ZIP_DEFLATED
-            data = content.read_bytes() if isinstance(content, Path) else content
-            archive.writestr(info, data, compresslevel=9)
-    os.replace(partial, output)
+    handle, partial_name = tempfile.mkstemp(prefix=f".{output.name}.", suffix=".partial", dir=output.parent)
+    os.close(handle)
+    partial = Path(partial_name)
+    try:
+        with zipfile.ZipFile(partial, "w") as archive:
+            for name in sorted(files):
+                content = files[name]
+                info = zipfile.ZipInfo(name, date_time=FIXED_DATE)
+                info.create_system = 3  # unix, so the mode below is read
+                info.external_attr = 0o100644 << 16
+                info.compress_type = zipfile.ZIP_DEFLATED
+                data = content.read_bytes() if isinstance(content, Path) else content
+                archive.writestr(info, data, compresslevel=9)
+        partial.chmod(0o644)  # mkstemp makes it 0600: a zip is read by whoever deploys it, as before
+        os.replace(partial, output)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
     return output
 
 
