@@ -544,3 +544,28 @@ def test_an_idempotency_that_is_not_one_is_refused() -> None:
 
     with pytest.raises(ConfigurationError, match="idempotency must be an Idempotency"):
         StreamProcessor(lambda record: None, idempotency=MemoryIdempotencyStore())  # type: ignore[arg-type]
+
+
+def test_the_documented_snippet_does_what_the_docs_show() -> None:
+    import runpy
+    import subprocess
+    import sys
+
+    from shardsafe_harness import paths
+
+    path = paths.SNIPPETS / "idempotency.py"
+    snippet = runpy.run_path(str(path))
+    processor_, event = snippet["processor"], snippet["event"]
+    assert (
+        repr(processor_.process(event).counts())
+        == "Counts(processed=2, skipped=0, quarantined=0, handed_back=0)"
+    )
+    again = processor_.process(event)
+    assert (repr(again.counts()), again.response) == (
+        "Counts(processed=0, skipped=2, quarantined=0, handed_back=0)",
+        {"batchItemFailures": []},
+    )
+    assert snippet["sent"] == ["INV-1", "INV-2"]
+    printed = subprocess.run([sys.executable, str(path)], capture_output=True, text=True, check=True).stdout
+    assert "Counts(processed=0, skipped=2, quarantined=0, handed_back=0)" in printed
+    assert "['INV-1', 'INV-2']" in printed
