@@ -70,14 +70,16 @@ class DynamoDBIdempotencyStore(IdempotencyStore):
     """Keys in a DynamoDB table with Powertools' idempotency layout (partition key ``id``, a string;
     time to live on ``expiration``).
 
-    :param table_name: default ``SHARDSAFE_IDEMPOTENCY_TABLE`` (the module's ``idempotency_table``).
+    :param table_name: default ``SHARDSAFE_IDEMPOTENCY_TABLE`` (the module's ``idempotency_table``),
+        read when the store is first used: a function whose table is not set hands every record back,
+        each with the error that says so, rather than fail to import (or handle a record unclaimed).
     :param client: a boto3 DynamoDB client; default one made on first use (1 s to connect, 2 s to
         read, botocore's standard retries).
     :param key_attr, expiry_attr, in_progress_expiry_attr, status_attr, data_attr: the attribute
         names, Powertools' ``DynamoDBPersistenceLayer`` parameters and defaults.
     """
 
-    __slots__ = ("_client", "calls", "layout", "table_name")
+    __slots__ = ("_client", "_table_name", "calls", "layout")
 
     def __init__(
         self,
@@ -90,13 +92,7 @@ class DynamoDBIdempotencyStore(IdempotencyStore):
         status_attr: str = "status",
         data_attr: str = "data",
     ) -> None:
-        name = table_name or os.environ.get(TABLE_ENV, "").strip()
-        if not name:
-            raise ConfigurationError(
-                f"the idempotency store has no table: set {TABLE_ENV} (the Terraform module's "
-                "idempotency_table = { create = true } sets it) or pass DynamoDBIdempotencyStore(table_name=...)"
-            )
-        self.table_name = name
+        self._table_name = table_name
         self.layout = Layout(
             key_attr=key_attr,
             expiry_attr=expiry_attr,
@@ -108,7 +104,18 @@ class DynamoDBIdempotencyStore(IdempotencyStore):
         #: The API calls made, by name (what the benchmarks and tests count).
         self.calls: dict[str, int] = {}
 
-    # --- the client ---
+    # --- the table and the client ---
+
+    @property
+    def table_name(self) -> str:
+        """The table's name; ConfigurationError naming the variable when there is none."""
+        name = self._table_name or os.environ.get(TABLE_ENV, "").strip()
+        if not name:
+            raise ConfigurationError(
+                f"the idempotency store has no table: set {TABLE_ENV} (the Terraform module's "
+                "idempotency_table = { create = true } sets it) or pass DynamoDBIdempotencyStore(table_name=...)"
+            )
+        return name
 
     def client(self) -> Any:
         if self._client is None:
@@ -133,6 +140,11 @@ class DynamoDBIdempotencyStore(IdempotencyStore):
         self, keys: Sequence[str], *, now_ms: int, expires_at: int, in_progress_until_ms: int
     ) -> ClaimResult:
         result = ClaimResult()
+        try:
+            table = self.table_name
+        except ConfigurationError as error:
+            result.failed = dict.fromkeys(keys, error)
+            return result
         layout = self.layout
         names = {
             "#id": layout.key_attr,
@@ -148,7 +160,7 @@ class DynamoDBIdempotencyStore(IdempotencyStore):
 
         def put(key: str) -> dict[str, Any]:
             return {
-                "TableName": self.table_name,
+                "TableName": table,
                 "Item": {
                     layout.key_attr: {"S": key},
                     layout.status_attr: {"S": IN_PROGRESS},
@@ -230,9 +242,13 @@ class DynamoDBIdempotencyStore(IdempotencyStore):
         layout = self.layout
         found: dict[str, Held] = {}
         failed: dict[str, BaseException] = {}
+        try:
+            table = self.table_name
+        except ConfigurationError as error:
+            return found, dict.fromkeys(keys, error)
         for chunk in _chunks(list(keys), GET_ITEMS):
             request: dict[str, Any] = {
-                self.table_name: {
+                table: {
                     "Keys": [{layout.key_attr: {"S": key}} for key in chunk],
                     "ConsistentRead": True,
                 }
@@ -242,9 +258,9 @@ class DynamoDBIdempotencyStore(IdempotencyStore):
                 try:
                     response = self.client().batch_get_item(RequestItems=request)
                 except Exception as error:
-                    failed.update(dict.fromkeys(_keys_of(request, self.table_name, layout.key_attr), error))
+                    failed.update(dict.fromkeys(_keys_of(request, table, layout.key_attr), error))
                     break
-                for item in response.get("Responses", {}).get(self.table_name, []):
+                for item in response.get("Responses", {}).get(table, []):
                     key = _string(item.get(layout.key_attr))
                     held = self._held(item)
                     expiration = _number(item.get(layout.expiry_attr))
@@ -261,7 +277,7 @@ class DynamoDBIdempotencyStore(IdempotencyStore):
                 _backoff(attempt)
             else:
                 unread = RuntimeError("BatchGetItem left keys unprocessed (throttled)")
-                failed.update(dict.fromkeys(_keys_of(request, self.table_name, layout.key_attr), unread))
+                failed.update(dict.fromkeys(_keys_of(request, table, layout.key_attr), unread))
         return found, failed
 
     # --- complete and release ---
@@ -297,17 +313,21 @@ class DynamoDBIdempotencyStore(IdempotencyStore):
         """BatchWriteItem, 25 requests a call, unprocessed ones sent again with backoff."""
         failed: dict[str, BaseException] = {}
         key_attr = self.layout.key_attr
+        try:
+            table = self.table_name
+        except ConfigurationError as error:
+            return dict.fromkeys(_request_keys(requests, key_attr), error)
         for chunk in _chunks(requests, WRITE_ITEMS):
             todo = chunk
             for attempt in range(UNPROCESSED_ATTEMPTS):
                 self._count("BatchWriteItem")
                 try:
-                    response = self.client().batch_write_item(RequestItems={self.table_name: todo})
+                    response = self.client().batch_write_item(RequestItems={table: todo})
                 except Exception as error:
                     failed.update(dict.fromkeys(_request_keys(todo, key_attr), error))
                     todo = []
                     break
-                todo = (response.get("UnprocessedItems") or {}).get(self.table_name) or []
+                todo = (response.get("UnprocessedItems") or {}).get(table) or []
                 if not todo:
                     break
                 _backoff(attempt)

@@ -93,10 +93,25 @@ def test_a_store_that_is_not_one_is_refused() -> None:
         Idempotency(object())  # type: ignore[arg-type]
 
 
-def test_without_a_table_the_default_store_names_the_variable_to_set(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_without_a_table_every_record_is_handed_back_with_the_variable_to_set(
+    monkeypatch: pytest.MonkeyPatch, log_lines: Any
+) -> None:
+    """Importing a handler that builds Idempotency() works without the table (a packager's import check,
+    a test); a batch then has no record handled unclaimed: each goes back, the error saying what to set."""
+    from shardsafe import MemoryQuarantine, StreamProcessor
+
     monkeypatch.delenv("SHARDSAFE_IDEMPOTENCY_TABLE", raising=False)
-    with pytest.raises(ConfigurationError, match="set SHARDSAFE_IDEMPOTENCY_TABLE"):
-        Idempotency()
+    handled: list[object] = []
+    processor = StreamProcessor(
+        handled.append, idempotency=Idempotency(), quarantine=MemoryQuarantine(), metrics=False, tracing=False
+    )
+    event = factories.sqs_event([{"n": 0}, {"n": 1}])
+
+    result = processor.process(event, factories.FakeContext())
+
+    assert handled == [] and result.counts().handed_back == 2
+    (line,) = [line for line in log_lines() if line["event"] == "shardsafe.retryable"]
+    assert "set SHARDSAFE_IDEMPOTENCY_TABLE" in line["error_message"]
 
 
 def test_the_default_store_is_the_table_of_the_environment_and_the_namespace_the_function(
