@@ -30,8 +30,10 @@ class ProcessRuntimeExecutorPlugin(RuntimeExecutorPlugin):
 def dynamodb_provider() -> Service:
     from localstack.services.moto import MotoFallbackDispatcher
 
+    from shardsafe_localstack import dynamodb_transactions
     from shardsafe_localstack.dynamodb import DynamoDBProvider
 
+    dynamodb_transactions.apply()  # transactions without copying the tables (its switch)
     return Service.for_provider(DynamoDBProvider(), dispatch_table_factory=MotoFallbackDispatcher)
 
 
