@@ -45,6 +45,7 @@ resource "aws_s3_bucket_server_side_encryption_configuration" "jobs" {
 
 # --- Workers ---
 
+# trivy:ignore:AVD-AWS-0025 The idempotency table holds task ids and their expiry, encrypted with DynamoDB's own key; idempotency_table.kms_key_arn takes a customer key (examples/complete passes one).
 module "workers" {
   source = "../../"
 
@@ -52,6 +53,7 @@ module "workers" {
   function_zip_path = var.function_zip_path
   handler           = "jobs.worker.lambda_handler"
   timeout           = var.timeout
+  alarm_actions     = var.alarm_actions
 
   event_source = {
     kind = "sqs"

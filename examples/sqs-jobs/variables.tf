@@ -45,3 +45,10 @@ variable "force_destroy" {
   type        = bool
   default     = false
 }
+
+variable "alarm_actions" {
+  description = "ARNs (an SNS topic, for example) the workers' alarms notify. Empty: they notify nobody, and the plan warns so."
+  type        = list(string)
+  default     = []
+  nullable    = false
+}
