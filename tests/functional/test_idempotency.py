@@ -569,3 +569,33 @@ def test_the_documented_snippet_does_what_the_docs_show() -> None:
     printed = subprocess.run([sys.executable, str(path)], capture_output=True, text=True, check=True).stdout
     assert "Counts(processed=0, skipped=2, quarantined=0, handed_back=0)" in printed
     assert "['INV-1', 'INV-2']" in printed
+
+
+def test_a_store_that_raises_instead_of_reporting_loses_nothing_and_doubles_nothing(
+    store: IdempotencyStore,
+) -> None:
+    """A store of one's own may raise where the contract says to report: a claim that raised hands
+    every record back unhandled; a completion that raised leaves the record processed."""
+
+    class Raising(FailingStore):
+        def __init__(self, inner: IdempotencyStore, raising: str) -> None:
+            super().__init__(inner)
+            self.raising = raising
+
+        def claim(self, keys: Any, **times: Any) -> Any:
+            if self.raising == "claim":
+                raise RuntimeError("the store broke")
+            return super().claim(keys, **times)
+
+        def complete(self, entries: Any, *, expires_at: int) -> dict[str, BaseException]:
+            if self.raising == "complete":
+                raise RuntimeError("the store broke")
+            return super().complete(entries, expires_at=expires_at)
+
+    handler = Handler()
+    result = processor(handler, Raising(store, "claim")).process(batch(2), factories.FakeContext())
+    assert outcomes(result) == ["retryable", "after_earlier_failure"]
+    assert handler.calls == {}
+
+    result = processor(handler, Raising(store, "complete")).process(batch(2), factories.FakeContext())
+    assert outcomes(result) == ["processed", "processed"]

@@ -43,7 +43,7 @@ from shardsafe.core.idempotency.keys import (
     identity_value,
     missing_key_message,
 )
-from shardsafe.core.idempotency.store import COMPLETED, IN_PROGRESS, MAX_KEY_BYTES
+from shardsafe.core.idempotency.store import COMPLETED, IN_PROGRESS, MAX_KEY_BYTES, ClaimResult
 from shardsafe.core.outcomes import PROCESSED, HandBack
 from shardsafe.core.policy import NEVER_CAUGHT, remaining_ms
 from shardsafe.core.records import Record
@@ -56,7 +56,7 @@ if TYPE_CHECKING:
     from typing import Any
 
     from shardsafe.core.idempotency.config import Idempotency
-    from shardsafe.core.idempotency.store import Held
+    from shardsafe.core.idempotency.store import Held, IdempotencyStore
     from shardsafe.core.policy import Policy
     from shardsafe.core.run import Invocation
     from shardsafe.core.sources.base import Source
@@ -158,9 +158,7 @@ class IdempotencyStage:
         if not positions:
             return claims
         claim_expires_at = max(claims.expires_at, until_ms // 1000 + 1)  # a claim outlives its own end
-        result = config.store.claim(
-            list(positions), now_ms=now_ms, expires_at=claim_expires_at, in_progress_until_ms=until_ms
-        )
+        result = _claim(config.store, list(positions), now_ms, claim_expires_at, until_ms)
         claimed, held, failed = set(result.claimed), result.held, result.failed
         if config.wait and any(entry.status == IN_PROGRESS for entry in held.values()):
             self._wait(run, held, claimed, failed, until_ms, claim_expires_at)
@@ -285,7 +283,10 @@ class IdempotencyStage:
                     return  # cannot be outwaited: handed back
                 self.sleep(max(0.0, min(WAIT_POLL_S, (latest - now_ms) / 1000 + 0.01, left_ms / 1000)))
                 now_ms = int(self.clock() * 1000)
-            found, unread = store.peek(sorted(waiting), now_ms=now_ms)
+            try:
+                found, unread = store.peek(sorted(waiting), now_ms=now_ms)
+            except Exception:  # a store that raised where it should report: stop waiting
+                return
             read = True
             if unread:
                 return
@@ -295,7 +296,7 @@ class IdempotencyStage:
                 if entry.status == COMPLETED:
                     waiting.discard(key)
             if free:
-                again = store.claim(free, now_ms=now_ms, expires_at=expires_at, in_progress_until_ms=until_ms)
+                again = _claim(store, free, now_ms, expires_at, until_ms)
                 claimed.update(again.claimed)
                 failed.update(again.failed)
                 held.update(again.held)
@@ -411,7 +412,10 @@ class Claims:
                 entries.append((key, encode(result)))
         if not entries:
             return
-        failed = self.stage.config.store.complete(entries, expires_at=self.expires_at)
+        try:
+            failed = self.stage.config.store.complete(entries, expires_at=self.expires_at)
+        except Exception as error:  # a store that raised where it should report: the record stays processed
+            failed = {key: error for key, _ in entries}
         for key, data in entries:
             if key in failed:
                 self.failed_data[key] = data
@@ -460,6 +464,18 @@ class Claims:
                     )
         except Exception as error:  # a store that raised where it should report: the records are settled
             _warn("idempotency: ending the batch's claims failed", list(self.claimed), self.run, {"": error})
+
+
+def _claim(
+    store: IdempotencyStore, keys: list[str], now_ms: int, expires_at: int, until_ms: int
+) -> ClaimResult:
+    """The store's claim; a store that raised (it should report per key) fails every key: none is handled."""
+    try:
+        return store.claim(keys, now_ms=now_ms, expires_at=expires_at, in_progress_until_ms=until_ms)
+    except Exception as error:
+        result = ClaimResult()
+        result.failed = dict.fromkeys(keys, error)
+        return result
 
 
 def _result(data: str | None) -> Any:
