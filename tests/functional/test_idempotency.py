@@ -599,3 +599,29 @@ def test_a_store_that_raises_instead_of_reporting_loses_nothing_and_doubles_noth
 
     result = processor(handler, Raising(store, "complete")).process(batch(2), factories.FakeContext())
     assert outcomes(result) == ["processed", "processed"]
+
+
+def test_the_user_records_of_a_kpl_aggregate_are_keyed_each_by_its_sub_sequence_number(
+    store: IdempotencyStore,
+) -> None:
+    """A retryable user record hands back its aggregate, so Lambda delivers every user record of it
+    again: those done before are skipped, by their identity's sub-sequence number."""
+    from tests import kpl
+
+    handler = Handler(fail={2: RetryableError("later")})
+    built = processor(handler, store)
+    users = [("k", None, json.dumps({"n": n, "PRICE": 1.5}).encode()) for n in range(4)]
+    event = {
+        "Records": [
+            factories.kinesis_record({"n": 9, "PRICE": 1.5}, sequence=0),
+            kpl.aggregated_record(users, sequence=1),
+        ]
+    }
+
+    first = built.process(event, factories.FakeContext())
+    assert outcomes(first) == ["processed", "processed", "processed", "retryable", "after_earlier_failure"]
+    handler.fail.clear()
+    again = built.process({"Records": event["Records"][1:]}, factories.FakeContext())
+    assert outcomes(again) == ["skipped", "skipped", "processed", "processed"]
+    assert [calls for _, calls in sorted(handler.calls.items())] == [1, 1, 1, 2, 1]
+    assert sorted(len(identity) for identity in handler.calls) == [3, 4, 4, 4, 4]  # + sub-sequence number

@@ -250,3 +250,24 @@ def test_with_a_table_a_death_between_writing_and_marking_done_writes_those_reco
     for half in halves:
         idempotent_template.lambda_handler(half, factories.FakeContext())
     assert set(written_sequences(s3).values()) == {2}
+
+
+def test_the_user_records_of_one_aggregate_written_in_two_parts_keep_two_objects(
+    template: ModuleType, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """KPL user records share their aggregate's sequence number: the objects are named by sequence and
+    sub-sequence number, so a part written after a hand-back does not overwrite the first part's object."""
+    from tests import kpl
+
+    monkeypatch.setenv("SHARDSAFE_OUTPUT_BUCKET", "out")
+    s3 = FakeS3()
+    monkeypatch.setattr(template, "_client", s3)
+    users = [("AMZN", None, json.dumps(factories.tick("A", n)).encode()) for n in range(4)]
+    event = {"Records": [kpl.aggregated_record(users, sequence=0)]}
+    result = template.processor.process(event, factories.FakeContext())
+    template.write_batch(result.processed[2:])  # what a later delivery of the last two would write
+    sequence = event["Records"][0]["kinesis"]["sequenceNumber"]
+    assert sorted(key for _, key in s3.objects) == [
+        f"processed/{factories.SHARD_ID}/{sequence}.0-{sequence}.3.jsonl",
+        f"processed/{factories.SHARD_ID}/{sequence}.2-{sequence}.3.jsonl",
+    ]
