@@ -25,7 +25,7 @@ from shardsafe import (
     StreamProcessor,
     reasons,
 )
-from shardsafe.core.idempotency.stage import Claims
+from shardsafe.core.idempotency.claims import Claims
 from shardsafe.core.idempotency.store import IdempotencyStore
 from shardsafe.core.outcomes import QuarantinedRecord
 from tests import factories

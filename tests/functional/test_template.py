@@ -218,7 +218,7 @@ def test_with_a_table_a_death_between_writing_and_marking_done_writes_those_reco
 ) -> None:
     """The one window the docstring names: the object written, the function dead before the keys were
     marked done. Once the dead invocation's claims end, the records are written again."""
-    from shardsafe.core.idempotency.stage import Claims
+    from shardsafe.core.idempotency.claims import Claims
     from tests.idempotency_support import Clock
 
     monkeypatch.setenv("SHARDSAFE_OUTPUT_BUCKET", "out")
