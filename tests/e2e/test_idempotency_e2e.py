@@ -27,8 +27,9 @@ from shardsafe_harness import paths
 from shardsafe_harness.logs import log_messages
 from shardsafe_harness.resources import Resources
 
-from tests.e2e import idempotency_handler
+from tests.e2e import idempotency_handler, shared_run
 from tests.e2e.esm_support import wait_until
+from tests.e2e.shared_run import RUN_DIR
 
 RECORDS = 10
 CRASH_AT = 6  # the 7th record: six are acted on before the process dies
@@ -37,14 +38,19 @@ RETRIES = 10
 DEADLINE_S = 180
 
 
-@pytest.fixture(scope="module")
-def idempotency_zip(lambda_zip: Path) -> Path:
+@pytest.fixture(scope="session")
+def idempotency_zip(lambda_zip: Path, request: pytest.FixtureRequest) -> Path:
+    """The Lambda zip plus tests/e2e/idempotency_handler.py (built once per run, whatever the workers)."""
     from shardsafe.ops.packaging import add_to_zip
 
-    return add_to_zip(
-        lambda_zip,
-        {"idempotency_handler.py": Path(idempotency_handler.__file__)},
-        paths.BUILD / "e2e" / "lambda-idempotency.zip",
+    return shared_run.once(
+        request.config.stash[RUN_DIR],
+        "idempotency-handler-zip",
+        lambda: add_to_zip(
+            lambda_zip,
+            {"idempotency_handler.py": Path(idempotency_handler.__file__)},
+            paths.BUILD / "e2e" / "lambda-idempotency.zip",
+        ),
     )
 
 

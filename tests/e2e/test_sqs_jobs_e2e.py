@@ -33,6 +33,8 @@ from shardsafe_harness.terraform import Terraform
 from shardsafe import parse_envelope
 from shardsafe.ops.cli import main as shardsafe
 
+pytestmark = pytest.mark.terraform  # its stack is applied with Terraform: scheduled first
+
 EXAMPLE = "sqs-jobs"
 DEADLINE_S = 300
 OUTPUT = re.compile(r'"\$\(terraform output -raw ([a-z_]+)\)"')
