@@ -625,3 +625,15 @@ def test_the_user_records_of_a_kpl_aggregate_are_keyed_each_by_its_sub_sequence_
     assert outcomes(again) == ["skipped", "skipped", "processed", "processed"]
     assert [calls for _, calls in sorted(handler.calls.items())] == [1, 1, 1, 2, 1]
     assert sorted(len(identity) for identity in handler.calls) == [3, 4, 4, 4, 4]  # + sub-sequence number
+
+
+def test_idempotency_with_a_window_handler_is_refused_naming_why() -> None:
+    """Lambda retries a tumbling window's batch with the state from before it: a record skipped as done
+    would be missing from the retried state."""
+    from shardsafe import ConfigurationError
+
+    with pytest.raises(ConfigurationError, match="idempotency cannot go with a window_handler"):
+        StreamProcessor(
+            window_handler=lambda window, records: window.state,
+            idempotency=Idempotency(MemoryIdempotencyStore()),
+        )
