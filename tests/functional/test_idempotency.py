@@ -637,3 +637,44 @@ def test_idempotency_with_a_window_handler_is_refused_naming_why() -> None:
             window_handler=lambda window, records: window.state,
             idempotency=Idempotency(MemoryIdempotencyStore()),
         )
+
+
+def test_a_handler_that_returns_an_awaitable_is_done_once_it_has_run(store: IdempotencyStore) -> None:
+    """A plain handler may return an awaitable (it is awaited for it): the record is done, and its
+    result kept, only once the awaitable has run."""
+    ran: list[int] = []
+
+    async def work(n: int) -> dict[str, int]:
+        ran.append(n)
+        return {"n": n}
+
+    def handle(record: Any) -> Any:
+        return work(record.data["n"])
+
+    built = processor(handle, store, store_results=True)
+    assert outcomes(built.process(batch(2), factories.FakeContext())) == ["processed"] * 2
+    again = built.process(batch(2), factories.FakeContext())
+    assert [skipped.result for _, skipped in again.skipped] == [{"n": 0}, {"n": 1}]
+    assert ran == [0, 1]
+
+
+def test_a_batch_handler_call_that_returns_its_records_completes_none_of_them(
+    store: IdempotencyStore,
+) -> None:
+    """A batch handler reports failure by raising; one that returns records it was given has failed
+    (a TypeError the run loop bisects): its records are not done, and come again."""
+
+    def write(records: list[Any]) -> list[Any]:
+        return [record for record in records if record.data["n"] == 1]
+
+    built = StreamProcessor(
+        batch_handler=write,
+        idempotency=Idempotency(store, namespace="test"),
+        quarantine=MemoryQuarantine(),
+        metrics=False,
+        tracing=False,
+    )
+    first = built.process(batch(3), factories.FakeContext())
+    assert outcomes(first) == ["processed", "quarantined", "processed"]
+    again = built.process(batch(3), factories.FakeContext())
+    assert outcomes(again) == ["skipped", "quarantined", "skipped"]

@@ -425,7 +425,11 @@ class StreamProcessor(Generic[RecordT]):
                 "window_handler"
             )
         stage = IdempotencyStage(
-            idempotency, self.policy, self._prepare_for, batch_handler=self._batch_handle is not None
+            idempotency,
+            self.policy,
+            self._prepare_for,
+            self._loop.resolve,
+            batch_handler=self._batch_handle is not None,
         )
         self._handle = stage.record_handler(self._handle)
         if self._batch_handle is not None:

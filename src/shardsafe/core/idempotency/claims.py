@@ -166,7 +166,7 @@ class Claims:
         by_raw, completed, encode = self.by_raw, self.completed, self.stage.encode_result
         entries = []
         for record, result in zip(records, results, strict=True):
-            key = by_raw.get(id(record.raw))
+            key = by_raw.get(id(delivered(record)))
             if key is not None and key not in completed:
                 entries.append((key, encode(result)))
         if not entries:
@@ -223,6 +223,12 @@ class Claims:
                     )
         except Exception as error:  # a store that raised where it should report: the records are settled
             _warn("idempotency: ending the batch's claims failed", list(self.claimed), self.run, {"": error})
+
+
+def delivered(record: Record) -> Any:
+    """The record as Lambda delivered it: the batch's own object (``record.raw`` is a copy made for the
+    handler), by which a handled record finds its key, in a retry or a bisection half too."""
+    return record._raw
 
 
 def claim(

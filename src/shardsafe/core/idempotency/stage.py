@@ -49,7 +49,8 @@ from shardsafe.core.idempotency.keys import (
 from shardsafe.core.idempotency.store import IN_PROGRESS, MAX_KEY_BYTES
 from shardsafe.core.outcomes import HandBack
 from shardsafe.core.policy import NEVER_CAUGHT, remaining_ms
-from shardsafe.core.stages.handle import PLAIN_RESULTS, not_awaited
+from shardsafe.core.stages.batch import returned_failures
+from shardsafe.core.stages.handle import PLAIN_RESULTS
 from shardsafe.core.telemetry import logs
 
 TYPE_CHECKING = False  # typing is not imported at run time: it would cost the cold start
@@ -80,6 +81,7 @@ class IdempotencyStage:
         "complete_per_record",
         "config",
         "current",
+        "finish",
         "monotonic",
         "policy",
         "prepare_for",
@@ -91,6 +93,7 @@ class IdempotencyStage:
         config: Idempotency,
         policy: Policy,
         prepare_for: Callable[[Source], Callable[[Any], Record]],
+        finish: Callable[[Any], Any],
         *,
         batch_handler: bool,
     ) -> None:
@@ -98,6 +101,8 @@ class IdempotencyStage:
         self.policy = policy
         #: extract → decode → validate for a source (no handler): what a key from the payload reads.
         self.prepare_for = prepare_for
+        #: A handler's return value made its result (an awaitable awaited), as the pipeline makes it.
+        self.finish = finish
         #: With a batch handler a record is done when the batch handler returns, not its own handler.
         self.complete_per_record = not batch_handler
         self.current: Claims | None = None
@@ -112,12 +117,12 @@ class IdempotencyStage:
         """``handler`` with its record's key completed as soon as it returns (without a batch handler)."""
         if not self.complete_per_record:
             return handler
-        stage = self
+        stage, finish = self, self.finish
 
         def handle_once(record: Record) -> Any:
             result = handler(record) if handler is not None else None
             if type(result) not in PLAIN_RESULTS:
-                not_awaited(result)  # a coroutine that never ran did not act: not completed
+                result = finish(result)  # awaited here: the record is done only once its work is
             claims = stage.current
             if claims is not None:
                 claims.complete((record,), (result,))
@@ -126,13 +131,16 @@ class IdempotencyStage:
         return handle_once
 
     def batch_handler(self, handler: Callable[[list[Record]], Any]) -> Callable[[list[Record]], Any]:
-        """``handler`` with the keys of the records it was called with completed when it returns."""
-        stage = self
+        """``handler`` with the keys of the records it was called with completed when it returns, and
+        its return value accepted (a returned record or ``batchItemFailures`` fails the call)."""
+        stage, finish = self, self.finish
 
         def handle_batch_once(records: list[Record]) -> Any:
             result = handler(records)
             if type(result) not in PLAIN_RESULTS:
-                not_awaited(result)
+                result = finish(result)
+            if result is not None:
+                returned_failures(result, records)  # raises when the call reports failures: not done
             claims = stage.current
             if claims is not None:
                 claims.complete(records, [record.result for record in records])
