@@ -32,14 +32,26 @@ from bench import (
     e2e_localstack,
     handler_cost,
     headline,
+    idempotency,
     memory,
     model_cost,
     report,
     stack_speed,
 )
 
-PARTS = ("handler", "deagg", "model", "cold", "memory", "e2e", "latency", "headline")
-ON_LOCALSTACK = ("e2e", "latency", "headline")
+PARTS = (
+    "handler",
+    "deagg",
+    "model",
+    "cold",
+    "memory",
+    "idempotency",
+    "e2e",
+    "latency",
+    "headline",
+    "idempotency-dynamodb",
+)
+ON_LOCALSTACK = ("e2e", "latency", "headline", "idempotency-dynamodb")
 
 
 def say(message: str) -> None:
@@ -149,8 +161,15 @@ def main(argv: list[str] | None = None) -> int:
         say("== memory (fresh interpreters)")
         batch = 1000 if args.quick else 10_000
         results["memory"] = memory.measure(batch, 10_240, progress=say)
+    if "idempotency" in parts:
+        say("== idempotency in memory (µs/record: shardsafe with and without the layer)")
+        results.setdefault("idempotency", {})["memory"] = idempotency.measure_memory(
+            repetitions=args.repetitions or (3 if args.quick else 9), progress=say
+        )
     if any(part in parts for part in ON_LOCALSTACK):
         results.update(on_localstack(parts, args))
+        if "idempotency_dynamodb" in results:  # one section with the in-memory part
+            results.setdefault("idempotency", {})["dynamodb"] = results.pop("idempotency_dynamodb")
     results["targets"] = report.targets(results)
     results["meta"]["seconds"] = round(time.monotonic() - started, 1)
 
@@ -198,6 +217,15 @@ def on_localstack(parts: list[str], args: argparse.Namespace) -> dict[str, Any]:
                 localstack.endpoint,
                 invokes=20 if args.quick else 100,
                 records=1000 if args.quick else 3000,
+                progress=say,
+            )
+        if "idempotency-dynamodb" in parts:
+            say(
+                "== idempotency on DynamoDB (LocalStack): shardsafe's layer and Powertools' on the same records"
+            )
+            results["idempotency_dynamodb"] = idempotency.measure_dynamodb(
+                idempotency.localstack_client(localstack.endpoint),
+                repetitions=2 if args.quick else 5,
                 progress=say,
             )
         if "headline" in parts:

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench import cold_start, deaggregation, headline, stack_speed
+from bench import cold_start, deaggregation, headline, idempotency, stack_speed
 
 DOCS_PAGE = Path("docs") / "benchmarks.md"
 """Where ``--update-docs`` writes the tables, relative to the repository."""
@@ -138,6 +138,8 @@ def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
         )
     if results.get("latency"):
         checks += stack_speed.targets(results["latency"])
+    if results.get("idempotency"):
+        checks += idempotency.targets(results["idempotency"])
     return checks
 
 
@@ -162,6 +164,8 @@ def markdown(results: dict[str, Any]) -> str:
         parts.append(speed_tables(results["latency"]))
     if results.get("headline"):
         parts.append(headline_table(results["headline"]))
+    if results.get("idempotency"):
+        parts.append(idempotency.table(results["idempotency"]))
     checks = results.get("targets") or []
     if checks:
         rows = [

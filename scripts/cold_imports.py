@@ -51,9 +51,7 @@ NOT_ON_THE_CLEAN_PATH = (
     "socket",
 )
 #: What a handler imports: the public API, as the template and the docs use it.
-HANDLER_IMPORTS = (
-    "shardsafe:StreamProcessor,FieldSchema,Record,RetryableError,KinesisRecord,SqsRecord,DynamoDBRecord"
-)
+HANDLER_IMPORTS = "shardsafe:StreamProcessor,FieldSchema,Record,RetryableError,KinesisRecord,SqsRecord,DynamoDBRecord,Idempotency"
 
 _PROBE = """
 import importlib, json, sys

@@ -80,3 +80,16 @@ run "tumbling_window_example_plans_a_stream_aggregated_by_window" {
     error_message = "examples/tumbling-window must plan the stream, the window function and the bucket each window's counts go to."
   }
 }
+
+run "sqs_jobs_example_plans_workers_with_an_idempotency_table" {
+  command = plan
+
+  module {
+    source = "./examples/sqs-jobs"
+  }
+
+  assert {
+    condition     = output.idempotency_table_name == "jobs-idempotency" && output.tasks_queue_url != null
+    error_message = "examples/sqs-jobs must plan the tasks queue and the module's idempotency table (jobs-idempotency)."
+  }
+}

@@ -22,7 +22,7 @@ from shardsafe.core.errors import (
     ShardsafeError,
     ValidationError,
 )
-from shardsafe.core.outcomes import BatchResult, HandBack, QuarantinedRecord
+from shardsafe.core.outcomes import BatchResult, HandBack, QuarantinedRecord, Skipped
 from shardsafe.core.processor import StreamProcessor
 from shardsafe.core.records import Record
 from shardsafe.core.sources import DynamoDBRecord, KinesisRecord, SqsRecord
@@ -31,6 +31,12 @@ from shardsafe.core.window import TumblingWindow
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from shardsafe.core.idempotency import (
+        DynamoDBIdempotencyStore,
+        Idempotency,
+        IdempotencyStore,
+        MemoryIdempotencyStore,
+    )
     from shardsafe.core.quarantine.envelope import Envelope, build_envelope, message_kind, parse_envelope
     from shardsafe.core.quarantine.memory import MemoryQuarantine
     from shardsafe.core.quarantine.sink import QuarantineSink
@@ -47,12 +53,16 @@ __all__ = [
     "BatchResponse",
     "BatchResult",
     "ConfigurationError",
+    "DynamoDBIdempotencyStore",
     "DynamoDBRecord",
     "EmfMetrics",
     "Envelope",
     "FieldSchema",
     "HandBack",
+    "Idempotency",
+    "IdempotencyStore",
     "KinesisRecord",
+    "MemoryIdempotencyStore",
     "MemoryMetrics",
     "MemoryQuarantine",
     "MetricsSink",
@@ -61,6 +71,7 @@ __all__ = [
     "Record",
     "RetryableError",
     "ShardsafeError",
+    "Skipped",
     "SnsQuarantine",
     "SqsQuarantine",
     "SqsRecord",
@@ -74,6 +85,10 @@ __all__ = [
 ]
 
 _LAZY = {
+    "Idempotency": "shardsafe.core.idempotency",
+    "IdempotencyStore": "shardsafe.core.idempotency",
+    "MemoryIdempotencyStore": "shardsafe.core.idempotency",
+    "DynamoDBIdempotencyStore": "shardsafe.core.idempotency.dynamodb",
     "Envelope": "shardsafe.core.quarantine.envelope",
     "build_envelope": "shardsafe.core.quarantine.envelope",
     "message_kind": "shardsafe.core.quarantine.envelope",

@@ -3,6 +3,7 @@
 How a batch flows, and the room for each part::
 
     event ─ sources/ (one file per source: where the records are, their ids, what a hand-back takes)
+          ─ idempotency/: (opt-in) the batch's keys claimed before the loop, completed by the handlers
           ─ run.py: the run loop, the only code that settles a record's outcome (outcomes.py)
               └ pipeline.py: the stages, per record: [a large-message pointer read] → decode →
                              model/convert → validate → handle (stages/)

@@ -60,6 +60,8 @@ if TYPE_CHECKING:
 
     from typing_extensions import TypeVar
 
+    from shardsafe.core.idempotency import Idempotency
+    from shardsafe.core.idempotency.stage import IdempotencyStage
     from shardsafe.core.quarantine.sink import QuarantineSink
     from shardsafe.core.records import Record
     from shardsafe.core.sources import Batch
@@ -136,6 +138,9 @@ class StreamProcessor(Generic[RecordT]):
     :param deaggregate: read a KPL aggregated Kinesis record as its user records, each processed,
         quarantined or handed back on its own (:mod:`shardsafe.core.sources.kpl`); default True. False
         hands the aggregate to the pipeline as one record (its bytes, as they came).
+    :param idempotency: act once on a record Lambda delivers more than once: an
+        :class:`~shardsafe.Idempotency` (its key, its store); a record done before is skipped, one
+        another invocation is working on is handed back. Default None: no store is called.
     :param sources: the sources read; default :data:`shardsafe.core.sources.SOURCES` (Kinesis,
         DynamoDB Streams, SQS). Add one of your own with ``sources=(*SOURCES, MySource())``.
     :param metrics: default :class:`~shardsafe.EmfMetrics`; ``False`` for none.
@@ -172,6 +177,7 @@ class StreamProcessor(Generic[RecordT]):
         deaggregate: bool = True,
         large_messages: bool = True,
         sources: Iterable[Source] = SOURCES,
+        idempotency: Idempotency | None = None,
     ) -> None:
         for name, handler in (
             ("record_handler", record_handler),
@@ -248,6 +254,9 @@ class StreamProcessor(Generic[RecordT]):
         self.deaggregate = deaggregate
         self._attempts: dict[Source, Callable[[Any], Record]] = {}
         self._prepared: dict[Source, Callable[[Any], Record]] = {}
+        self._idempotency: IdempotencyStage | None = None
+        if idempotency is not None:
+            self._idempotency = self._idempotency_stage(idempotency)
         self._quarantine = quarantine
         self._metrics: MetricsSink | None
         if metrics is None or metrics is True:
@@ -317,7 +326,7 @@ class StreamProcessor(Generic[RecordT]):
                 result.aggregated_records, result.user_records = batch.aggregated_records, batch.user_records
                 if window is not None:  # without a state in the response, Lambda fails the invocation
                     result.response_extras["state"] = window.state
-                self._process(run, batch, window)
+                self._process(run, batch, context, window)
         except Exception as error:  # a bug in shardsafe: log it, and lose nothing
             result = self._internal_error(run, error)
         result.duration_ms = (time.perf_counter() - started) * 1000.0
@@ -327,20 +336,27 @@ class StreamProcessor(Generic[RecordT]):
             logs.emit(logs.WARNING, logs.WARNED, {"message": "batch summary failed", "error": repr(error)})
         return result
 
-    def _process(self, run: Invocation, batch: Batch, window: TumblingWindow | None = None) -> None:
+    def _process(
+        self, run: Invocation, batch: Batch, context: object, window: TumblingWindow | None = None
+    ) -> None:
         run.observer.begin(self.tracing)
-        run.run_records(self._attempt_for, batch.source)
-        if window is not None and self._window_handle is not None:
-            run_window(
-                run, window, self._window_handle, self._batch_handle, self.policy, self._batch_options()
-            )
-        else:
-            if window is not None and not self._window_warned:
-                self._window_warned = True
-                logs.emit(logs.WARNING, logs.WARNED, {"message": WINDOW_WITHOUT_HANDLER})
-            if self._batch_handle is not None and run.collected:
-                finish, prepare_for, snapshot = self._batch_options()
-                run.run_batch_handler(self._batch_handle, finish, prepare_for, snapshot=snapshot)
+        claims = self._idempotency.begin(run, context) if self._idempotency is not None else None
+        try:
+            run.run_records(self._attempt_for, batch.source)
+            if window is not None and self._window_handle is not None:
+                run_window(
+                    run, window, self._window_handle, self._batch_handle, self.policy, self._batch_options()
+                )
+            else:
+                if window is not None and not self._window_warned:
+                    self._window_warned = True
+                    logs.emit(logs.WARNING, logs.WARNED, {"message": WINDOW_WITHOUT_HANDLER})
+                if self._batch_handle is not None and run.collected:
+                    finish, prepare_for, snapshot = self._batch_options()
+                    run.run_batch_handler(self._batch_handle, finish, prepare_for, snapshot=snapshot)
+        finally:
+            if claims is not None:
+                claims.end()
         run.flush(self._sink)
 
     def _internal_error(self, run: Invocation | None, error: Exception) -> BatchResult:
@@ -391,6 +407,34 @@ class StreamProcessor(Generic[RecordT]):
         """How the run loop calls a batch (or window) handler: its results finished, its records rebuilt
         from what Lambda delivered for each retry and half, a snapshot kept when a record handler ran."""
         return self._loop.resolve, self._prepare_for, self._handle is not None
+
+    def _idempotency_stage(self, idempotency: Idempotency) -> IdempotencyStage:
+        """The idempotency layer, and the handlers that complete a record's key once it is handled."""
+        from shardsafe.core.idempotency import Idempotency
+        from shardsafe.core.idempotency.stage import IdempotencyStage
+
+        if not isinstance(idempotency, Idempotency):
+            raise ConfigurationError(
+                f"idempotency must be an Idempotency(...), got {type(idempotency).__name__}"
+            )
+        if self.window_handler is not None:
+            raise ConfigurationError(
+                "idempotency cannot go with a window_handler: Lambda retries a tumbling window's batch with "
+                "the state from before it, so a record skipped as done would be missing from the retried "
+                "state. Keep the window's state idempotent by itself (it is recomputed on retry), or drop "
+                "window_handler"
+            )
+        stage = IdempotencyStage(
+            idempotency,
+            self.policy,
+            self._prepare_for,
+            self._loop.resolve,
+            batch_handler=self._batch_handle is not None,
+        )
+        self._handle = stage.record_handler(self._handle)
+        if self._batch_handle is not None:
+            self._batch_handle = stage.batch_handler(self._batch_handle)
+        return stage
 
     def _plain(self, handler: Callable[[Any], Any] | None) -> Callable[[Any], Any] | None:
         """The handler as a plain callable: an ``async def`` one runs on the processor's event loop."""

@@ -31,7 +31,7 @@ import time
 
 from shardsafe.core import reasons
 from shardsafe.core.errors import Rejection, qualified_name, safe_str
-from shardsafe.core.outcomes import PROCESSED, BatchResult, HandBack, QuarantinedRecord
+from shardsafe.core.outcomes import PROCESSED, BatchResult, HandBack, QuarantinedRecord, Skipped
 from shardsafe.core.policy import NEVER_CAUGHT, OUT_OF_TIME, HandlerFailed, HandlerOutOfTime, unwrap
 
 TYPE_CHECKING = False  # typing is not imported at run time: it would cost the cold start
@@ -279,6 +279,11 @@ class Invocation:
                 f"shardsafe bug: record {index} settled twice ({self.cells[index]!r}, then {outcome!r})"
             )
         self.cells[index] = outcome
+
+    def skip(self, index: int, result: Any = None) -> None:
+        """A record an earlier delivery acted on (idempotency): skipped, with what the handler returned
+        then when that was kept."""
+        self.settle(index, Skipped(Skipped.DUPLICATE, result))
 
     def quarantine(
         self,

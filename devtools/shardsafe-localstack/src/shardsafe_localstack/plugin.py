@@ -4,7 +4,9 @@ service plugins chosen by PROVIDER_OVERRIDE_DYNAMODB/_DYNAMODBSTREAMS=shardsafe.
 
 The embedded LocalStack's additions to stock LocalStack (bisect on error, the payload limit, the
 speed-ups, SQS scaling and bodies, the trace, the DynamoDB stream poller's fixes) are not applied
-here: each is a LocalStack runtime hook of its own (hooks.py).
+here: each is a LocalStack runtime hook of its own (hooks.py). The one exception is moto's DynamoDB
+transactions without copying the tables (dynamodb_transactions), applied when the DynamoDB provider
+below is made: it changes only the moto backend that provider serves.
 """
 
 from __future__ import annotations
@@ -30,8 +32,10 @@ class ProcessRuntimeExecutorPlugin(RuntimeExecutorPlugin):
 def dynamodb_provider() -> Service:
     from localstack.services.moto import MotoFallbackDispatcher
 
+    from shardsafe_localstack import dynamodb_transactions
     from shardsafe_localstack.dynamodb import DynamoDBProvider
 
+    dynamodb_transactions.apply()  # transactions without copying the tables (its switch)
     return Service.for_provider(DynamoDBProvider(), dispatch_table_factory=MotoFallbackDispatcher)
 
 

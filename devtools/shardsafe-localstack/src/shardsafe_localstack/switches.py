@@ -7,7 +7,9 @@ emulation off with ``0`` (stock LocalStack).
 SHARDSAFE_LOCALSTACK_FAST_INVOKE (executor), SHARDSAFE_LOCALSTACK_BATCH_LOGS,
 SHARDSAFE_LOCALSTACK_BATCH_METRICS and SHARDSAFE_LOCALSTACK_POLL_AGAIN (speedups) turn a speed-up off
 the same way. SHARDSAFE_LOCALSTACK_DYNAMODB (ctl, dynamodb) serves DynamoDB and DynamoDB Streams from moto; ``0``
-leaves LocalStack's own providers, which download DynamoDB Local at first use.
+leaves LocalStack's own providers, which download DynamoDB Local at first use;
+SHARDSAFE_LOCALSTACK_DYNAMODB_TRANSACTIONS (dynamodb_transactions) ``0`` leaves moto's transactions, which
+copy each table they name.
 SHARDSAFE_LOCALSTACK_TRACE (trace) is not a switch but a file path, off when unset.
 """
 
