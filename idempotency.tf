@@ -20,16 +20,19 @@ locals {
     SHARDSAFE_IDEMPOTENCY_TABLE = local.idempotency_table_name
   }
 
-  # The item actions the idempotency layer calls, on the table only (no index, no stream).
+  # The item actions the idempotency layer calls, on the table only (no index, no stream): claims in
+  # TransactWriteItems of Puts (authorised as dynamodb:PutItem: "Permissions for Put, Update, Delete,
+  # and Get actions are governed by the permissions used for the underlying PutItem, UpdateItem,
+  # DeleteItem, and GetItem operations", DynamoDB developer guide, transaction-apis-iam.html) or one
+  # PutItem, completions as PutItem or BatchWriteItem, releases in BatchWriteItem, reads while waiting
+  # in BatchGetItem. A function that also runs Powertools' idempotency on the table needs its
+  # GetItem, UpdateItem and DeleteItem too: add them with role_policy_statements.
   # DynamoDB decrypts the table's key with the caller's kms:Decrypt when the table has a customer
   # key; items are then encrypted by DynamoDB with that table key, not by KMS calls of the caller.
   idempotency_statements = merge(
     local.idempotency_table_arn != null ? {
       IdempotencyTableReadWrite = {
-        actions = [
-          "dynamodb:BatchGetItem", "dynamodb:BatchWriteItem", "dynamodb:ConditionCheckItem", "dynamodb:DeleteItem",
-          "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem",
-        ]
+        actions    = ["dynamodb:BatchGetItem", "dynamodb:BatchWriteItem", "dynamodb:PutItem"]
         resources  = [local.idempotency_table_arn]
         conditions = []
       }

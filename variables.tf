@@ -1244,8 +1244,9 @@ variable "idempotency_table" {
   description = <<-EOT
     A DynamoDB table where shardsafe's idempotency layer records the records it has acted on, so
     that a record Lambda delivers again is acted on once. The function gets its name
-    (SHARDSAFE_IDEMPOTENCY_TABLE) and, on that table only, dynamodb:GetItem, BatchGetItem,
-    PutItem, UpdateItem, DeleteItem, BatchWriteItem and ConditionCheckItem.
+    (SHARDSAFE_IDEMPOTENCY_TABLE) and, on that table only, dynamodb:BatchGetItem, BatchWriteItem
+    and PutItem, what the layer calls (a function that also runs Powertools' idempotency there
+    needs its GetItem, UpdateItem and DeleteItem: role_policy_statements).
     - create: the module creates <name>-idempotency (or name): on-demand, partition key `id` (a
       string), time to live on `expiration`: AWS Lambda Powertools' idempotency table layout, so a
       team using Powertools can share the table and its tooling.

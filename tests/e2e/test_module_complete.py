@@ -287,7 +287,7 @@ def test_role_policy_allows_each_call_of_the_pipeline_and_nothing_near_it(
         "handler writes a claim check": Request("s3:PutObject", f"{bucket}/{prefix}payloads/abc", own),
         "handler records an idempotency key": Request("dynamodb:PutItem", table),
         "handler reads idempotency keys": Request("dynamodb:BatchGetItem", table),
-        "handler completes a key": Request("dynamodb:UpdateItem", table),
+        "handler completes or releases keys": Request("dynamodb:BatchWriteItem", table),
         "handler uses the table's key": Request("kms:Decrypt", key, via("dynamodb")),
         "template writes its output": Request(
             "s3:PutObject", f"arn:aws:s3:::{deployed['output_bucket_name']}/processed/shardId-000/x.jsonl"
@@ -309,6 +309,8 @@ def test_role_policy_allows_each_call_of_the_pipeline_and_nothing_near_it(
         "the key through another service": Request("kms:Decrypt", key, via("secretsmanager")),
         "writing to the stream": Request("kinesis:PutRecord", deployed["stream_arn"]),
         "scanning the table": Request("dynamodb:Scan", table),
+        "updating a key in place (Powertools' call, not shardsafe's)": Request("dynamodb:UpdateItem", table),
+        "deleting a key alone": Request("dynamodb:DeleteItem", table),
         "the table's index": Request("dynamodb:Query", f"{table}/index/by-status"),
         "handing a role to a service": Request("iam:PassRole", deployed["role_arn"]),
     }

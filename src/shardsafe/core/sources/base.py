@@ -110,7 +110,7 @@ def float_or_none(value: object) -> float | None:
     if isinstance(value, bool):
         return None
     try:
-        if isinstance(value, (int, float, str)):  # noqa: UP038 - a tuple: a union is built on every call
+        if isinstance(value, (int, float, str)):
             number = float(value)
             return number if number - number == 0 else None  # not NaN, not an infinity
     except (ValueError, OverflowError):
