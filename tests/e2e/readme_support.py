@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 import uuid
 from pathlib import Path
@@ -37,6 +38,22 @@ def readme_commands(example: str) -> list[str]:
     return [line for line in block.group(1).splitlines() if line.strip() and not line.startswith("#")]
 
 
+def serialised_init(folder: Path, plugin_cache: Path) -> None:
+    """A ``terraform`` in ``folder`` that runs ``terraform init`` under the lock the harness takes
+    (shardsafe_harness.terraform.Terraform.init): README commands are run as written, and Terraform's
+    plugin cache is not safe for inits side by side."""
+    real = shutil.which("terraform")
+    assert real, "terraform is not on PATH"
+    folder.mkdir(parents=True, exist_ok=True)
+    wrapper = folder / "terraform"
+    wrapper.write_text(
+        "#!/usr/bin/env bash\n"
+        f'if [ "${{1:-}}" = init ]; then exec flock {plugin_cache / ".init.lock"} {real} "$@"; fi\n'
+        f'exec {real} "$@"\n'
+    )
+    wrapper.chmod(0o755)
+
+
 class ReadmeRun:
     """One example's README run on a copy of it; ``destroy()`` removes what Terraform made."""
 
@@ -50,6 +67,8 @@ class ReadmeRun:
         (self.copy / "localstack_override.tf").write_text(provider_override(endpoint))
         self.env = terraform_env()
         self.env.pop("TF_INPUT", None)  # `terraform apply` asks for its yes, as it asks a user
+        wrappers = root / "bin"
+        serialised_init(wrappers, Path(self.env["TF_PLUGIN_CACHE_DIR"]))
         self.env.update(
             TF_VAR_name=f"ss-{uuid.uuid4().hex[:8]}-{example[:10]}",
             TF_VAR_force_destroy="true",  # where the example has it: destroy empties the failure bucket
@@ -58,7 +77,7 @@ class ReadmeRun:
             AWS_SECRET_ACCESS_KEY="test",
             AWS_DEFAULT_REGION="us-east-1",
             AWS_PAGER="",
-            PATH=f"{paths.REPO / '.venv' / 'bin'}:{os.environ['PATH']}",
+            PATH=f"{wrappers}:{paths.REPO / '.venv' / 'bin'}:{os.environ['PATH']}",
         )
         self.cwd = root
 

@@ -114,7 +114,14 @@ class Terraform:
         ]
 
     def init(self) -> None:
-        self.run("init", "-input=false", "-no-color")
+        """``terraform init``, one at a time on this machine: Terraform's plugin cache is not safe for
+        concurrent use ("the plugin cache directory is not guaranteed to be concurrency safe", Terraform
+        CLI configuration docs), and end-to-end tests and the demo init stacks side by side."""
+        from filelock import FileLock
+
+        cache = Path(terraform_settings()["TF_PLUGIN_CACHE_DIR"])
+        with FileLock(str(cache / ".init.lock")):
+            self.run("init", "-input=false", "-no-color")
 
     def apply(self) -> dict[str, Any]:
         self.run("apply", "-auto-approve", "-input=false", "-no-color", *self._var_args())
