@@ -37,10 +37,12 @@ from bench import (
     model_cost,
     report,
     stack_speed,
+    stages,
 )
 
 PARTS = (
     "handler",
+    "stages",
     "deagg",
     "model",
     "cold",
@@ -138,6 +140,11 @@ def main(argv: list[str] | None = None) -> int:
         )
         for what, cost in results["mutation_safety"]["costs_us_per_record"].items():
             say(f"   {what}: {cost:+.2f} µs/record")
+    if "stages" in parts:
+        say("== where the time of a clean record goes (ns/record of CPU time, step by step)")
+        results["stages"] = stages.measure(repetitions=5 if args.quick else 15)
+        for step, ns in results["stages"]["steps_ns"].items():
+            say(f"   {step}: {ns:.0f} ns/record")
     if "deagg" in parts:
         say("== KPL de-aggregation (µs/user record: floor, shardsafe, aws_kinesis_agg)")
         results["deaggregation"] = deaggregation.measure(

@@ -180,6 +180,7 @@ def test_the_report_has_a_chart_a_table_and_the_targets(tmp_path: Path, cold: di
     assert (tmp_path / "per_record.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert [check["target"].split(":")[0] for check in results["targets"]] == [
         "per record, 0 % poison",
+        "per record, 0 % poison",
         "per record",
         "cold start, tracing off",
         "memory, 10 x 100 B",
@@ -210,3 +211,15 @@ def test_update_docs_writes_to_docs_benchmarks_md_by_default() -> None:
     assert page == REPO / "docs" / "benchmarks.md"
     assert report.TABLES_BEGIN in page.read_text(), "the page --update-docs writes must carry the markers"
     assert report.TABLES_BEGIN not in (REPO / "README.md").read_text()
+
+
+def test_the_steps_of_a_clean_record_add_up_to_about_the_whole() -> None:
+    from bench import stages
+
+    result = stages.measure(100, 50, repetitions=2)
+    assert set(result["steps_ns"]) == set(stages.STEPS)
+    assert result["floor_ns"] > 0 and result["whole_ns"] > 0
+    total = sum(result["steps_ns"].values())
+    # the steps are measured apart: their sum is the whole within a wide margin on a shared machine
+    assert 0.3 * result["whole_ns"] < total < 3 * result["whole_ns"]
+    assert "| decode |" in report.markdown({"meta": META, "stages": result})

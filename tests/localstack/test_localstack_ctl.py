@@ -122,6 +122,7 @@ def test_the_environment_keeps_localstack_on_loopback_with_the_process_executor(
         "kinesis",
         "lambda",
         "sqs",
+        "sns",
         "s3",
         "iam",
         "sts",

@@ -66,6 +66,13 @@ class Resources:
         self.cleanups.append(lambda: sqs.delete_queue(QueueUrl=url))
         return url
 
+    def topic(self, name: str) -> str:
+        """An SNS topic; its ARN."""
+        sns = self.client("sns")
+        arn: str = sns.create_topic(Name=name)["TopicArn"]
+        self.cleanups.append(lambda: sns.delete_topic(TopicArn=arn))
+        return arn
+
     def bucket(self, name: str) -> str:
         """An S3 bucket, emptied and deleted by :meth:`clean`; its name."""
         s3 = self.client("s3")

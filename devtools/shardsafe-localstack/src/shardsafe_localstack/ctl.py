@@ -27,7 +27,7 @@ from pathlib import Path
 from shardsafe_localstack.switches import DYNAMODB_ENV, DYNAMODB_PROVIDER, SwitchError, parse_switch
 
 DEFAULT_PORT = 4566
-SERVICES = "kinesis,dynamodb,dynamodbstreams,lambda,sqs,s3,iam,sts,logs,cloudwatch,kms"
+SERVICES = "kinesis,dynamodb,dynamodbstreams,lambda,sqs,sns,s3,iam,sts,logs,cloudwatch,kms"
 START_DEADLINE_S = 120.0
 STOP_DEADLINE_S = 15.0
 HEALTHY_AGAIN_S = 20.0
