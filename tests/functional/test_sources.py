@@ -89,6 +89,34 @@ def test_each_record_is_read_by_its_own_source_not_the_first_ones(quarantine: Me
     assert result.accounting_ok
 
 
+def test_a_batch_whose_first_record_names_a_source_has_each_later_record_read_by_its_own(
+    quarantine: MemoryQuarantine,
+) -> None:
+    """The usual batch is read in one go when every record names the first one's source; one that names
+    another is read (and handed back) by its own, not by the first record's."""
+    kinesis = factories.kinesis_event([factories.tick("K")])["Records"]
+    queued = [factories.sqs_record(factories.tick("Q"))]
+    changed = [factories.dynamodb_record({"TICKER": {"S": "D"}, "PRICE": {"N": "1"}})]
+    seen: list[tuple[str, type, str]] = []
+
+    def handle(record: Record) -> None:
+        seen.append((record.event_source, type(record), record.data["TICKER"]))
+        if record.data["TICKER"] == "Q":
+            raise RetryableError("later")
+
+    event = {"Records": [*kinesis, *queued, *changed]}
+    result = StreamProcessor(handle, quarantine=quarantine, metrics=False).process(event)
+    assert [(source, kind.__name__, ticker) for source, kind, ticker in seen] == [
+        ("aws:kinesis", "KinesisRecord", "K"),
+        ("aws:sqs", "SqsRecord", "Q"),
+        ("aws:dynamodb", "DynamoDBRecord", "D"),
+    ]
+    # the SQS record is handed back by its message id (its own source's identifier)
+    assert result.response == {"batchItemFailures": [{"itemIdentifier": queued[0]["messageId"]}]}
+    assert quarantine.envelopes == []
+    assert result.accounting_ok
+
+
 def test_a_source_of_ones_own_plugs_in_with_one_line(quarantine: MemoryQuarantine) -> None:
     """The MSK-shaped test source (tests/functional/msk_source.py): its event shape, its object item
     identifiers and its per-partition hand-back, through the Lambda entry point."""
