@@ -157,9 +157,27 @@ class Pipeline:
         return str(self.client("lambda").get_event_source_mapping(UUID=self.mapping_uuid)["State"])
 
     def batches(self) -> list[list[str]]:
-        """The batches the function completed, in the order it logged them."""
+        """The batches the function completed, in the order it logged them.
+
+        A batch counts when its invocation ended well: its REPORT line has no ``Status: error``. An
+        invocation the runtime ended (out of memory, killed) failed, as the mapping sees it, even when
+        its BATCH line made it to the log: the embedded runtime finds an allocation that passed the
+        memory size between two of its polls only when the invocation ends (its peak RSS), after
+        the handler ran to its end (shardsafe_localstack.runtime.bootstrap.MemoryWatch).
+        """
         messages = log_messages(self.client("logs"), f"/aws/lambda/{self.name}")
-        return [json.loads(m[len(BATCH_LINE) :]) for m in messages if m.startswith(BATCH_LINE)]
+        batches: list[list[str]] = []
+        pending: list[list[str]] = []  # the BATCH lines of the invocation whose REPORT is still to come
+        for message in messages:
+            if message.startswith("START RequestId:"):
+                pending = []
+            elif message.startswith(BATCH_LINE):
+                pending.append(json.loads(message[len(BATCH_LINE) :]))
+            elif message.startswith("REPORT RequestId:"):
+                if "Status: error" not in message:
+                    batches.extend(pending)
+                pending = []
+        return batches
 
     def failure_records(self) -> list[dict[str, Any]]:
         """The on-failure destination's messages so far (S3 objects are read, not removed)."""

@@ -192,6 +192,12 @@ class MemoryWatch:
     MEMORY_POLL_S while an invocation runs, and its peak (ru_maxrss) is checked when it ends, so an
     allocation that passes the limit between two polls is caught too. Only the worker process is
     counted, not processes the handler starts.
+
+    Where this differs from AWS: an allocation caught only by its peak (the poll did not run between
+    it and the invocation's end, as on a loaded machine) is caught after the handler ran to its end.
+    The invocation still ends as out of memory, but what the handler did and printed after the
+    allocation has happened, where on AWS it would not: a test counts an invocation's work by its
+    outcome (the REPORT line's ``Status: error``), not by its lines.
     """
 
     def __init__(self, pid: int, limit_kb: int) -> None:
