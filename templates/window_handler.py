@@ -9,8 +9,9 @@ Kinesis mapping with ``tumbling_window_in_seconds`` set. What it does for each b
 2. adds the batch's valid ticks to the window's state, a count per partition key (AWS's own example),
    and returns the new state: Lambda hands it to the window's next invocation;
 3. on the window's final invocation, if ``SHARDSAFE_OUTPUT_BUCKET`` is set, writes the window's counts as
-   one object, ``s3://<bucket>/windows/<shardId>/<window start>.json``; a retried final invocation
-   writes the same key again.
+   one object, ``s3://<bucket>/windows/<shardId>/<window start>.json``: a retried final invocation, or
+   each part of a final batch split to find a record the aggregation fails on, writes the running total
+   to the same key, so the last write holds the whole window.
 """
 
 from __future__ import annotations
@@ -41,9 +42,10 @@ def aggregate(window: TumblingWindow, records: list[KinesisRecord]) -> dict[str,
     batches = int(window.state.get("batches", 0)) + (1 if records else 0)
     state: dict[str, object] = {"counts": counts, "batches": batches}
     if window.is_final:
+        # A final batch split in parts (a record the aggregation fails on) calls this once per part, each
+        # with the state so far: the running total goes to one key, so the last write holds the whole window.
         write_result(window, state)
-        return {}  # the state is dropped after the final invocation; the next window starts afresh
-    return state
+    return state  # Lambda hands it to the next invocation (after the final one it drops it)
 
 
 def write_result(window: TumblingWindow, state: dict[str, object]) -> None:

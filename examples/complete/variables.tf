@@ -90,7 +90,7 @@ variable "filter_patterns" {
 }
 
 variable "create_alarm_topic" {
-  description = "Create an SNS topic, encrypted with the example's key, that the alarms notify. The LocalStack test turns it off: the embedded LocalStack runs no SNS."
+  description = "Create an SNS topic, encrypted with the example's key, that the alarms notify. Off: the alarms notify nobody (the plan warns)."
   type        = bool
   default     = true
 }

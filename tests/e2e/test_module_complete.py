@@ -171,6 +171,10 @@ def test_log_group_alarms_and_dashboard_exist(
     assert by_metric["RecordsQuarantined"]["Statistic"] == "Sum"
     assert by_metric["IteratorAge"]["Threshold"] == 30000
     assert by_metric["Duration"]["Threshold"] == 24000  # 80 % of the 30 s timeout
+    topic = deployed["alarm_topic_arn"]
+    assert topic and aws_client("sns").get_topic_attributes(TopicArn=topic)["Attributes"]["TopicArn"] == topic
+    for alarm in by_metric.values():  # every alarm notifies the topic, going off and coming back
+        assert (alarm["AlarmActions"], alarm["OKActions"]) == ([topic], [topic]), alarm["AlarmName"]
     assert deployed["dashboard_name"] == f"{deployed['function_name']}-{deployed['region']}"
 
     dashboard = json.loads(

@@ -6,6 +6,8 @@ its own dependency, attrs), each poison record quarantined with its bytes intact
 
 from __future__ import annotations
 
+import re
+import shlex
 import shutil
 import zipfile
 from collections.abc import Iterator
@@ -79,6 +81,21 @@ def deploy(localstack_endpoint: str, project: Path) -> Iterator[object]:
     for terraform in made:
         if terraform.state_resources():
             terraform.destroy()
+
+
+def test_the_packaging_commands_run_here_are_the_readmes() -> None:
+    """FAT and THIN_WITH_LAYER are the README's ``shardsafe package`` lines, as written, in order."""
+    readme = (EXAMPLE / "README.md").read_text()
+    blocks = re.findall(r"```sh\n(.*?)```", readme, re.DOTALL)
+    commands = [
+        [
+            shlex.split(line.split("#")[0])[1:]
+            for line in block.splitlines()
+            if line.startswith("shardsafe package")
+        ]
+        for block in blocks
+    ]
+    assert [found for found in commands if found] == [FAT, THIN_WITH_LAYER]
 
 
 @pytest.mark.parametrize(

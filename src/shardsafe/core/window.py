@@ -15,8 +15,7 @@ https://docs.aws.amazon.com/lambda/latest/dg/services-kinesis-windows.html (Dyna
         for record in records:
             state[record.partition_key] = state.get(record.partition_key, 0) + 1
         if window.is_final:
-            publish(window.start, state)      # the window's result
-            return {}
+            publish(window.start, state)      # the window's result so far (see below)
         return state
 
     processor = StreamProcessor(window_handler=count)   # a record handler may check each record first
@@ -25,7 +24,10 @@ The window handler gets the records of the batch that were processed (decoded, v
 poison is quarantined before it counts, as ever. It is called like a batch handler, so:
 
 - it raises poison: the records are split in two and each half is aggregated again, down to the ones it
-  fails on, which are quarantined; the state keeps what the halves that succeeded returned;
+  fails on, which are quarantined; the state keeps what the halves that succeeded returned. On a final
+  invocation each part that succeeds is a call with ``is_final`` set and the state so far: emit the
+  running total where a later emit replaces an earlier one (one key, as the template does), so that the
+  last holds the whole window;
 - it raises a retryable error: its records are handed back (with every later one, as a stream
   requires), and the state returned is the state before them, so Lambda's retry counts them once;
 - it is called on a batch without records too (the final invocation may have none), so it can emit.

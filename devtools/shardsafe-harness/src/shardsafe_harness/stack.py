@@ -113,8 +113,6 @@ def stack_settings(name_prefix: str, shard_count: int, zip_path: Path, handler: 
         # The module's default: batches given up on land whole in the failure bucket (records included),
         # which also keeps claim checks; nothing then depends on the stream's retention.
         "failure_destination_kind": "s3",
-        # The embedded LocalStack runs no SNS (see examples/complete/README.md).
-        "create_alarm_topic": False,
         "enhanced_fan_out": True,
     }
 

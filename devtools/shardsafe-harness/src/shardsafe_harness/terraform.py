@@ -33,7 +33,19 @@ from shardsafe_harness import paths
 #: The offline provider mirror some machines have; terraform/mirror.tfrc points Terraform at it.
 MIRROR = Path("/opt/tf-plugins")
 OVERRIDE_FILE = "localstack_override.tf"
-ENDPOINT_SERVICES = ("cloudwatch", "dynamodb", "iam", "kinesis", "kms", "lambda", "logs", "s3", "sqs", "sts")
+ENDPOINT_SERVICES = (
+    "cloudwatch",
+    "dynamodb",
+    "iam",
+    "kinesis",
+    "kms",
+    "lambda",
+    "logs",
+    "s3",
+    "sns",
+    "sqs",
+    "sts",
+)
 
 
 class TerraformError(RuntimeError):

@@ -4,7 +4,8 @@ SQS delivers a message at least once, a crashed or timed-out invocation's messag
 visibility timeout, and a producer that retries a send puts the same task on the queue twice under a
 new message id. shardsafe's idempotency layer keys each message on its task id (the payload, not the
 message id), claims the batch's task ids in the table the module creates, and skips a task that was
-run before: each task's ledger entry is posted once. A task that is not a task (a missing field, an
+run before: each task's ledger entry is posted once, unless the worker dies between posting it and
+the task being marked done (then the task runs again: the README says so). A task that is not a task (a missing field, an
 amount that is not a whole number) is quarantined with its payload, and the batch goes on.
 
 Handler: ``jobs.worker.lambda_handler``. Environment: ``JOBS_BUCKET`` (the ledger), and what the
