@@ -35,7 +35,21 @@ def readme_commands(example: str) -> list[str]:
     readme = paths.EXAMPLES / example / "README.md"
     block = re.search(r"```sh\n(.*?)```", readme.read_text(), re.DOTALL)
     assert block, f"{readme} has no sh block"
-    return [line for line in block.group(1).splitlines() if line.strip() and not line.startswith("#")]
+    lines = (without_comment(line) for line in block.group(1).splitlines())
+    return [line for line in lines if line.strip()]
+
+
+def without_comment(line: str) -> str:
+    """``line`` without a trailing shell comment (a ``#`` after a space, outside quotes), as bash reads it."""
+    quote = ""
+    for position, character in enumerate(line):
+        if quote:
+            quote = "" if character == quote else quote
+        elif character in "'\"":
+            quote = character
+        elif character == "#" and (position == 0 or line[position - 1].isspace()):
+            return line[:position].rstrip()
+    return line
 
 
 def serialised_init(folder: Path, plugin_cache: Path) -> None:
@@ -54,6 +68,20 @@ def serialised_init(folder: Path, plugin_cache: Path) -> None:
     wrapper.chmod(0o755)
 
 
+def aws_cli_on_localstack(folder: Path, endpoint: str) -> None:
+    """An ``aws`` in ``folder`` that is the AWS CLI with ``--endpoint-url`` set to LocalStack.
+
+    ``AWS_ENDPOINT_URL`` points the CLI's other commands there, but AWS CLI v1 replaces the endpoint of
+    ``aws sqs`` in us-east-1 with ``https://queue.amazonaws.com`` unless ``--endpoint-url`` is given
+    (awscli/customizations/overridesslcommonname.py): on AWS that is SQS' own endpoint, here it is not.
+    """
+    real = paths.REPO / ".venv" / "bin" / "aws"
+    assert real.exists(), f"{real} is missing: make venv installs the AWS CLI"
+    wrapper = folder / "aws"
+    wrapper.write_text(f'#!/usr/bin/env bash\nexec {real} --endpoint-url {endpoint} "$@"\n')
+    wrapper.chmod(0o755)
+
+
 class ReadmeRun:
     """One example's README run on a copy of it; ``destroy()`` removes what Terraform made."""
 
@@ -69,6 +97,7 @@ class ReadmeRun:
         self.env.pop("TF_INPUT", None)  # `terraform apply` asks for its yes, as it asks a user
         wrappers = root / "bin"
         serialised_init(wrappers, Path(self.env["TF_PLUGIN_CACHE_DIR"]))
+        aws_cli_on_localstack(wrappers, endpoint)
         self.env.update(
             TF_VAR_name=f"ss-{uuid.uuid4().hex[:8]}-{example[:10]}",
             TF_VAR_force_destroy="true",  # where the example has it: destroy empties the failure bucket
