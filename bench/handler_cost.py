@@ -123,17 +123,20 @@ def _ratios(samples: dict[str, list[float]], names: Sequence[str]) -> dict[str, 
     }
 
 
-def measure(
-    record_sizes: Sequence[int] = RECORD_SIZES,
-    batch_sizes: Sequence[int] = BATCH_SIZES,
-    poison_rates: Sequence[float] = POISON_RATES,
+def measure_grid(
+    record_sizes: Sequence[int],
+    batch_sizes: Sequence[int],
+    poison_rates: Sequence[float],
     *,
-    repetitions: int = 7,
-    min_records: int = 1000,
-    min_total_records: int = 30_000,
+    repetitions: int,
+    min_records: int,
+    min_total_records: int,
     progress: Callable[[str], None] | None = None,
-) -> dict[str, Any]:
-    """The whole grid; ``progress`` is told about each cell as it finishes."""
+    names: Sequence[str] = contenders.CONTENDERS,
+    make: Callable[[str, contenders.MemorySqsClient], contenders.Handler] | None = None,
+    label: str = "",
+) -> list[dict[str, Any]]:
+    """Every cell of a grid as :func:`measure_case` measures it; ``progress`` hears of each as it ends."""
     cases = []
     for record_size in record_sizes:
         for batch_size in batch_sizes:
@@ -145,15 +148,40 @@ def measure(
                     repetitions=repetitions,
                     min_records=min_records,
                     min_total_records=min_total_records,
+                    names=names,
+                    make=make,
                 )
                 cases.append(case)
                 if progress is not None:
                     us = case["us_per_record"]
                     progress(
-                        f"{record_size:>6} B x {batch_size:>6}, {poison_rate:>4.0%} poison: "
+                        f"{record_size:>6} B x {batch_size:>6}, {poison_rate:>4.0%} poison{label}: "
                         + ", ".join(f"{name} {us[name]:.2f}" for name in us)
                         + " µs/record"
                     )
+    return cases
+
+
+def measure(
+    record_sizes: Sequence[int] = RECORD_SIZES,
+    batch_sizes: Sequence[int] = BATCH_SIZES,
+    poison_rates: Sequence[float] = POISON_RATES,
+    *,
+    repetitions: int = 7,
+    min_records: int = 1000,
+    min_total_records: int = 30_000,
+    progress: Callable[[str], None] | None = None,
+) -> dict[str, Any]:
+    """The whole grid; ``progress`` is told about each cell as it finishes."""
+    cases = measure_grid(
+        record_sizes,
+        batch_sizes,
+        poison_rates,
+        repetitions=repetitions,
+        min_records=min_records,
+        min_total_records=min_total_records,
+        progress=progress,
+    )
     return {
         "contenders": list(contenders.CONTENDERS),
         "clock": "time.perf_counter_ns (wall); cpu_* from time.thread_time_ns",

@@ -90,28 +90,18 @@ def measure(
     progress: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
     """The grid, each cell as :func:`bench.handler_cost.measure_case` measures it."""
-    cases = []
-    for record_size in record_sizes:
-        for batch_size in batch_sizes:
-            for poison_rate in poison_rates:
-                case = handler_cost.measure_case(
-                    record_size,
-                    batch_size,
-                    poison_rate,
-                    repetitions=repetitions,
-                    min_records=min_records,
-                    min_total_records=min_total_records,
-                    names=CONTENDERS,
-                    make=make,
-                )
-                cases.append(case)
-                if progress is not None:
-                    us = case["us_per_record"]
-                    progress(
-                        f"{record_size:>6} B x {batch_size:>5}, {poison_rate:>4.0%} poison, model: "
-                        + ", ".join(f"{name} {us[name]:.2f}" for name in us)
-                        + " µs/record"
-                    )
+    cases = handler_cost.measure_grid(
+        record_sizes,
+        batch_sizes,
+        poison_rates,
+        repetitions=repetitions,
+        min_records=min_records,
+        min_total_records=min_total_records,
+        progress=progress,
+        names=CONTENDERS,
+        make=make,
+        label=", model",
+    )
     return {
         "contenders": list(CONTENDERS),
         "model": "bench/functions/tick_model.py: Tick (EVENT_TIME, TICKER, PRICE, LINES: list[Line])",
