@@ -233,8 +233,8 @@ class StreamProcessor(Generic[RecordT]):
         json_model = model is not None and decode == "json"
         if callable(decode):  # a decoder that calls out (a schema registry) may time out: not poison
             decode = passing_retryable(decode, is_retryable)
-        self._decode = make_decoder(decode, strict_json=strict_json, limits=decode_limits)
-        limits = decode_limits or default_limits()
+        limits = default_limits() if decode_limits is None else decode_limits  # make_decoder checks its type
+        self._decode = make_decoder(decode, strict_json=strict_json, limits=limits)
         # JSON payloads and a model: one stage validates the JSON itself (stages/model.py), then the check.
         self._decode_model = self._check_only = None
         if json_model:
@@ -378,13 +378,18 @@ class StreamProcessor(Generic[RecordT]):
 
     # --- set-up helpers ---
 
+    def _stages_for(
+        self, source: Source
+    ) -> tuple[Callable[[bytes], Any] | None, Callable[[Any], Any] | None]:
+        """The decode and validate stages for ``source``'s records: with a model, one stage validates the JSON."""
+        if self._decode_model is not None and source.decodes:
+            return self._decode_model, self._check_only
+        return self._decode, self._validate
+
     def _attempt_for(self, source: Source) -> Callable[[Any], Record]:
         attempt = self._attempts.get(source)
         if attempt is None:
-            if self._decode_model is not None and source.decodes:
-                decode, validate = self._decode_model, self._check_only
-            else:
-                decode, validate = self._decode, self._validate
+            decode, validate = self._stages_for(source)
             attempt = self._attempts[source] = build_attempt(
                 source, decode, validate, self._handle, self._resolve, self._loop.resolve
             )
@@ -394,10 +399,7 @@ class StreamProcessor(Generic[RecordT]):
         """The pipeline without the record handler: a record built afresh from what Lambda delivered."""
         prepare = self._prepared.get(source)
         if prepare is None:
-            if self._decode_model is not None and source.decodes:
-                decode, validate = self._decode_model, self._check_only
-            else:
-                decode, validate = self._decode, self._validate
+            decode, validate = self._stages_for(source)
             prepare = self._prepared[source] = build_attempt(source, decode, validate, None, self._resolve)
         return prepare
 

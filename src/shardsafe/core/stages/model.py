@@ -125,8 +125,20 @@ def json_model_decoder(
         ):
             text = payload
         else:
-            decode_json(payload)  # inflates within the limits, estimates, refuses NaN: poison stops here
-            text = decompress_if_compressed(payload, max_inflated)
+            # Inflated once, within the limits; what the fast path cannot vouch for goes through the decoder
+            # (it estimates, refuses NaN and says why a payload is poison), which inflates it again.
+            text = (
+                decompress_if_compressed(payload, max_inflated)
+                if payload and payload[0] in compressed
+                else payload
+            )
+            if (
+                not text
+                or text[0] in compressed
+                or len(text) > unexamined_length
+                or (strict_json and (b"NaN" in text or b"Infinity" in text))
+            ):
+                decode_json(payload)
         try:
             return validate_json(text)
         except Exception as error:

@@ -247,3 +247,21 @@ def test_typed_handlers_get_their_record_class() -> None:
     assert kept[0].result == {"TICKER": "AMZN", "EVENT_TIME": "2024-01-01T00:00:00"}
     kept = StreamProcessor(on_message, metrics=False).process(factories.sqs_event([{"a": 1}])).processed
     assert kept[0].result == kept[0].raw["messageId"]
+
+
+def test_a_compressed_payload_is_inflated_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The model stage inflates a clean compressed payload once, not once to check it and again to parse it."""
+    from shardsafe.core.stages import decode, model
+
+    inflated: list[int] = []
+    real = decode.decompress_if_compressed
+
+    def counting(payload: bytes, max_bytes: int) -> bytes:
+        inflated.append(len(payload))
+        return real(payload, max_bytes)
+
+    monkeypatch.setattr(decode, "decompress_if_compressed", counting)
+    monkeypatch.setattr(model, "decompress_if_compressed", counting)
+    seen, quarantine, _ = run(Tick, factories.kinesis_event([gzip.compress(b'{"TICKER": "A", "PRICE": 1}')]))
+    assert seen == [Tick(TICKER="A", PRICE=1)] and not quarantine.envelopes
+    assert len(inflated) == 1
