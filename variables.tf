@@ -461,7 +461,8 @@ variable "logging" {
         INFO and dropped. The poison and last-resort lines (ERROR) are kept.
       - ERROR: as WARN; only ERROR lines are kept, among them the poison lines and the last-resort
         lines that are the only copy of a record when neither the quarantine nor S3 took it.
-      - FATAL is refused: it would drop those ERROR lines, and with them records.
+      - FATAL is refused: it would drop those ERROR lines (the last-resort copy is then written at FATAL
+        and kept, but every poison line and warning is lost).
       - system_log_level (DEBUG, INFO, WARN; default INFO) filters Lambda's own lines: WARN drops
         START, END and REPORT (duration, memory).
     A check warns when the application level drops the metrics.
@@ -486,7 +487,7 @@ variable "logging" {
 
   validation {
     condition     = var.logging.application_log_level == null || contains(["TRACE", "DEBUG", "INFO", "WARN", "ERROR"], coalesce(var.logging.application_log_level, "INFO"))
-    error_message = "logging.application_log_level must be TRACE, DEBUG, INFO, WARN or ERROR; got \"${coalesce(var.logging.application_log_level, "null")}\".${coalesce(var.logging.application_log_level, "-") == "FATAL" ? " FATAL is refused: Lambda would drop shardsafe's ERROR lines, among them the last-resort copy of a record that neither the quarantine nor S3 took." : ""}"
+    error_message = "logging.application_log_level must be TRACE, DEBUG, INFO, WARN or ERROR; got \"${coalesce(var.logging.application_log_level, "null")}\".${coalesce(var.logging.application_log_level, "-") == "FATAL" ? " FATAL is refused: Lambda would drop shardsafe's ERROR lines, every poison record's line among them." : ""}"
   }
 
   validation {
