@@ -211,7 +211,7 @@ def test_the_summary_line_and_metrics_count_aggregates_and_user_records_apart(
     assert (batch["AggregatedRecords"], batch["UserRecords"], batch["RecordsProcessed"]) == (2, 5, 6)
 
 
-def test_a_metrics_sink_of_one_s_own_is_not_given_counts_it_did_not_ask_for(
+def test_a_metrics_sink_of_one_s_own_is_given_the_kpl_counts(
     quarantine: MemoryQuarantine,
 ) -> None:
     class OwnSink:
@@ -225,7 +225,8 @@ def test_a_metrics_sink_of_one_s_own_is_not_given_counts_it_did_not_ask_for(
     StreamProcessor(lambda r: None, metrics=sink, quarantine=quarantine).process(
         {"Records": [kpl.aggregated_record([("k", None, tick_bytes("A"))])]}
     )
-    assert "user_records" not in sink.calls[0] and sink.calls[0]["processed"] == 1
+    [call] = sink.calls
+    assert (call["aggregated_records"], call["user_records"], call["processed"]) == (1, 1, 1)
 
 
 def test_the_poison_line_names_the_sub_sequence_number(

@@ -58,8 +58,8 @@ class LambdaContext(Protocol):
 class MetricsSink(Protocol):
     """Where batch metrics go (EMF on stdout by default).
 
-    A sink with ``counts_user_records = True`` is also given ``aggregated_records`` and ``user_records``
-    (ints): the KPL aggregates of the batch that were read as their user records, and how many those held.
+    ``aggregated_records`` and ``user_records``: the KPL aggregates of the batch that were read as their
+    user records, and how many those held (0 and 0 for a batch without aggregates).
     """
 
     def record_batch(
@@ -71,4 +71,6 @@ class MetricsSink(Protocol):
         handed_back: int,
         duration_ms: float,
         function_name: str | None,
+        aggregated_records: int,
+        user_records: int,
     ) -> None: ...

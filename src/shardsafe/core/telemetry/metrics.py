@@ -32,8 +32,6 @@ _METRICS = (
 class EmfMetrics:
     """Writes each batch's metrics as an EMF document on stdout, where Lambda ships it to CloudWatch."""
 
-    counts_user_records = True  # told how many KPL user records the batch's aggregates held
-
     def __init__(self, namespace: str | None = None) -> None:
         self.namespace = namespace
 
@@ -76,8 +74,6 @@ class EmfMetrics:
 
 class MemoryMetrics:
     """Keeps every batch's metrics in ``batches``: for tests and benchmarks."""
-
-    counts_user_records = True
 
     def __init__(self) -> None:
         self.batches: list[dict[str, object]] = []

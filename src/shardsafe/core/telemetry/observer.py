@@ -134,12 +134,6 @@ class Observer:
         )
         if metrics is not None:
             try:
-                # A sink that says it counts user records is told how many the batch's KPL aggregates held.
-                kpl: dict[str, Any] = (
-                    {"aggregated_records": result.aggregated_records, "user_records": result.user_records}
-                    if getattr(metrics, "counts_user_records", False)
-                    else {}
-                )
                 metrics.record_batch(
                     processed=counts.processed,
                     skipped=counts.skipped,
@@ -147,7 +141,8 @@ class Observer:
                     handed_back=counts.handed_back,
                     duration_ms=result.duration_ms,
                     function_name=self.function_name,
-                    **kpl,
+                    aggregated_records=result.aggregated_records,
+                    user_records=result.user_records,
                 )
             except Exception as error:
                 logs.emit(logs.WARNING, logs.WARNED, {"message": "metrics sink failed", "error": repr(error)})
