@@ -2,7 +2,7 @@
 
 For users: one base for the package, the two a user raises to classify a failure, the configuration
 error and the handler's one (the operator tools add theirs in :mod:`shardsafe.ops.errors`). Inside:
-:class:`Rejection`, the signal every stage raises for poison it finds, and :class:`PassThrough`.
+:class:`Rejection`, the signal every stage raises for poison it finds.
 """
 
 from __future__ import annotations
@@ -57,15 +57,6 @@ class Rejection(Exception):
     @property
     def error_message(self) -> str:
         return self.error if isinstance(self.error, str) else safe_str(self.error)
-
-
-class PassThrough(Exception):
-    """Wraps a custom decoder's failure that is not the record's fault (a timeout): re-raised as it is,
-    not made poison; the processor's policy says which failures those are."""
-
-    def __init__(self, error: BaseException) -> None:
-        super().__init__(error)
-        self.error = error
 
 
 def qualified_name(kind: type) -> str:

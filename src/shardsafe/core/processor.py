@@ -46,7 +46,7 @@ from shardsafe.core.policy import Deadline, Policy
 from shardsafe.core.run import Invocation
 from shardsafe.core.sources import SOURCES, Source, by_name, kpl, read_event
 from shardsafe.core.sources.sqs import FIFO_SCOPES
-from shardsafe.core.stages.decode import default_limits, make_decoder, passing_retryable
+from shardsafe.core.stages.decode import default_limits, make_decoder
 from shardsafe.core.stages.handle import EventLoop, is_async_callable, is_generator_callable
 from shardsafe.core.stages.validate import as_converter, as_validator, validate_stage
 from shardsafe.core.telemetry import logs
@@ -231,10 +231,9 @@ class StreamProcessor(Generic[RecordT]):
         check = as_validator(validate)
         self._validate = validate_stage(check, is_retryable, as_converter(convert, model))
         json_model = model is not None and decode == "json"
-        if callable(decode):  # a decoder that calls out (a schema registry) may time out: not poison
-            decode = passing_retryable(decode, is_retryable)
         limits = default_limits() if decode_limits is None else decode_limits  # make_decoder checks its type
-        self._decode = make_decoder(decode, strict_json=strict_json, limits=limits)
+        # a decoder that calls out (a schema registry) may time out: that is not poison
+        self._decode = make_decoder(decode, strict_json=strict_json, limits=limits, is_retryable=is_retryable)
         # JSON payloads and a model: one stage validates the JSON itself (stages/model.py), then the check.
         self._decode_model = self._check_only = None
         if json_model:

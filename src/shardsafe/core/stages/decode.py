@@ -49,7 +49,7 @@ import zlib
 from collections.abc import Callable
 
 from shardsafe.core import reasons
-from shardsafe.core.errors import ConfigurationError, PassThrough, Rejection
+from shardsafe.core.errors import ConfigurationError, Rejection
 from shardsafe.core.jsontext import NOT_UTF8
 from shardsafe.core.policy import NEVER_CAUGHT
 
@@ -225,11 +225,13 @@ def make_decoder(
     *,
     strict_json: bool = True,
     limits: DecodeLimits | None = None,
+    is_retryable: Callable[[BaseException], bool] | None = None,
 ) -> Callable[[bytes], object]:
     """The decoder for ``kind``: ``"json"``, ``"text"``, ``"bytes"`` or a callable ``bytes -> value``.
 
     A callable (protobuf, Avro, ...) gets the inflated payload; its exceptions become poison
-    with reason ``decode_error``. ``limits`` defaults to :func:`default_limits`.
+    with reason ``decode_error``, but for those ``is_retryable`` says are not the record's fault (a
+    schema registry that timed out), which pass as they are. ``limits`` defaults to :func:`default_limits`.
 
     >>> decode = make_decoder("json", limits=default_limits(128))
     >>> decode(b'{"TICKER": "AMZN"}')
@@ -240,7 +242,7 @@ def make_decoder(
     elif not isinstance(limits, DecodeLimits):
         raise ConfigurationError(f"decode_limits must be a DecodeLimits, got {type(limits).__name__}")
     if callable(kind):
-        return _custom_decoder(kind, limits.max_inflated_bytes)
+        return _custom_decoder(kind, limits.max_inflated_bytes, is_retryable)
     if kind == "json":
         return _json_decoder(strict_json, limits)
     if kind == "text":
@@ -275,7 +277,11 @@ def _text_decoder(max_inflated: int) -> Callable[[bytes], str]:
     return decode_text
 
 
-def _custom_decoder(decode: Callable[[bytes], object], max_inflated: int) -> Callable[[bytes], object]:
+def _custom_decoder(
+    decode: Callable[[bytes], object],
+    max_inflated: int,
+    is_retryable: Callable[[BaseException], bool] | None = None,
+) -> Callable[[bytes], object]:
     def decode_custom(payload: bytes) -> object:
         if not payload:
             raise Rejection(reasons.EMPTY, "record has no data")
@@ -284,10 +290,8 @@ def _custom_decoder(decode: Callable[[bytes], object], max_inflated: int) -> Cal
             return decode(payload)
         except Rejection:
             raise
-        except PassThrough as passing:
-            raise passing.error from None
         except BaseException as error:  # sys.exit() in a decoder fails its record, not the invocation
-            if isinstance(error, NEVER_CAUGHT):
+            if isinstance(error, NEVER_CAUGHT) or (is_retryable is not None and is_retryable(error)):
                 raise
             raise Rejection(reasons.DECODE_ERROR, error) from None
 
@@ -417,20 +421,3 @@ DECODERS: dict[str, Callable[[bytes], object]] = {
     "text": decode_text,
     "bytes": decode_bytes,
 }
-
-
-def passing_retryable(
-    decode: Callable[[bytes], object], is_retryable: Callable[[BaseException], bool]
-) -> Callable[[bytes], object]:
-    """A user's decoder whose retryable failures (a schema registry that timed out) pass the decode stage's
-    poison rule as they are; the policy says which failures those are."""
-
-    def decode_or_retry(payload: bytes) -> object:
-        try:
-            return decode(payload)
-        except Exception as error:
-            if is_retryable(error):
-                raise PassThrough(error) from None
-            raise
-
-    return decode_or_retry
