@@ -427,7 +427,7 @@ def _reread_quarantined(kinesis: Any, message: QuarantineMessage, recovery: Reco
             data = deaggregate(data)[message.sub_sequence_number][2]
         except (AggregateError, IndexError) as error:
             unrecoverable(
-                "sha256_mismatch",
+                "not_found",
                 f"the record read from the stream has no user record {message.sub_sequence_number}: {error}",
             )
             return

@@ -120,7 +120,8 @@ def test_a_sub_sequence_number_the_aggregate_does_not_have_is_unrecoverable_and_
     result = redrive(sqs, kinesis, QUEUE_URL, FileTarget(Path("/dev/null")), wait_time_s=0, now=lambda: NOW)
 
     assert not result.clean and result.messages_kept == 1 and result.records_unrecoverable == 1
-    assert "no user record 7" in result.unrecoverable[0].detail
+    [unrecoverable] = result.unrecoverable
+    assert unrecoverable.reason == "not_found" and "no user record 7" in unrecoverable.detail
 
 
 def test_an_on_failure_batch_s_aggregate_goes_back_whole_and_is_counted_with_its_user_records(
