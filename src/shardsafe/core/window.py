@@ -44,6 +44,7 @@ from __future__ import annotations
 import json
 
 from shardsafe.core.errors import qualified_name, safe_str
+from shardsafe.core.records import detached
 from shardsafe.core.telemetry import logs
 
 TYPE_CHECKING = False  # typing is not imported at run time: it would cost the cold start
@@ -143,7 +144,7 @@ class WindowAggregate:
     def __call__(self, records: list[Record]) -> None:
         if self.batch_handler is not None and records:
             self.batch_handler(records)
-        state = self.window_handler(self.window.with_state(_copy(self.state)), records)
+        state = self.window_handler(self.window.with_state(detached(self.state)), records)
         self.state = checked_state(state, self.window_handler)
 
 
@@ -210,11 +211,6 @@ def checked_state(state: object, window_handler: object) -> dict[str, Any]:
             "float (not Decimal), lists (not sets), text (not bytes)"
         ) from None
     return state
-
-
-def _copy(state: dict[str, Any]) -> dict[str, Any]:
-    copied: dict[str, Any] = json.loads(json.dumps(state))
-    return copied
 
 
 def _str(value: object) -> str | None:
